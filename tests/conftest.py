@@ -1,0 +1,33 @@
+"""Shared fixtures: the sample cell, a planner with an in-memory cache, paths to shared real data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from twin.cell.load import load_cell
+
+REPO = Path(__file__).resolve().parents[1]
+REALDATA = REPO.parent / "shared" / "realdata"
+
+
+@pytest.fixture(scope="session")
+def sample_cell():
+    return load_cell()
+
+
+@pytest.fixture
+def planner(sample_cell):
+    from twin.physics.cache import PhysicsCache
+    from twin.physics.evaluate import CellPlanner
+
+    with CellPlanner(sample_cell, cache=PhysicsCache(persist=False)) as p:
+        yield p
+
+
+@pytest.fixture
+def realdata() -> Path:
+    if not REALDATA.is_dir():
+        pytest.skip(f"real data not present at {REALDATA} (a fresh clone has no ../shared)")
+    return REALDATA

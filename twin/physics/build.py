@@ -1,0 +1,111 @@
+"""CellSpec -> CellWorld: every robot, station, part and obstacle of the cell in one PhysicsWorld."""
+
+from __future__ import annotations
+
+import pybullet as pb
+
+from twin.cell.spec import CellSpec
+from twin.physics.robot import RobotHandle
+from twin.physics.world import Mode, PhysicsWorld
+
+PART_HOME = {"base_panel": "feeder", "bracket": "printer"}
+
+
+class CellWorld(PhysicsWorld):
+    """The cell's bodies, names resolved to ids once: ``robots`` and ``obstacle_bodies``."""
+
+    def __init__(
+        self, cell: CellSpec, mode: Mode = "direct", dt: float = 1.0 / 240.0, with_parts: bool = False
+    ) -> None:
+        """Create the client; call :meth:`build` (or use :meth:`from_cell`) to spawn the cell.
+
+        Args:
+            cell: The validated cell.
+            mode: DIRECT or GUI.
+            dt: Fixed time step.
+            with_parts: Also spawn the parts at their stations (for pictures; parts are never
+                collision obstacles, they are what the robots handle).
+        """
+        super().__init__(mode=mode, dt=dt)
+        self.cell = cell
+        self.with_parts = with_parts
+        self.robots: dict[str, RobotHandle] = {}
+        self.obstacle_bodies: dict[str, int] = {}
+        self.part_bodies: dict[str, int] = {}
+
+    @classmethod
+    def from_cell(
+        cls, cell: CellSpec, mode: Mode = "direct", dt: float = 1.0 / 240.0, with_parts: bool = False
+    ) -> CellWorld:
+        """Build a ready world for ``cell``."""
+        world = cls(cell, mode=mode, dt=dt, with_parts=with_parts)
+        try:
+            world.build()
+        except BaseException:
+            world.close()
+            raise
+        return world
+
+    def _spawn_cell(self) -> None:
+        cell = self.cell
+        for robot_id, robot in cell.robots.items():
+            pose = robot.base_pose
+            self.load_urdf(
+                robot_id,
+                str(robot.urdf_path),
+                (pose.x_m, pose.y_m, pose.z_m),
+                pose.yaw_rad,
+                fixed=True,
+                flags=pb.URDF_USE_INERTIA_FROM_FILE,
+            )
+        for station_id, station in cell.stations.items():
+            pose = station.pose
+            self.load_urdf(station_id, str(station.urdf_path), (pose.x_m, pose.y_m, pose.z_m), pose.yaw_rad)
+        for name, obstacle in cell.obstacles.items():
+            pose = obstacle.pose
+            self.add_box(name, obstacle.size_m, (pose.x_m, pose.y_m, pose.z_m + obstacle.size_m[2] / 2), pose.yaw_rad)
+        if self.with_parts:
+            self._spawn_parts()
+
+    def _spawn_parts(self) -> None:
+        cell = self.cell
+        bracket = next(iter(cell.variants.values())).bracket if cell.variants else None
+        placements = [("base_panel", "base_panel", "feeder", 0.0), ("bracket", bracket, "printer", -0.03)]
+        placements += [
+            ("unit_panel", "base_panel", "fixture", 0.0),
+            ("unit_bracket", bracket, "fixture", 0.01),
+        ]
+        for name, part_id, station_id, dz in placements:
+            part = cell.parts.get(part_id) if part_id else None
+            station = cell.stations.get(station_id)
+            if part is None or part.urdf_path is None or station is None:
+                continue
+            x, y, z = station.pose.transform(station.pick_frame_m)
+            body = pb.loadURDF(
+                str(part.urdf_path),
+                (x, y, z - 0.02 + dz),
+                pb.getQuaternionFromEuler((0, 0, station.pose.yaw_rad)),
+                useFixedBase=True,
+                physicsClientId=self.client,
+            )
+            self.part_bodies[name] = body
+
+    def _resolve_ids(self) -> None:
+        for robot_id, robot in self.cell.robots.items():
+            handle = RobotHandle(
+                self.client,
+                self.bodies[robot_id],
+                robot_id,
+                robot.tcp_link,
+                robot.tool_mount_link,
+                robot.tcp_offset_m,
+                urdf_path=str(robot.urdf_path),
+            )
+            handle.set_q(_full_q(handle.n_dof, robot.home_q_rad))
+            self.robots[robot_id] = handle
+        self.obstacle_bodies = {name: body for name, body in self.bodies.items()}
+
+
+def _full_q(n_dof: int, q: list[float]) -> list[float]:
+    """Pad a configuration to every movable joint (fingers default to 0)."""
+    return list(q[:n_dof]) + [0.0] * max(0, n_dof - len(q))

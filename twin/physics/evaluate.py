@@ -1,0 +1,570 @@
+"""Plan and evaluate every operation of every variant of a cell.
+
+A robot operation moves from where the robot is to a point ``approach_m`` above its target, descends,
+dwells (gripping, screwing), and retreats; each segment is a Ruckig rest-to-rest trajectory in joint
+space between IK solutions. Along the trajectory: inverse-dynamics torques with the tool and payload,
+electrical power, and the clearance to every cell body. A cycle starts and ends with every robot at
+home (a ``return_home_<robot>`` operation closes each robot's work).
+
+Results are cached by the content hash of their inputs: an operation whose robot, start
+configuration, target, payload and surrounding bodies are unchanged is never re-planned.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twin.cell.spec import CellSpec, PlannedOperation, RobotSpec
+from twin.physics.cache import PhysicsCache, content_hash, file_hash
+from twin.physics.power import electrical_power, energy_j
+from twin.physics.trajectory import SampledTrajectory, concatenate, hold, plan_segment
+
+CONTROL_DT_S = 1.0 / 125.0  # the controller and telemetry rate
+CLEARANCE_RADIUS_M = 0.25  # distances beyond this are reported as this value
+NEIGHBOUR_RADIUS_M = 2.5  # bodies farther than this from a robot base cannot touch it
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """What the twin knows about one operation."""
+
+    operation: str
+    robot_id: str | None
+    station_id: str | None
+    duration_s: float
+    energy_j: float
+    peak_power_w: float
+    min_clearance_m: float | None
+    closest_body: str | None
+    feasible: bool
+    reason: str | None
+    payload_kg: float = 0.0
+    end_q: list[float] | None = None
+    cache_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``operations`` item of ``twin cell check --json``."""
+        return {
+            "operation": self.operation,
+            "robot_id": self.robot_id if self.robot_id is not None else self.station_id,
+            "duration_s": round(self.duration_s, 6),
+            "energy_j": round(self.energy_j, 6),
+            "peak_power_w": round(self.peak_power_w, 6),
+            "min_clearance_m": None if self.min_clearance_m is None else round(self.min_clearance_m, 6),
+            "feasible": self.feasible,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """Cycle time, takt, bottleneck and energy of one variant (SPEC.md, Figures)."""
+
+    variant: str
+    cycle_time_s: float
+    print_time_s: float
+    print_energy_j: float
+    takt_s: float
+    bottleneck: str
+    energy_j: float
+    feasible: bool
+    problems: list[str]
+    warnings: list[str]
+    work_s: dict[str, float]
+    operations: list[OperationResult]
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``variants`` item of ``twin cell check --json``."""
+        return {
+            "variant": self.variant,
+            "cycle_time_s": round(self.cycle_time_s, 6),
+            "print_time_s": round(self.print_time_s, 6),
+            "takt_s": round(self.takt_s, 6),
+            "bottleneck": self.bottleneck,
+            "energy_j": round(self.energy_j, 6),
+            "print_energy_j": round(self.print_energy_j, 6),
+            "feasible": self.feasible,
+            "problems": self.problems,
+            "warnings": self.warnings,
+            "work_s": {k: round(v, 6) for k, v in self.work_s.items()},
+            "operations": [op.to_json() for op in self.operations],
+        }
+
+
+@dataclass
+class PlannerStats:
+    """Where the time went (for bench/physics.py)."""
+
+    planned: int = 0
+    cached: int = 0
+    pybullet_s: float = 0.0
+    total_s: float = 0.0
+    world_build_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """Every variant of a cell."""
+
+    cell: str
+    variants: list[VariantResult]
+    stats: PlannerStats = field(default_factory=PlannerStats)
+
+    @property
+    def feasible(self) -> bool:
+        """True when every variant is feasible."""
+        return all(v.feasible for v in self.variants)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object ``twin cell check --json`` prints."""
+        return {"cell": self.cell, "feasible": self.feasible, "variants": [v.to_json() for v in self.variants]}
+
+
+def _down_orientation(yaw_rad: float) -> tuple[float, float, float, float]:
+    """Quaternion (x, y, z, w) of a tool pointing straight down, turned by ``yaw_rad`` about z."""
+    # roll = pi, then yaw: q = q_yaw * q_roll
+    half = yaw_rad / 2.0
+    return (math.cos(half), math.sin(half), 0.0, 0.0)
+
+
+class CellPlanner:
+    """Plans and evaluates a cell's operations; builds a physics world only on a cache miss."""
+
+    def __init__(
+        self, cell: CellSpec, cache: PhysicsCache | None = None, dt: float = CONTROL_DT_S, clearance_every: int = 4
+    ) -> None:
+        """Set up a planner.
+
+        Args:
+            cell: The validated cell.
+            cache: Where results are looked up and stored; an in-memory cache when None.
+            dt: Trajectory sample period (the controller rate).
+            clearance_every: Check clearance every n-th sample (and at every segment end).
+        """
+        self.cell = cell
+        self.cache = cache if cache is not None else PhysicsCache(persist=False)
+        self.dt = dt
+        self.clearance_every = max(1, clearance_every)
+        self.stats = PlannerStats()
+        self._world: Any = None
+        self._urdf_hashes: dict[str, str] = {}
+        self._neighbours: dict[str, list[Any]] = {}
+
+    # world, lazily -----------------------------------------------------------------------------
+    @property
+    def world(self) -> Any:
+        """The cell's physics world, built on first use."""
+        if self._world is None:
+            from twin.physics.build import CellWorld
+
+            start = time.perf_counter()
+            self._world = CellWorld.from_cell(self.cell)
+            self.stats.world_build_s += time.perf_counter() - start
+        return self._world
+
+    def close(self) -> None:
+        """Disconnect the world if one was built."""
+        if self._world is not None:
+            self._world.close()
+            self._world = None
+
+    def __enter__(self) -> CellPlanner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _timed_pybullet(self) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stats.pybullet_s += time.perf_counter() - start
+
+    # public ------------------------------------------------------------------------------------
+    def evaluate(self, variants: list[str] | None = None) -> CellResult:
+        """Evaluate every (or the named) variant."""
+        start = time.perf_counter()
+        names = variants if variants is not None else list(self.cell.variants)
+        results = [self.evaluate_variant(name) for name in names]
+        self.stats.total_s += time.perf_counter() - start
+        return CellResult(self.cell.cell.id, results, self.stats)
+
+    def evaluate_with_progress(self) -> CellResult:
+        """:meth:`evaluate` with a progress bar on stderr, one step per variant."""
+        from tqdm import tqdm
+
+        start = time.perf_counter()
+        results = [
+            self.evaluate_variant(name)
+            for name in tqdm(list(self.cell.variants), desc="planning", unit="variant", leave=False)
+        ]
+        self.stats.total_s += time.perf_counter() - start
+        return CellResult(self.cell.cell.id, results, self.stats)
+
+    def evaluate_variant(self, variant: str) -> VariantResult:
+        """Plan every operation of one variant in order and derive its cycle figures."""
+        cell = self.cell
+        spec = cell.variants[variant]
+        current = {rid: self._home(robot) for rid, robot in cell.robots.items()}
+        used_robots: list[str] = []
+        results: list[OperationResult] = []
+        for op in cell.expand_plan(variant):
+            if op.robot_id is None:
+                results.append(self._station_operation(op))
+                continue
+            if op.robot_id not in used_robots:
+                used_robots.append(op.robot_id)
+            result = self.plan_robot_operation(op, current[op.robot_id])
+            results.append(result)
+            if result.feasible and result.end_q is not None:
+                current[op.robot_id] = list(result.end_q)
+        for robot_id in used_robots:
+            home = PlannedOperation(
+                operation_id=f"return_home_{robot_id}",
+                template="return_home",
+                robot_id=robot_id,
+                station_id=None,
+                offset_m=(0.0, 0.0, 0.0),
+                approach_m=0.0,
+                dwell_s=0.0,
+                payload_kg=0.0,
+                process_time_s=None,
+            )
+            results.append(self.plan_robot_operation(home, current[robot_id]))
+        return self._variant_figures(variant, spec.print_time_s, results)
+
+    # figures -----------------------------------------------------------------------------------
+    def _variant_figures(self, variant: str, print_time_s: float, ops: list[OperationResult]) -> VariantResult:
+        cell = self.cell
+        printer = cell.stations["printer"]
+        work: dict[str, float] = {}
+        for op in ops:
+            resource = op.robot_id or op.station_id or "?"
+            work[resource] = work.get(resource, 0.0) + op.duration_s
+        work["printer"] = print_time_s / float(printer.printer_count or 1)
+        bottleneck = max(sorted(work), key=lambda k: work[k])
+        print_energy = printer.power_w.get("printing", 0.0) * print_time_s + printer.power_w.get("heating", 0.0) * (
+            printer.heating_time_s or 0.0
+        )
+        problems = [f"{op.operation}: {op.reason}" for op in ops if not op.feasible]
+        threshold = cell.cell.clearance_threshold_m
+        warnings = [
+            f"{op.operation}: clearance {op.min_clearance_m * 1000:.0f} mm to {op.closest_body} is below "
+            f"{threshold * 1000:.0f} mm"
+            for op in ops
+            if op.feasible and op.min_clearance_m is not None and op.min_clearance_m < threshold
+        ]
+        return VariantResult(
+            variant=variant,
+            cycle_time_s=sum(op.duration_s for op in ops),
+            print_time_s=print_time_s,
+            print_energy_j=print_energy,
+            takt_s=work[bottleneck],
+            bottleneck=bottleneck,
+            energy_j=sum(op.energy_j for op in ops) + print_energy,
+            feasible=not problems,
+            problems=problems,
+            warnings=warnings,
+            work_s=work,
+            operations=ops,
+        )
+
+    def _station_operation(self, op: PlannedOperation) -> OperationResult:
+        station = self.cell.stations[op.station_id or ""]
+        duration = op.process_time_s or 0.0
+        running = station.power_w.get("running", station.power_w.get("standby", 0.0))
+        return OperationResult(
+            op.operation_id, None, op.station_id, duration, running * duration, running, None, None, True, None
+        )
+
+    # robot operations --------------------------------------------------------------------------
+    def _home(self, robot: RobotSpec) -> list[float]:
+        return [float(v) for v in robot.home_q_rad]
+
+    def target_pose(self, op: PlannedOperation, robot_id: str) -> tuple[tuple[float, float, float], Any]:
+        """World position and orientation of an operation's TCP target."""
+        station = self.cell.stations[op.station_id or ""]
+        frame = station.pick_frame_m
+        local = (frame[0] + op.offset_m[0], frame[1] + op.offset_m[1], frame[2] + op.offset_m[2])
+        return station.pose.transform(local), _down_orientation(station.pose.yaw_rad)
+
+    def operation_key(self, op: PlannedOperation, start_q: list[float]) -> str:
+        """Content hash of everything that determines an operation's result."""
+        robot = self.cell.robots[op.robot_id or ""]
+        target = None if op.station_id is None else self.target_pose(op, op.robot_id or "")
+        return content_hash(
+            {
+                "robot": robot.model_dump(mode="json", exclude={"mtbf_h", "mttr_min", "urdf_path"}),
+                "urdf": self._hash(robot.urdf_path),
+                "start_q": [round(v, 9) for v in start_q],
+                "target": target,
+                "op": op.model_dump(mode="json", exclude={"operation_id", "template", "process_time_s"}),
+                "dt": self.dt,
+                "clearance": [self.clearance_every, CLEARANCE_RADIUS_M],
+                "neighbours": self._neighbour_signature(op.robot_id or ""),
+            }
+        )
+
+    def _hash(self, path: Any) -> str:
+        key = str(path)
+        if key not in self._urdf_hashes:
+            self._urdf_hashes[key] = file_hash(path)
+        return self._urdf_hashes[key]
+
+    def _neighbour_signature(self, robot_id: str) -> list[Any]:
+        """Every body that could touch the robot: its kind, model file hash and pose."""
+        if robot_id in self._neighbours:
+            return self._neighbours[robot_id]
+        cell = self.cell
+        base = cell.robots[robot_id].base_pose
+        signature: list[Any] = []
+
+        def near(x: float, y: float) -> bool:
+            return math.hypot(x - base.x_m, y - base.y_m) < NEIGHBOUR_RADIUS_M
+
+        for other_id, other in sorted(cell.robots.items()):
+            if other_id != robot_id and near(other.base_pose.x_m, other.base_pose.y_m):
+                signature.append(
+                    ["robot", other_id, self._hash(other.urdf_path), other.base_pose.model_dump(), other.home_q_rad]
+                )
+        for station_id, station in sorted(cell.stations.items()):
+            if near(station.pose.x_m, station.pose.y_m):
+                signature.append(["station", station_id, self._hash(station.urdf_path), station.pose.model_dump()])
+        for name, obstacle in sorted(cell.obstacles.items()):
+            if near(obstacle.pose.x_m, obstacle.pose.y_m):
+                signature.append(["obstacle", name, obstacle.model_dump(mode="json")])
+        self._neighbours[robot_id] = signature
+        return signature
+
+    def plan_robot_operation(self, op: PlannedOperation, start_q: list[float]) -> OperationResult:
+        """Plan (or fetch from the cache) one robot operation starting at ``start_q``."""
+        key = self.operation_key(op, start_q)
+        cached = self.cache.get(key)
+        if cached is not None:
+            self.stats.cached += 1
+            return OperationResult(**{**cached, "operation": op.operation_id, "cache_key": key})
+        result, trace = self._plan(op, start_q)
+        self.stats.planned += 1
+        stored = asdict(result)
+        stored.pop("cache_key")
+        self.cache.put(key, stored, trace)
+        return OperationResult(**{**stored, "cache_key": key})
+
+    def trace(self, result: OperationResult) -> dict[str, NDArray[np.float64]] | None:
+        """The sampled trace (t, q, qd, qdd, tau, power_w) of a planned operation."""
+        if result.cache_key is None:
+            return None
+        return self.cache.trace(result.cache_key)
+
+    def _infeasible(self, op: PlannedOperation, reason: str) -> tuple[OperationResult, None]:
+        return (
+            OperationResult(
+                op.operation_id, op.robot_id, op.station_id, 0.0, 0.0, 0.0, None, None, False, reason, op.payload_kg
+            ),
+            None,
+        )
+
+    def _solve_ik(
+        self,
+        handle: Any,
+        robot: RobotSpec,
+        position: tuple[float, float, float],
+        orientation: Any,
+        start: NDArray[np.float64],
+    ) -> Any:
+        """IK seeded at the current configuration, then at home turned towards the target.
+
+        Damped least squares from a seed on the far side of the base stalls; a second seed with the
+        first joint facing the target finds the solution a human programmer would teach.
+        """
+        first = handle.solve_ik(position, orientation, start)
+        if first.reason is None:
+            return first
+        base = robot.base_pose
+        azimuth = math.atan2(position[1] - base.y_m, position[0] - base.x_m) - base.yaw_rad
+        azimuth = math.atan2(math.sin(azimuth), math.cos(azimuth))
+        seed = np.asarray(self._home(robot)[: handle.n_dof] + [0.0] * max(0, handle.n_dof - len(robot.home_q_rad)))
+        seed[0] = azimuth
+        second = handle.solve_ik(position, orientation, seed)
+        return second if second.reason is None else first
+
+    def _plan(self, op: PlannedOperation, start_q: list[float]) -> tuple[OperationResult, dict[str, Any] | None]:
+        """Plan one operation; the other robots stand at home, as the cache key assumes."""
+        handle = self.world.robots[op.robot_id]
+        try:
+            return self._plan_in_world(op, start_q)
+        finally:
+            robot = self.cell.robots[op.robot_id or ""]
+            home = self._home(robot)
+            handle.set_q(home[: handle.n_dof] + [0.0] * max(0, handle.n_dof - len(home)))
+
+    def _plan_in_world(self, op: PlannedOperation, start_q: list[float]) -> tuple[OperationResult, Any]:
+        robot_spec = self.cell.robots[op.robot_id or ""]
+        handle = self.world.robots[op.robot_id]
+        n_arm = robot_spec.n_arm_joints
+        start = self._full(handle, start_q)
+        # waypoints: (arm configuration, label); "contact" segments may touch the target station
+        if op.station_id is None:  # return home
+            waypoints = [(np.asarray(self._home(robot_spec)[:n_arm]), "transfer")]
+        else:
+            position, orientation = self.target_pose(op, op.robot_id or "")
+            approach = (position[0], position[1], position[2] + op.approach_m)
+            with self._timed_pybullet():
+                above = self._solve_ik(handle, robot_spec, approach, orientation, start)
+                if above.reason is not None:
+                    return self._infeasible(op, f"{above.reason} (approach of {op.station_id})")
+                at = handle.solve_ik(position, orientation, above.q)
+                if at.reason is not None:
+                    return self._infeasible(op, f"{at.reason} ({op.station_id})")
+            waypoints = [(above.q[:n_arm], "transfer"), (at.q[:n_arm], "contact"), (above.q[:n_arm], "contact")]
+        return self.evaluate_motion(
+            op.robot_id or "",
+            start_q,
+            waypoints,
+            op.payload_kg,
+            dwell_s=op.dwell_s,
+            dwell_after=1,
+            target_station=op.station_id,
+            operation=op.operation_id,
+        )
+
+    @staticmethod
+    def _full(handle: Any, q: list[float] | NDArray[np.float64]) -> NDArray[np.float64]:
+        """A configuration padded to every movable joint (joints the plan does not move stay at 0)."""
+        values = [float(v) for v in q][: handle.n_dof]
+        return np.asarray(values + [0.0] * (handle.n_dof - len(values)))
+
+    def evaluate_motion(
+        self,
+        robot_id: str,
+        start_q: list[float],
+        waypoints: list[tuple[NDArray[np.float64], str]],
+        payload_kg: float,
+        dwell_s: float = 0.0,
+        dwell_after: int = 0,
+        target_station: str | None = None,
+        operation: str = "motion",
+    ) -> tuple[OperationResult, dict[str, Any] | None]:
+        """Time-parameterize a joint-space motion through waypoints and evaluate it.
+
+        Args:
+            robot_id: The robot.
+            start_q: Start configuration (every movable joint, or the arm joints).
+            waypoints: Arm configurations with a label (``transfer`` or ``contact``; the target
+                station may be touched during ``contact`` segments).
+            payload_kg: Mass carried on the tool mount, besides the tool.
+            dwell_s: Standing time after waypoint ``dwell_after``.
+            dwell_after: Index of the waypoint followed by the dwell.
+            target_station: The station touched in ``contact`` segments.
+            operation: Name for the result.
+
+        Returns:
+            The result and its sampled trace (None when infeasible before dynamics).
+        """
+        robot_spec = self.cell.robots[robot_id]
+        handle = self.world.robots[robot_id]
+        n_arm = robot_spec.n_arm_joints
+        start = self._full(handle, start_q)
+        limits = robot_spec.limits
+        vel, acc, jerk = (
+            np.asarray(limits.velocity_rad_per_s),
+            np.asarray(limits.acceleration_rad_per_s2),
+            np.asarray(limits.jerk_rad_per_s3),
+        )
+        segments: list[SampledTrajectory] = []
+        labels: list[str] = []
+        previous = start[:n_arm]
+        for index, (goal, label) in enumerate(waypoints):
+            segments.append(plan_segment(previous, goal, vel, acc, jerk, robot_spec.speed_override, self.dt))
+            labels.append(label)
+            if index == dwell_after and dwell_s > 0:
+                segments.append(hold(goal, dwell_s, self.dt))
+                labels.append("contact")
+            previous = goal
+        arm = concatenate(segments, self.dt)
+        n = len(arm.t)
+        q = np.hstack([arm.q, np.repeat(start[n_arm:][None, :], n, axis=0)])
+        qd = np.hstack([arm.qd, np.zeros((n, handle.n_dof - n_arm))])
+        qdd = np.hstack([arm.qdd, np.zeros((n, handle.n_dof - n_arm))])
+        station = target_station
+        outside = np.nonzero((q < handle.lower - 1e-6) | (q > handle.upper + 1e-6))
+        if len(outside[0]):
+            joint = handle.joints[int(outside[1][0])].name
+            reason = f"joint limit: {joint} leaves its range at t={arm.t[outside[0][0]]:.2f} s"
+            infeasible = OperationResult(
+                operation, robot_id, station, 0.0, 0.0, 0.0, None, None, False, reason, payload_kg
+            )
+            return infeasible, None
+        with self._timed_pybullet():
+            handle.set_payload(robot_spec.tool.mass_kg + payload_kg)
+            tau = handle.inverse_dynamics(q, qd, qdd)
+            handle.set_payload(0.0)
+        power = electrical_power(robot_spec.power_model, tau, qd)
+        clearance, body, link, when = self._clearance(handle, q, segments, labels, station)
+        reason = None
+        if clearance < 0.0:
+            reason = f"collision with {body} (link {link}) at t={when:.2f} s, penetration {-clearance * 1000:.0f} mm"
+        result = OperationResult(
+            operation=operation,
+            robot_id=robot_id,
+            station_id=station,
+            duration_s=float(arm.duration_s),
+            energy_j=energy_j(power, self.dt),
+            peak_power_w=float(power.max()),
+            min_clearance_m=float(clearance),
+            closest_body=body,
+            feasible=reason is None,
+            reason=reason,
+            payload_kg=payload_kg,
+            end_q=[float(v) for v in q[-1]],
+        )
+        trace = {
+            "t": arm.t,
+            "q": q.astype(np.float32),
+            "qd": qd.astype(np.float32),
+            "qdd": qdd.astype(np.float32),
+            "tau": tau.astype(np.float32),
+            "power_w": power.astype(np.float32),
+        }
+        return result, trace
+
+    def _clearance(
+        self,
+        handle: Any,
+        q: NDArray[np.float64],
+        segments: list[SampledTrajectory],
+        labels: list[str],
+        target_station: str | None,
+    ) -> tuple[float, str | None, str | None, float]:
+        """Minimum distance to every cell body along the trajectory.
+
+        Checked every n-th sample and at each segment end; the target station is expected to be
+        touched during the final approach, dwell and retreat, so it is ignored there.
+        """
+        bodies = self.world.obstacle_bodies
+        best, best_body, best_link, best_t = CLEARANCE_RADIUS_M, None, None, 0.0
+        offset = 0
+        with self._timed_pybullet():
+            for segment, label in zip(segments, labels, strict=True):
+                count = len(segment.t) - (1 if offset else 0)
+                indices = list(range(offset, offset + count, self.clearance_every))
+                if indices[-1] != offset + count - 1:
+                    indices.append(offset + count - 1)
+                ignore = frozenset({target_station}) if label == "contact" and target_station else frozenset()
+                for i in indices:
+                    handle.set_q(q[i])
+                    distance, body, link = handle.closest(bodies, CLEARANCE_RADIUS_M, ignore)
+                    if distance < best:
+                        best, best_body, best_link, best_t = distance, body, link, i * self.dt
+                offset += count
+        return best, best_body, best_link, best_t
