@@ -330,6 +330,7 @@ class CellInfo(Spec):
     timezone: str
     grid_region: str
     clearance_threshold_m: float = Field(default=0.02, ge=0.0)
+    aux_power_w: dict[Literal["in_shift", "off_shift"], float] = {"in_shift": 1200.0, "off_shift": 150.0}
 
     @field_validator("timezone")
     @classmethod

@@ -1,0 +1,756 @@
+"""Synthetic telemetry of a cell, produced by running the twin (``twin generate``).
+
+The physics twin plans every operation of every variant (durations, energies and 125 Hz traces);
+this module lays them out on a production timeline and writes the five streams of the telemetry
+contract, one file per stream and day:
+
+- orders with the cell's variant mix, paced by the robots (two fixture nests: R1 loads the next
+  unit while R2 screws the current one), production only inside shifts and outside breaks;
+- station and robot events (cycle, fault, setup for maintenance, break);
+- joint states at 125 Hz with sensor noise and measured power, logged for the first cycles of each
+  shift and for every cycle with a fault (as real cells log them);
+- energy meter registers (kWh, every 15 min) for each robot and station and ``cell_aux``, with one
+  register reset;
+- quality per unit: final torque and angle of every screw, gap and flush at inspection, with tool-
+  wear drift of the screw torque and a reset at each screwdriver maintenance; failed units are
+  reworked (and measured again) or scrapped;
+- faults with exponential times between failures (MTBF, operating hours) and log-normal repairs;
+- one process change: the robots' speed override raised on a given day, which shortens cycles,
+  changes energy per unit and widens the screw torque spread;
+- hourly grid carbon intensity for the cell's region (synthetic daily and seasonal shape, or a real
+  series given as a file).
+
+The same seed gives the same files (one ``numpy.random.Generator`` is passed down).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from twin.cell.spec import CellSpec
+from twin.errors import InputError
+
+US = 1_000_000
+METER_INTERVAL_S = 900
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HIRES_RATE_HZ = 125.0
+
+
+@dataclass(frozen=True)
+class GenerateConfig:
+    """What to generate."""
+
+    days: int = 30
+    seed: int = 7
+    start: date = date(2026, 10, 5)  # a Monday; 30 days span the end of summer time (2026-10-25)
+    fmt: str = "parquet"
+    speed_change_day: int | None = None  # day index of the process change; default: the middle
+    speed_after: float = 0.7
+    hires_cycles_per_shift: int = 2
+    grid_intensity_path: Path | None = None
+    register_reset_meter: str = "inspection"
+
+
+@dataclass
+class GenerateSummary:
+    """Files written and rows per stream."""
+
+    files: list[Path] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    units: int = 0
+    speed_change_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON of ``twin generate --json``."""
+        return {
+            "files": [str(p) for p in self.files],
+            "rows": self.rows,
+            "units": self.units,
+            "speed_change_at": self.speed_change_at,
+        }
+
+
+@dataclass(frozen=True)
+class OpPlan:
+    """One operation of a variant as the physics twin planned it."""
+
+    operation: str
+    resource: str
+    duration_s: float
+    energy_j: float
+    trace: dict[str, np.ndarray] | None
+
+
+@dataclass
+class Columns:
+    """Column-wise row buffers for one stream (fast to append, one frame at the end)."""
+
+    data: dict[str, list[Any]] = field(default_factory=dict)
+
+    def add(self, **row: Any) -> None:
+        """Append one row; columns appear on first use."""
+        n = len(next(iter(self.data.values()))) if self.data else 0
+        for key in row:
+            if key not in self.data:
+                self.data[key] = [None] * n
+        for key, values in self.data.items():
+            values.append(row.get(key))
+
+    def __len__(self) -> int:
+        return len(next(iter(self.data.values()))) if self.data else 0
+
+
+def plan_variants(cell: CellSpec, speed_override: float | None, cache: Any = None) -> dict[str, list[OpPlan]]:
+    """Operation plans (with traces) of every variant, at the cell's or the given speed override."""
+    from twin.physics.cache import PhysicsCache
+    from twin.physics.evaluate import CellPlanner
+
+    if speed_override is not None:
+        robots = {rid: r.model_copy(update={"speed_override": speed_override}) for rid, r in cell.robots.items()}
+        cell = cell.model_copy(update={"robots": robots})
+    plans: dict[str, list[OpPlan]] = {}
+    with CellPlanner(cell, cache=cache or PhysicsCache()) as planner:
+        result = planner.evaluate()
+        for variant in result.variants:
+            if not variant.feasible:
+                raise InputError(f"variant {variant.variant} is infeasible: {'; '.join(variant.problems)}")
+            plans[variant.variant] = [
+                OpPlan(
+                    op.operation,
+                    op.robot_id or op.station_id or "?",
+                    op.duration_s,
+                    op.energy_j,
+                    planner.trace(op) if op.cache_key else None,
+                )
+                for op in variant.operations
+            ]
+    return plans
+
+
+class Calendar:
+    """Working windows (shifts minus breaks) as UTC epoch seconds, built from the local calendar."""
+
+    def __init__(self, cell: CellSpec, start: date, days: int) -> None:
+        """Lay out every working window, break and shift of the period."""
+        self.zone = ZoneInfo(cell.cell.timezone)
+        self.windows: list[tuple[float, float, str]] = []  # (start, end, shift name)
+        self.breaks: list[tuple[float, float]] = []
+        self.shifts: list[tuple[float, float]] = []
+        calendar = cell.shifts
+        for offset in range(days):
+            day = start + timedelta(days=offset)
+            if WEEKDAYS[day.weekday()] not in calendar.days:
+                continue
+            midnight = datetime.combine(day, time(0), tzinfo=self.zone)
+            for shift, (s_min, e_min) in zip(calendar.shifts, calendar.shift_minutes(), strict=True):
+                s_at, e_at = self._at(midnight, s_min), self._at(midnight, e_min)
+                self.shifts.append((s_at, e_at))
+                cuts = sorted(
+                    (self._at(midnight, b0), self._at(midnight, b1))
+                    for b0, b1 in calendar.break_minutes()
+                    if s_min <= b0 < e_min
+                )
+                cursor = s_at
+                for b0, b1 in cuts:
+                    self.windows.append((cursor, b0, shift.name))
+                    self.breaks.append((b0, b1))
+                    cursor = b1
+                self.windows.append((cursor, e_at, shift.name))
+
+    def _at(self, midnight: datetime, minutes: float) -> float:
+        """Local wall-clock minutes after midnight -> UTC epoch seconds (DST-aware)."""
+        local = datetime.combine(midnight.date(), time(0)) + timedelta(minutes=minutes)
+        return local.replace(tzinfo=self.zone).timestamp()
+
+    def in_shift(self, t: float) -> bool:
+        """True inside a shift (breaks included)."""
+        return any(s <= t < e for s, e in self.shifts)
+
+
+def synthetic_grid_intensity(region: str, start_utc: float, hours: int, rng: np.random.Generator) -> pl.DataFrame:
+    """Hourly grid intensity with a midday solar dip, an evening peak, a winter rise and AR(1) noise."""
+    base = {"DE": 370.0, "FR": 55.0, "GB": 200.0, "PL": 650.0, "SE": 35.0, "ES": 140.0}.get(region, 350.0)
+    ts = start_utc + 3600.0 * np.arange(hours)
+    hour_utc = (ts / 3600.0) % 24
+    doy = np.array([datetime.fromtimestamp(t, tz=ZoneInfo("UTC")).timetuple().tm_yday for t in ts[::24]])
+    doy = np.repeat(doy, 24)[:hours]
+    solar = np.clip(np.cos((hour_utc - 11.0) / 12.0 * 2 * math.pi), 0.0, None) ** 2
+    evening = np.exp(-0.5 * ((hour_utc - 17.5) / 1.5) ** 2)
+    season = np.cos(2 * math.pi * (doy - 15) / 365.0)
+    noise = np.empty(hours)
+    level = 0.0
+    for i in range(hours):
+        level = 0.85 * level + rng.normal(0.0, 0.08)
+        noise[i] = level
+    value = base * (1.0 - 0.25 * solar * (1 - 0.5 * season) + 0.1 * evening + 0.12 * season + noise)
+    value = np.clip(value, 0.1 * base, 2.5 * base)
+    return pl.DataFrame(
+        {"ts_us": (ts * US).astype(np.int64), "region": region, "gco2e_per_kwh": np.round(value, 2), "interval_min": 60}
+    )
+
+
+def real_grid_intensity(path: Path, region: str, start_utc: float, hours: int) -> pl.DataFrame:
+    """A real hourly series (an Electricity Maps export, or a grid_intensity file of the contract).
+
+    The series is shifted by whole weeks into the generated period when its years differ, which keeps
+    its weekday pattern.
+    """
+    frame = pl.read_csv(path, infer_schema_length=0)
+    ts_col = next((c for c in frame.columns if c.lower().startswith(("datetime", "ts"))), None)
+    value_col = next((c for c in frame.columns if "intensity" in c.lower() and "direct" in c.lower()), None)
+    value_col = value_col or next(
+        (c for c in frame.columns if c in ("gco2e_per_kwh",) or "intensity" in c.lower()), None
+    )
+    if ts_col is None or value_col is None:
+        raise InputError(
+            f"{path}: expected a time column (Datetime (UTC) or ts) and an intensity column; "
+            f"found {', '.join(frame.columns)}"
+        )
+    parsed = (
+        frame.select(
+            pl.col(ts_col).str.to_datetime(time_zone="UTC", strict=False).alias("t"),
+            pl.col(value_col).cast(pl.Float64, strict=False).alias("v"),
+        )
+        .drop_nulls()
+        .sort("t")
+    )
+    if parsed.is_empty():
+        raise InputError(f"{path}: no parseable rows in columns {ts_col!r}, {value_col!r}")
+    t_us = parsed["t"].dt.epoch("us").to_numpy()
+    week_us = 7 * 86400 * US
+    first_needed = int(start_utc * US)
+    shift = ((first_needed - t_us[0]) // week_us) * week_us
+    while t_us[0] + shift > first_needed:
+        shift -= week_us
+    shifted = t_us + shift
+    end_us = first_needed + hours * 3600 * US
+    keep = (shifted >= first_needed) & (shifted < end_us)
+    if keep.sum() < hours * 0.9:
+        raise InputError(f"{path}: the series covers {int(keep.sum())} of the {hours} hours needed")
+    return pl.DataFrame(
+        {"ts_us": shifted[keep], "region": region, "gco2e_per_kwh": parsed["v"].to_numpy()[keep], "interval_min": 60}
+    )
+
+
+class Generator:
+    """Lays the twin's plans out on a production timeline and collects the streams."""
+
+    def __init__(
+        self,
+        cell: CellSpec,
+        config: GenerateConfig,
+        plans_before: dict[str, list[OpPlan]],
+        plans_after: dict[str, list[OpPlan]],
+        rng: np.random.Generator,
+    ) -> None:
+        """Prepare the calendar, fault clocks, energy bins and row buffers."""
+        self.cell, self.config, self.rng = cell, config, rng
+        self.plans_before, self.plans_after = plans_before, plans_after
+        self.calendar = Calendar(cell, config.start, config.days)
+        zone = self.calendar.zone
+        self.t0 = datetime.combine(config.start, time(0), tzinfo=zone).timestamp()
+        self.t_end = datetime.combine(config.start + timedelta(days=config.days), time(0), tzinfo=zone).timestamp()
+        change_day = config.speed_change_day if config.speed_change_day is not None else config.days // 2
+        self.change_at = datetime.combine(config.start + timedelta(days=change_day), time(0), tzinfo=zone).timestamp()
+        self.meters = [*cell.robots, *cell.stations, "cell_aux"]
+        n_bins = int(math.ceil((self.t_end - self.t0) / METER_INTERVAL_S))
+        self.energy_j = {m: np.zeros(n_bins) for m in self.meters}
+        self.events, self.quality, self.joints = Columns(), Columns(), Columns()
+        self.fault_clock = {r: self._next_failure(r) for r in self._fault_resources()}
+        self.screws_since_maintenance = 0
+        self.maintenance_due = False
+        self.unit_counter = 0
+        self.hires_logged: dict[tuple[float, float], int] = {}
+
+    # helpers -----------------------------------------------------------------------------------
+    def _fault_resources(self) -> dict[str, tuple[float, float]]:
+        out = {rid: (r.mtbf_h, r.mttr_min) for rid, r in self.cell.robots.items()}
+        for sid, s in self.cell.stations.items():
+            if s.mtbf_h and s.mttr_min:
+                out[sid] = (s.mtbf_h, s.mttr_min)
+        return out
+
+    def _next_failure(self, resource: str) -> float:
+        mtbf_h, _ = self._fault_resources()[resource]
+        return float(self.rng.exponential(mtbf_h * 3600.0))
+
+    def _repair_s(self, resource: str) -> float:
+        _, mttr_min = self._fault_resources()[resource]
+        sigma = 0.6
+        return float(self.rng.lognormal(math.log(mttr_min * 60.0) - sigma**2 / 2, sigma))
+
+    def _add_energy(self, meter: str, start: float, end: float, joules: float) -> None:
+        """Spread ``joules`` uniformly over [start, end) into the meter's 15-min bins."""
+        bins = self.energy_j[meter]
+        if end <= start:
+            index = int((start - self.t0) // METER_INTERVAL_S)
+            if 0 <= index < len(bins):
+                bins[index] += joules
+            return
+        rate = joules / (end - start)
+        first, last = int((start - self.t0) // METER_INTERVAL_S), int((end - self.t0) // METER_INTERVAL_S)
+        for index in range(max(first, 0), min(last, len(bins) - 1) + 1):
+            b0 = self.t0 + index * METER_INTERVAL_S
+            overlap = min(end, b0 + METER_INTERVAL_S) - max(start, b0)
+            if overlap > 0:
+                bins[index] += rate * overlap
+
+    def _event(
+        self,
+        t: float,
+        station: str,
+        event: str,
+        unit: str | None = None,
+        variant: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.events.add(
+            ts_us=int(round(t * US)), station_id=station, event=event, unit_id=unit, variant=variant, code=code
+        )
+
+    # the timeline --------------------------------------------------------------------------------
+    def run(self, progress: Callable[[int], None] | None = None) -> None:
+        """Produce units window by window; then the baseline energy of every meter."""
+        r1_free = r2_free = self.t0
+        last_r2_start = self.t0
+        previous_shift: tuple[float, str] | None = None
+        cycles_in_shift = 0
+        for w_start, w_end, shift_name in self.calendar.windows:
+            shift_key = (self._shift_start(w_start), shift_name)
+            if shift_key != previous_shift:
+                previous_shift, cycles_in_shift = shift_key, 0
+            if self.maintenance_due and w_start > self.t0:
+                self._maintenance(w_start)
+            t = w_start
+            r1_free, r2_free, last_r2_start = max(r1_free, t), max(r2_free, t), max(last_r2_start, t)
+            while True:
+                plans = self.plans_after if t >= self.change_at else self.plans_before
+                variant = self._pick_variant()
+                ops = plans[variant]
+                expected = sum(op.duration_s for op in ops)
+                start = max(r1_free, last_r2_start)
+                if start + 0.5 * expected > w_end:
+                    break
+                hires = cycles_in_shift < self.config.hires_cycles_per_shift
+                r1_free, r2_start, r2_free, had_fault = self._unit(variant, ops, start, r2_free, hires)
+                last_r2_start = r2_start
+                cycles_in_shift += 1
+                t = r1_free
+            if progress:
+                progress(1)
+        self._baseline_energy()
+
+    def _shift_start(self, t: float) -> float:
+        return next((s for s, e in self.calendar.shifts if s <= t < e), t)
+
+    def _pick_variant(self) -> str:
+        names = list(self.cell.variants)
+        shares = np.array([self.cell.variants[n].mix_share for n in names])
+        return names[int(self.rng.choice(len(names), p=shares / shares.sum()))]
+
+    def _unit(
+        self, variant: str, ops: list[OpPlan], r1_start: float, r2_free: float, hires: bool
+    ) -> tuple[float, float, float, bool]:
+        """One unit through the cell; returns (R1 free at, R2 started at, R2 free at, had a fault)."""
+        self.unit_counter += 1
+        unit = f"U{self.unit_counter:07d}"
+        spec = self.cell.variants[variant]
+        timeline: list[tuple[OpPlan, float, float]] = []
+        faults: list[tuple[str, float, float]] = []
+        # R1 loads the panel and the bracket; the bracket was printed beforehand on one of the printers
+        t = r1_start
+        print_end = r1_start - float(self.rng.uniform(30.0, 600.0))
+        print_start = print_end - spec.print_time_s * float(self.rng.normal(1.0, 0.01))
+        printer = self.cell.stations["printer"]
+        self._event(print_start, "printer", "cycle_start", unit, variant)
+        self._event(print_end, "printer", "cycle_end", unit, variant)
+        heating = printer.heating_time_s or 0.0
+        self._add_energy("printer", print_start - heating, print_start, printer.power_w.get("heating", 0.0) * heating)
+        self._add_energy(
+            "printer", print_start, print_end, printer.power_w.get("printing", 0.0) * (print_end - print_start)
+        )
+        r1_ops = [op for op in ops if op.resource == "R1"]
+        r2_ops = [op for op in ops if op.resource not in ("R1",)]
+        self._event(t, "R1", "cycle_start", unit, variant)
+        for op in r1_ops:
+            t = self._run_op(op, t, timeline, faults)
+        self._event(t, "R1", "cycle_end", unit, variant)
+        r1_end = t
+        r2_start = max(t, r2_free)
+        t = r2_start
+        self._event(t, "R2", "cycle_start", unit, variant)
+        conveyor_end = t
+        for op in r2_ops:
+            if op.resource == "outfeed":  # the conveyor runs on while R2 goes home
+                self._run_station(op, t, timeline, faults, unit, variant)
+                conveyor_end = timeline[-1][2]
+                continue
+            if op.resource in self.cell.stations:
+                t = self._run_station(op, t, timeline, faults, unit, variant)
+                continue
+            t = self._run_op(op, t, timeline, faults)
+        self._event(t, "R2", "cycle_end", unit, variant)
+        r2_end = max(t, conveyor_end)
+        self._quality(unit, variant, timeline)
+        if hires or faults:
+            self._joint_states(timeline)
+        for resource, f0, f1 in faults:
+            self._event(f0, resource, "fault_start", unit, variant, code=f"{resource.upper()}_FAULT")
+            self._event(f1, resource, "fault_end", unit, variant, code=f"{resource.upper()}_FAULT")
+        return r1_end, r2_start, t if t > r2_start else r2_end, bool(faults)
+
+    def _run_op(
+        self, op: OpPlan, t: float, timeline: list[tuple[OpPlan, float, float]], faults: list[tuple[str, float, float]]
+    ) -> float:
+        duration = op.duration_s * float(1.0 + abs(self.rng.normal(0.0, 0.003)))
+        self.fault_clock[op.resource] -= duration
+        if self.fault_clock[op.resource] <= 0.0:  # fails at the end of this move; stands until repaired
+            repair = self._repair_s(op.resource)
+            faults.append((op.resource, t + duration, t + duration + repair))
+            self.fault_clock[op.resource] = self._next_failure(op.resource)
+            timeline.append((op, t, t + duration))
+            self._add_energy(op.resource, t, t + duration, op.energy_j * duration / op.duration_s)
+            return t + duration + repair
+        timeline.append((op, t, t + duration))
+        self._add_energy(op.resource, t, t + duration, op.energy_j * duration / op.duration_s)
+        return t + duration
+
+    def _run_station(
+        self,
+        op: OpPlan,
+        t: float,
+        timeline: list[tuple[OpPlan, float, float]],
+        faults: list[tuple[str, float, float]],
+        unit: str,
+        variant: str,
+    ) -> float:
+        duration = op.duration_s * float(self.rng.normal(1.0, 0.02))
+        start = t
+        if op.resource in self.fault_clock:
+            self.fault_clock[op.resource] -= duration
+            if self.fault_clock[op.resource] <= 0.0:
+                repair = self._repair_s(op.resource)
+                faults.append((op.resource, start, start + repair))
+                self.fault_clock[op.resource] = self._next_failure(op.resource)
+                start += repair
+        self._event(start, op.resource, "cycle_start", unit, variant)
+        self._event(start + duration, op.resource, "cycle_end", unit, variant)
+        timeline.append((op, start, start + duration))
+        self._add_energy(op.resource, start, start + duration, op.energy_j * duration / max(op.duration_s, 1e-9))
+        return start + duration
+
+    def _maintenance(self, at: float) -> None:
+        """Screwdriver bit change at the start of the next working window (restores torque)."""
+        duration = 600.0
+        self._event(at - duration, "R2", "setup_start", code="MAINT_SCREWDRIVER_BIT")
+        self._event(at, "R2", "setup_end", code="MAINT_SCREWDRIVER_BIT")
+        self.screws_since_maintenance = 0
+        self.maintenance_due = False
+
+    # quality -------------------------------------------------------------------------------------
+    def _quality(self, unit: str, variant: str, timeline: list[tuple[OpPlan, float, float]]) -> None:
+        q = self.cell.quality
+        speed_factor = 1.0 if timeline[0][1] < self.change_at else 1.0 + 2.0 * (self.config.speed_after - 0.5)
+        torque = q.screw_torque_nm
+        failed: list[str] = []
+        for op, _, end in timeline:
+            if not op.operation.startswith("screw_"):
+                continue
+            self.screws_since_maintenance += 1
+            drift = q.tool_wear_torque_drift_nm_per_1000_screws * self.screws_since_maintenance / 1000.0
+            value = float(self.rng.normal(torque.target + drift, 0.055 * speed_factor))
+            defect = None
+            if not torque.lsl <= value <= torque.usl:
+                defect = "TORQUE_LOW" if value < torque.lsl else "TORQUE_HIGH"
+                failed.append(defect)
+            index = op.operation.split("_")[1]
+            self.quality.add(
+                ts_us=int(end * US),
+                unit_id=unit,
+                station_id="R2",
+                characteristic=f"screw_{index}_torque_nm",
+                value=round(value, 4),
+                lsl=torque.lsl,
+                usl=torque.usl,
+                defect_code=defect,
+            )
+            angle = float(self.rng.normal(720.0, 18.0 * speed_factor))
+            self.quality.add(
+                ts_us=int(end * US),
+                unit_id=unit,
+                station_id="R2",
+                characteristic=f"screw_{index}_angle_deg",
+                value=round(angle, 2),
+                lsl=600.0,
+                usl=840.0,
+                defect_code=None if 600.0 <= angle <= 840.0 else "ANGLE",
+            )
+        if self.screws_since_maintenance >= q.maintenance_interval_screws:
+            self.maintenance_due = True
+        inspect_end = next((end for op, _, end in timeline if op.resource == "inspection"), timeline[-1][2])
+        if self.rng.random() > q.inspection_sampling:
+            return
+        measurements = self._gap_flush(variant, speed_factor)
+        for name, value in measurements.items():
+            spec = getattr(q, name)
+            defect = None if spec.lsl <= value <= spec.usl else f"{name.split('_')[0].upper()}_OUT"
+            if defect:
+                failed.append(defect)
+            self.quality.add(
+                ts_us=int(inspect_end * US),
+                unit_id=unit,
+                station_id="inspection",
+                characteristic=name,
+                value=round(value, 4),
+                lsl=spec.lsl,
+                usl=spec.usl,
+                defect_code=defect,
+            )
+        if failed and self.rng.random() < q.rework_share_of_failed:  # reworked by hand, inspected again
+            again = inspect_end + float(self.rng.uniform(1800.0, 7200.0))
+            for name, value in self._gap_flush(variant, 0.6).items():
+                spec = getattr(q, name)
+                self.quality.add(
+                    ts_us=int(again * US),
+                    unit_id=unit,
+                    station_id="inspection",
+                    characteristic=name,
+                    value=round(value, 4),
+                    lsl=spec.lsl,
+                    usl=spec.usl,
+                    defect_code=None if spec.lsl <= value <= spec.usl else "REWORK_FAILED",
+                )
+
+    def _gap_flush(self, variant: str, spread: float) -> dict[str, float]:
+        q = self.cell.quality
+        bias = {0: 0.0, 1: 0.04, 2: -0.03}[list(self.cell.variants).index(variant) % 3]
+        return {
+            "gap_mm": float(self.rng.normal(q.gap_mm.target + bias, 0.12 * spread)),
+            "flush_mm": float(self.rng.normal(q.flush_mm.target, 0.085 * spread)),
+        }
+
+    # high-rate joint states ----------------------------------------------------------------------
+    def _joint_states(self, timeline: list[tuple[OpPlan, float, float]]) -> None:
+        rng = self.rng
+        for op, start, end in timeline:
+            if op.trace is None or op.resource not in self.cell.robots:
+                continue
+            trace = op.trace
+            n = len(trace["t"])
+            stretch = (end - start) / max(op.duration_s, 1e-9)
+            t_us = (start + np.asarray(trace["t"], dtype=float) * stretch) * US
+            q = np.asarray(trace["q"], dtype=float) + rng.normal(0.0, 2e-5, (n, trace["q"].shape[1]))
+            qd = np.asarray(trace["qd"], dtype=float) / stretch + rng.normal(0.0, 1e-3, (n, trace["q"].shape[1]))
+            tau = np.asarray(trace["tau"], dtype=float)
+            tau = tau * (1.0 + rng.normal(0.0, 0.01)) + rng.normal(0.0, 0.05, tau.shape)
+            power = np.asarray(trace["power_w"], dtype=float) * (1.0 + rng.normal(0.0, 0.01, n)) + rng.normal(
+                0.0, 1.0, n
+            )
+            block: dict[str, Any] = {"ts_us": t_us.astype(np.int64), "robot_id": [op.resource] * n}
+            for j in range(q.shape[1]):
+                block[f"q_{j + 1}"] = np.round(q[:, j], 6)
+            for j in range(q.shape[1]):
+                block[f"qd_{j + 1}"] = np.round(qd[:, j], 5)
+            for j in range(q.shape[1]):
+                block[f"tau_{j + 1}"] = np.round(tau[:, j], 4)
+            block["power_w"] = np.round(power, 2)
+            block["program_step"] = [op.operation] * n
+            self.joints.data.setdefault("blocks", []).append(pl.DataFrame(block))
+
+    # energy ----------------------------------------------------------------------------------------
+    def _baseline_energy(self) -> None:
+        """Idle and standby power of every meter, in and out of shifts."""
+        n_bins = len(self.energy_j["cell_aux"])
+        starts = self.t0 + METER_INTERVAL_S * np.arange(n_bins)
+        in_shift = np.array([self.calendar.in_shift(t + METER_INTERVAL_S / 2) for t in starts])
+        aux = self.cell.cell.aux_power_w
+        self.energy_j["cell_aux"] += np.where(in_shift, aux["in_shift"], aux["off_shift"]) * METER_INTERVAL_S
+        for rid, robot in self.cell.robots.items():
+            idle = robot.power_model.controller_w
+            self.energy_j[rid] += np.where(in_shift, 0.35 * idle, 0.2 * idle) * METER_INTERVAL_S
+        for sid, station in self.cell.stations.items():
+            standby = station.power_w.get("standby", 0.0) * (station.printer_count or 1)
+            off = station.power_w.get("off", 0.0)
+            self.energy_j[sid] += np.where(in_shift, standby, off) * METER_INTERVAL_S
+
+    # frames ----------------------------------------------------------------------------------------
+    def frames(self, grid: pl.DataFrame) -> dict[str, pl.DataFrame]:
+        """Every stream as a frame with an integer ``ts_us`` column (UTC epoch microseconds)."""
+        events = pl.DataFrame(self.events.data).sort("ts_us", "station_id")
+        quality = pl.DataFrame(self.quality.data).sort("ts_us", "unit_id", "characteristic")
+        blocks = self.joints.data.get("blocks", [])
+        joints = pl.concat(blocks, how="diagonal") if blocks else pl.DataFrame({"ts_us": [], "robot_id": []})
+        energy = self._registers()
+        return {"events": events, "quality": quality, "joint_states": joints, "energy": energy, "grid_intensity": grid}
+
+    def _registers(self) -> pl.DataFrame:
+        """Cumulative kWh readings every 15 min, one register reset on the configured meter."""
+        rng = self.rng
+        n_bins = len(self.energy_j["cell_aux"])
+        ts = self.t0 + METER_INTERVAL_S * np.arange(1, n_bins + 1)
+        frames = []
+        reset_at = int(n_bins * 0.4) + 37
+        for meter in self.meters:
+            start = float(rng.uniform(500.0, 5000.0))
+            kwh = start + np.cumsum(self.energy_j[meter]) / 3.6e6
+            if meter == self.config.register_reset_meter:  # register replaced: restarts near zero
+                kwh[reset_at:] = kwh[reset_at:] - kwh[reset_at - 1] + 0.0
+                kwh[reset_at:] = np.maximum(kwh[reset_at:], 0.0)
+            frames.append(
+                pl.DataFrame({"ts_us": (ts * US).astype(np.int64), "meter_id": meter, "energy_kwh": np.round(kwh, 4)})
+            )
+        return pl.concat(frames)
+
+
+def _write(frame: pl.DataFrame, stream: str, out: Path, fmt: str, zone: str) -> list[Path]:
+    """One file per stream and local day.
+
+    Timestamps are ISO-8601 with the local offset in CSV, timezone-aware UTC timestamps in Parquet.
+    """
+    if frame.is_empty():
+        return []
+    utc = pl.from_epoch(pl.col("ts_us"), time_unit="us").dt.replace_time_zone("UTC")
+    frame = frame.with_columns(utc.dt.convert_time_zone(zone).dt.date().alias("_day"))
+    written = []
+    for (day,), part in frame.partition_by("_day", as_dict=True, maintain_order=True).items():
+        if fmt == "csv":
+            ts = utc.dt.convert_time_zone(zone).dt.strftime("%Y-%m-%dT%H:%M:%S%.6f%:z")
+        else:
+            ts = utc
+        part = part.with_columns(ts.alias("ts")).drop("ts_us", "_day")
+        part = part.select("ts", *[c for c in part.columns if c != "ts"])
+        path = out / f"{stream}-{day.isoformat()}.{fmt}"
+        if fmt == "csv":
+            part.write_csv(path)
+        else:
+            part.write_parquet(path, statistics=True)
+        written.append(path)
+    return written
+
+
+def generate(cell: CellSpec, config: GenerateConfig, out: Path, progress: bool = False) -> GenerateSummary:
+    """Generate the telemetry of ``config.days`` days and write it under ``out``.
+
+    Args:
+        cell: The validated cell.
+        config: Period, seed, format, the process change and the grid series.
+        out: Output folder (created).
+        progress: Show progress bars on stderr.
+
+    Returns:
+        Files written and rows per stream.
+    """
+    if config.fmt not in ("parquet", "csv"):
+        raise InputError(f"--format {config.fmt!r}: valid: parquet, csv")
+    if config.days < 1:
+        raise InputError(f"--days {config.days}: must be at least 1")
+    rng = np.random.default_rng(config.seed)
+    base_speed = {r.speed_override for r in cell.robots.values()}
+    if len(base_speed) != 1:
+        raise InputError("the process change sets one speed override for every robot; the cell's robots differ")
+    plans_before = plan_variants(cell, None)
+    plans_after = plan_variants(cell, config.speed_after)
+    generator = Generator(cell, config, plans_before, plans_after, rng)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(generator.calendar.windows), desc="generating", unit="window", leave=False)
+    generator.run(bar.update if bar else None)
+    if bar:
+        bar.close()
+    hours = int(math.ceil((generator.t_end - generator.t0) / 3600.0))
+    region = cell.carbon.grid_region
+    if config.grid_intensity_path is not None:
+        grid = real_grid_intensity(config.grid_intensity_path, region, generator.t0, hours)
+    else:
+        grid = synthetic_grid_intensity(region, generator.t0, hours, rng)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = GenerateSummary(units=generator.unit_counter)
+    summary.speed_change_at = datetime.fromtimestamp(generator.change_at, tz=generator.calendar.zone).isoformat()
+    for stream, frame in generator.frames(grid).items():
+        summary.rows[stream] = frame.height
+        summary.files += _write(frame, stream, out, config.fmt, cell.cell.timezone)
+    return summary
+
+
+def register_generate(subparsers: Any, parent: Any) -> None:
+    """Add ``twin generate``."""
+    parser = subparsers.add_parser("generate", parents=[parent], help="synthetic telemetry of a cell, from the twin")
+    parser.add_argument("--cell", default=None, help="cell YAML (default: the sample cell)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a cell value (repeatable)",
+    )
+    parser.add_argument("--days", type=int, default=30, help="days to generate (default 30)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
+    parser.add_argument("--start", default="2026-10-05", help="first local day, YYYY-MM-DD (default 2026-10-05)")
+    parser.add_argument("--out", default=None, help="output folder (default data/generated)")
+    parser.add_argument("--format", dest="fmt", choices=("parquet", "csv"), default="parquet")
+    parser.add_argument(
+        "--speed-change-day",
+        type=int,
+        default=None,
+        help="day index of the process change (default: the middle of the period)",
+    )
+    parser.add_argument("--speed-after", type=float, default=0.7, help="robots' speed override after the change")
+    parser.add_argument(
+        "--grid-intensity",
+        default=None,
+        metavar="FILE",
+        help="a real hourly grid-intensity series (e.g. an Electricity Maps export)",
+    )
+    parser.set_defaults(func=run_generate)
+
+
+def run_generate(args: Any) -> int:
+    """Handler of ``twin generate``."""
+    import json
+    import sys
+
+    from twin.cell.load import load_cell
+    from twin.paths import data_dir
+
+    try:
+        start = date.fromisoformat(args.start)
+    except ValueError as exc:
+        raise InputError(f"--start {args.start!r}: expected YYYY-MM-DD") from exc
+    if not 0.0 < args.speed_after <= 1.0:
+        raise InputError(f"--speed-after {args.speed_after}: must be in (0, 1]")
+    grid = Path(args.grid_intensity) if args.grid_intensity else None
+    if grid is not None and not grid.is_file():
+        raise InputError(f"--grid-intensity {grid}: file not found")
+    cell = load_cell(args.cell, args.overrides)
+    config = GenerateConfig(
+        days=args.days,
+        seed=args.seed,
+        start=start,
+        fmt=args.fmt,
+        speed_change_day=args.speed_change_day,
+        speed_after=args.speed_after,
+        grid_intensity_path=grid,
+    )
+    out = Path(args.out) if args.out else data_dir() / "generated"
+    summary = generate(cell, config, out, progress=sys.stderr.isatty())
+    if args.json:
+        print(json.dumps(summary.to_json()))
+    else:
+        rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
+        print(
+            f"wrote {len(summary.files)} files to {out}: {summary.units:,} units; {rows}; "
+            f"speed change at {summary.speed_change_at}"
+        )
+    return 0
