@@ -19,14 +19,31 @@ def test_check_json_shape(capsys):
     assert code == 0 and report["feasible"] is True
     assert report["cell"] == "microfactory-v1"
     for variant in report["variants"]:
-        assert set(variant) >= {"variant", "cycle_time_s", "print_time_s", "takt_s", "bottleneck", "energy_j",
-                                "feasible", "problems", "operations"}
+        assert set(variant) >= {
+            "variant",
+            "cycle_time_s",
+            "print_time_s",
+            "takt_s",
+            "bottleneck",
+            "energy_j",
+            "feasible",
+            "problems",
+            "operations",
+        }
         assert variant["bottleneck"] == "R2"  # SPEC: the baseline's bottleneck is R2, not printing
         ops = variant["operations"]
         assert sum(op["duration_s"] for op in ops) == pytest.approx(variant["cycle_time_s"], rel=1e-6)
         for op in ops:
-            assert set(op) == {"operation", "robot_id", "duration_s", "energy_j", "peak_power_w",
-                               "min_clearance_m", "feasible", "reason"}
+            assert set(op) == {
+                "operation",
+                "robot_id",
+                "duration_s",
+                "energy_j",
+                "peak_power_w",
+                "min_clearance_m",
+                "feasible",
+                "reason",
+            }
 
 
 def test_infeasible_exit_code_3(capsys):

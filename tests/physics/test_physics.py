@@ -114,8 +114,9 @@ def test_holding_still_draws_more_than_controller_power(sample_cell, robot_id):
         robot = cell.robots[robot_id]
         home = list(robot.home_q_rad)
         n = robot.n_arm_joints
-        result, trace = planner.evaluate_motion(robot_id, home, [(np.asarray(home[:n]), "transfer")], 0.0,
-                                                dwell_s=1.0, dwell_after=0)
+        result, trace = planner.evaluate_motion(
+            robot_id, home, [(np.asarray(home[:n]), "transfer")], 0.0, dwell_s=1.0, dwell_after=0
+        )
         assert result.duration_s == pytest.approx(1.0, abs=0.02)
         assert np.all(np.abs(trace["qd"]) < 1e-9)
         assert np.all(trace["power_w"] > robot.power_model.controller_w)  # gravity needs torque: copper loss
@@ -158,8 +159,9 @@ def test_cache_replans_only_what_changed(tmp_path, sample_cell):
     changed = load_cell(overrides=["robots.R2.speed_override=0.7"])
     third, planner = evaluate(changed, PhysicsCache(root=tmp_path))
     r2_ops = {op.operation for v in third.variants for op in v.operations if op.robot_id == "R2"}
-    assert planner.stats.planned == len({(v.variant, op) for v in third.variants for op in r2_ops
-                                         if op in {o.operation for o in v.operations}}) - _shared(third, "R2")
+    assert planner.stats.planned == len(
+        {(v.variant, op) for v in third.variants for op in r2_ops if op in {o.operation for o in v.operations}}
+    ) - _shared(third, "R2")
     r1_first = [op for v in first.variants for op in v.operations if op.robot_id == "R1"]
     r1_third = [op for v in third.variants for op in v.operations if op.robot_id == "R1"]
     assert [o.energy_j for o in r1_first] == [o.energy_j for o in r1_third]

@@ -545,16 +545,26 @@ class Generator:
             if op.trace is None or op.resource not in self.cell.robots:
                 continue
             trace = op.trace
-            n = len(trace["t"])
+            # the controller logs on a fixed 125 Hz clock; a slightly slower or faster execution of the
+            # planned motion is sampled on that clock
             stretch = (end - start) / max(op.duration_s, 1e-9)
-            t_us = (start + np.asarray(trace["t"], dtype=float) * stretch) * US
-            q = np.asarray(trace["q"], dtype=float) + rng.normal(0.0, 2e-5, (n, trace["q"].shape[1]))
-            qd = np.asarray(trace["qd"], dtype=float) / stretch + rng.normal(0.0, 1e-3, (n, trace["q"].shape[1]))
-            tau = np.asarray(trace["tau"], dtype=float)
+            n = int((end - start) * HIRES_RATE_HZ) + 1
+            t_log = np.arange(n) / HIRES_RATE_HZ
+            t_plan = np.minimum(t_log / stretch, float(trace["t"][-1]))
+
+            def resample(values: np.ndarray, t_plan: np.ndarray = t_plan, source: Any = trace["t"]) -> np.ndarray:
+                values = np.asarray(values, dtype=float)
+                if values.ndim == 1:
+                    return np.interp(t_plan, source, values)
+                return np.column_stack([np.interp(t_plan, source, values[:, j]) for j in range(values.shape[1])])
+
+            t_us = np.round((start + t_log) * US)
+            n_joints = trace["q"].shape[1]
+            q = resample(trace["q"]) + rng.normal(0.0, 2e-5, (n, n_joints))
+            qd = resample(trace["qd"]) / stretch + rng.normal(0.0, 1e-3, (n, n_joints))
+            tau = resample(trace["tau"])
             tau = tau * (1.0 + rng.normal(0.0, 0.01)) + rng.normal(0.0, 0.05, tau.shape)
-            power = np.asarray(trace["power_w"], dtype=float) * (1.0 + rng.normal(0.0, 0.01, n)) + rng.normal(
-                0.0, 1.0, n
-            )
+            power = resample(trace["power_w"]) * (1.0 + rng.normal(0.0, 0.01, n)) + rng.normal(0.0, 1.0, n)
             block: dict[str, Any] = {"ts_us": t_us.astype(np.int64), "robot_id": [op.resource] * n}
             for j in range(q.shape[1]):
                 block[f"q_{j + 1}"] = np.round(q[:, j], 6)
