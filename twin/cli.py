@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twin.scenarios.commands",
     "twin.analytics.commands",
     "twin.report.commands",
+    "twin.dashboard",
     "twin.demo",
 )
 
