@@ -55,26 +55,29 @@ CHARTS: tuple[str, ...] = ("xbar-r", "xbar-s", "imr", "p", "np", "c", "u")
 RULE_SETS: tuple[str, ...] = ("western-electric", "nelson")
 NSIGMAS = 3.0
 
-# d2(n) and d3(n): mean and standard deviation of the range of n standard normal observations, as
-# tabulated in Montgomery, Introduction to Statistical Quality Control, Appendix VI (also ASTM
-# MNL 7). d2 to three decimals is what qcc's published examples use (e.g. sigma 0.009785039 for the
-# piston rings = 0.02276 / 2.326).
+# d2(n) and d3(n): mean and standard deviation of the range of n standard normal observations.
+# d2 to three decimals as printed in Montgomery, Introduction to Statistical Quality Control,
+# Appendix VI; that is also what qcc's published examples use (piston rings: sigma 0.009785039 =
+# 0.02276 / 2.326). d3 to four decimals as in the ASTM MNL 7 / Harter tables (Montgomery prints
+# three); qcc's published R-chart limits need the fourth. tests/analytics checks both tables against
+# a numerical integration of the range distribution.
 _D2_TABLE: dict[int, float] = {
     2: 1.128, 3: 1.693, 4: 2.059, 5: 2.326, 6: 2.534, 7: 2.704, 8: 2.847, 9: 2.970, 10: 3.078,
     11: 3.173, 12: 3.258, 13: 3.336, 14: 3.407, 15: 3.472, 16: 3.532, 17: 3.588, 18: 3.640,
     19: 3.689, 20: 3.735, 21: 3.778, 22: 3.819, 23: 3.858, 24: 3.895, 25: 3.931,
 }  # fmt: skip
 _D3_TABLE: dict[int, float] = {
-    2: 0.853, 3: 0.888, 4: 0.880, 5: 0.864, 6: 0.848, 7: 0.833, 8: 0.820, 9: 0.808, 10: 0.797,
-    11: 0.787, 12: 0.778, 13: 0.770, 14: 0.763, 15: 0.756, 16: 0.750, 17: 0.744, 18: 0.739,
-    19: 0.734, 20: 0.729, 21: 0.724, 22: 0.720, 23: 0.716, 24: 0.712, 25: 0.708,
+    2: 0.8525, 3: 0.8884, 4: 0.8798, 5: 0.8641, 6: 0.8480, 7: 0.8332, 8: 0.8198, 9: 0.8078,
+    10: 0.7971, 11: 0.7873, 12: 0.7785, 13: 0.7704, 14: 0.7630, 15: 0.7562, 16: 0.7499,
+    17: 0.7441, 18: 0.7386, 19: 0.7335, 20: 0.7287, 21: 0.7242, 22: 0.7199, 23: 0.7159,
+    24: 0.7121, 25: 0.7084,
 }  # fmt: skip
 MIN_TABLE_N = 2
 MAX_TABLE_N = 25
 
 
 def c4(n: int) -> float:
-    """Bias correction of the sample standard deviation, ``E(S) = c4(n)·sigma``, computed exactly.
+    """Bias correction of the sample standard deviation (``E(S) = c4·sigma``), computed exactly.
 
     Args:
         n: Subgroup size, at least 2.
@@ -428,10 +431,12 @@ def xbar_r(
     r_center = float(np.sum(sizes[b] * ranges[b]) / np.sum(sizes[b]))
     r_lcl = np.maximum(0.0, r_center - NSIGMAS * d3s * sigma)
     r_ucl = r_center + NSIGMAS * d3s * sigma
+    x_violations = detect_violations(means, center, se, lcl=x_lcl, ucl=x_ucl, rules=rules)
+    r_violations = detect_violations(ranges, r_center, d3s * sigma, lcl=r_lcl, ucl=r_ucl)
     return [
-        _chart("xbar", center, x_lcl, x_ucl, means, detect_violations(means, center, se, lcl=x_lcl, ucl=x_ucl, rules=rules)),
-        _chart("r", r_center, r_lcl, r_ucl, ranges, detect_violations(ranges, r_center, d3s * sigma, lcl=r_lcl, ucl=r_ucl)),
-    ]  # fmt: skip
+        _chart("xbar", center, x_lcl, x_ucl, means, x_violations),
+        _chart("r", r_center, r_lcl, r_ucl, ranges, r_violations),
+    ]
 
 
 def xbar_s(
@@ -464,10 +469,12 @@ def xbar_s(
     s_se = sigma * np.sqrt(1.0 - c4s**2)
     s_lcl = np.maximum(0.0, s_center - NSIGMAS * s_se)
     s_ucl = s_center + NSIGMAS * s_se
+    x_violations = detect_violations(means, center, se, lcl=x_lcl, ucl=x_ucl, rules=rules)
+    s_violations = detect_violations(sds, s_center, s_se, lcl=s_lcl, ucl=s_ucl)
     return [
-        _chart("xbar", center, x_lcl, x_ucl, means, detect_violations(means, center, se, lcl=x_lcl, ucl=x_ucl, rules=rules)),
-        _chart("s", s_center, s_lcl, s_ucl, sds, detect_violations(sds, s_center, s_se, lcl=s_lcl, ucl=s_ucl)),
-    ]  # fmt: skip
+        _chart("xbar", center, x_lcl, x_ucl, means, x_violations),
+        _chart("s", s_center, s_lcl, s_ucl, sds, s_violations),
+    ]
 
 
 def imr(values: ArrayLike, *, base: ArrayLike | None = None, rules: str | None = None) -> list[dict[str, Any]]:
@@ -503,10 +510,12 @@ def imr(values: ArrayLike, *, base: ArrayLike | None = None, rules: str | None =
     mr = np.concatenate([[np.nan], np.abs(np.diff(x))])
     mr_lcl = np.full(n, max(0.0, mr_bar - NSIGMAS * d3(2) * sigma))
     mr_ucl = np.full(n, mr_bar + NSIGMAS * d3(2) * sigma)
+    i_violations = detect_violations(x, center, sigma, lcl=i_lcl, ucl=i_ucl, rules=rules)
+    mr_violations = detect_violations(mr, mr_bar, d3(2) * sigma, lcl=mr_lcl, ucl=mr_ucl)
     return [
-        _chart("i", center, i_lcl, i_ucl, x, detect_violations(x, center, sigma, lcl=i_lcl, ucl=i_ucl, rules=rules)),
-        _chart("mr", mr_bar, mr_lcl, mr_ucl, mr, detect_violations(mr, mr_bar, d3(2) * sigma, lcl=mr_lcl, ucl=mr_ucl)),
-    ]  # fmt: skip
+        _chart("i", center, i_lcl, i_ucl, x, i_violations),
+        _chart("mr", mr_bar, mr_lcl, mr_ucl, mr, mr_violations),
+    ]
 
 
 def _counts_sizes(
@@ -537,7 +546,7 @@ def _counts_sizes(
 def p_chart(
     counts: ArrayLike, sizes: ArrayLike, *, base: ArrayLike | None = None, rules: str | None = None
 ) -> list[dict[str, Any]]:
-    """p chart: fraction nonconforming, ``p̄ ± 3·sqrt(p̄(1-p̄)/n_i)``.
+    """The p chart: fraction nonconforming, ``p̄ ± 3·sqrt(p̄(1-p̄)/n_i)``.
 
     Args:
         counts: Nonconforming units per sample.
@@ -566,7 +575,7 @@ def p_chart(
 def np_chart(
     counts: ArrayLike, sizes: ArrayLike, *, base: ArrayLike | None = None, rules: str | None = None
 ) -> list[dict[str, Any]]:
-    """np chart: number nonconforming, ``n·p̄ ± 3·sqrt(n·p̄(1-p̄))``, for a constant sample size.
+    """The np chart: number nonconforming, ``n·p̄ ± 3·sqrt(n·p̄(1-p̄))``, for a constant sample size.
 
     Args:
         counts: Nonconforming units per sample.
@@ -604,7 +613,7 @@ def c_chart(
     base: ArrayLike | None = None,
     rules: str | None = None,
 ) -> list[dict[str, Any]]:
-    """c chart: nonconformities per inspection unit, ``c̄ ± 3·sqrt(c̄)``.
+    """The c chart: nonconformities per inspection unit, ``c̄ ± 3·sqrt(c̄)``.
 
     Args:
         counts: Nonconformities per sample.
@@ -636,7 +645,7 @@ def c_chart(
 def u_chart(
     counts: ArrayLike, sizes: ArrayLike, *, base: ArrayLike | None = None, rules: str | None = None
 ) -> list[dict[str, Any]]:
-    """u chart: nonconformities per unit, ``ū ± 3·sqrt(ū/n_i)``.
+    """The u chart: nonconformities per unit, ``ū ± 3·sqrt(ū/n_i)``.
 
     Args:
         counts: Nonconformities per sample.

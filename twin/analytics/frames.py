@@ -1,0 +1,205 @@
+"""The frames the analytics read for one period, with their declared schemas.
+
+They are what the warehouse marts hold (``mart_an_*``, see ``docs/analytics.md``), already filtered to
+one ``source`` (``measured`` unless asked otherwise) and to the rows that can touch the period. Tests
+build them by hand; :mod:`twin.analytics.store` reads them from the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from twin.analytics.period import Period
+from twin.cell.spec import CellSpec
+
+UTC_US = pl.Datetime("us", "UTC")
+
+CYCLES: dict[str, pl.DataType] = {
+    "station_id": pl.String(),
+    "unit_id": pl.String(),
+    "variant": pl.String(),
+    "start_at": UTC_US,
+    "end_at": UTC_US,
+}
+"""One row per cycle per station (cycle_start paired with cycle_end)."""
+
+DOWNTIME: dict[str, pl.DataType] = {
+    "station_id": pl.String(),
+    "kind": pl.String(),  # fault | setup
+    "code": pl.String(),
+    "start_at": UTC_US,
+    "end_at": UTC_US,  # null while still open
+}
+"""One row per fault or setup interval per station."""
+
+UNIT_QUALITY: dict[str, pl.DataType] = {
+    "unit_id": pl.String(),
+    "first_at": UTC_US,
+    "last_at": UTC_US,
+    "n_measurements": pl.Int64(),
+    "n_first_pass_defects": pl.Int64(),
+    "is_first_pass_good": pl.Boolean(),
+    "is_reworked": pl.Boolean(),
+    "is_final_good": pl.Boolean(),
+}
+"""One row per measured unit: first-pass result, rework and final disposition."""
+
+DEFECTS: dict[str, pl.DataType] = {
+    "unit_id": pl.String(),
+    "measured_at": UTC_US,
+    "station_id": pl.String(),
+    "characteristic": pl.String(),
+    "defect": pl.String(),
+    "is_first_pass": pl.Boolean(),
+}
+"""One row per nonconforming measurement."""
+
+MEASUREMENTS: dict[str, pl.DataType] = {
+    "unit_id": pl.String(),
+    "measured_at": UTC_US,
+    "characteristic": pl.String(),
+    "value": pl.Float64(),
+    "lsl": pl.Float64(),
+    "usl": pl.Float64(),
+    "is_first_pass": pl.Boolean(),
+}
+"""Quality measurements (for control charts and settings analysis)."""
+
+ENERGY_HOURLY: dict[str, pl.DataType] = {
+    "meter_id": pl.String(),
+    "hour_at": UTC_US,
+    "kwh": pl.Float64(),
+}
+"""One row per meter per UTC hour: register deltas spread over the hours they span."""
+
+GRID_HOURLY: dict[str, pl.DataType] = {
+    "region": pl.String(),
+    "hour_at": UTC_US,
+    "gco2e_per_kwh": pl.Float64(),
+}
+"""One row per region per UTC hour with a grid intensity."""
+
+
+def empty(schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """An empty frame with a declared schema."""
+    return pl.DataFrame(schema=schema)
+
+
+def conform(frame: pl.DataFrame, schema: dict[str, pl.DataType], name: str) -> pl.DataFrame:
+    """Select and cast a frame to a declared schema (extra columns dropped, missing ones are an error).
+
+    Args:
+        frame: Input rows.
+        schema: Declared columns and dtypes.
+        name: Frame name for the error message.
+
+    Returns:
+        The frame with exactly the declared columns; naive datetimes are read as UTC.
+
+    Raises:
+        ValueError: A declared column is missing.
+    """
+    missing = [c for c in schema if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{name} frame lacks column(s) {', '.join(missing)}; has: {', '.join(frame.columns)}")
+    exprs = []
+    for col, dtype in schema.items():
+        expr = pl.col(col)
+        if isinstance(dtype, pl.Datetime):
+            current = frame.schema[col]
+            if isinstance(current, pl.Datetime) and current.time_zone is None:
+                expr = expr.dt.replace_time_zone("UTC")
+            elif isinstance(current, pl.Datetime):
+                expr = expr.dt.convert_time_zone("UTC")
+        exprs.append(expr.cast(dtype).alias(col))
+    return frame.select(exprs)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Which of the cell's ids play which part in the KPIs.
+
+    Attributes:
+        robots: Robot ids.
+        stations: Station ids.
+        output_station: The station whose cycle end completes a unit (last operation of the plan).
+        parallel_stations: Stations whose cycles overlap (printer banks); their cycle time is not
+            counted in a unit's run time.
+        machines: Robots and stations (the meters that may carry direct unit energy).
+    """
+
+    robots: tuple[str, ...]
+    stations: tuple[str, ...]
+    output_station: str
+    parallel_stations: tuple[str, ...]
+
+    @property
+    def machines(self) -> tuple[str, ...]:
+        """Robots and stations."""
+        return (*self.robots, *self.stations)
+
+
+def roles(cell: CellSpec) -> Roles:
+    """The :class:`Roles` of a cell.
+
+    Args:
+        cell: The validated cell.
+
+    Returns:
+        Robots, stations, the output station (station of the last operation of the first variant's plan)
+        and the printer banks.
+    """
+    output = None
+    for variant in cell.variants:
+        plan = cell.expand_plan(variant)
+        stations = [op.station_id for op in plan if op.station_id is not None]
+        if stations:
+            output = stations[-1]
+            break
+    return Roles(
+        robots=tuple(cell.robots),
+        stations=tuple(cell.stations),
+        output_station=output or next(iter(cell.stations)),
+        parallel_stations=tuple(sid for sid, s in cell.stations.items() if s.kind == "printer_bank"),
+    )
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """Every frame the period figures are computed from.
+
+    Attributes:
+        period: The reporting period.
+        cycles: :data:`CYCLES` rows overlapping the period.
+        downtime: :data:`DOWNTIME` rows overlapping the period.
+        unit_quality: :data:`UNIT_QUALITY` rows of the units in ``cycles``.
+        energy_hourly: :data:`ENERGY_HOURLY` rows of the period's hours.
+        grid_hourly: :data:`GRID_HOURLY` rows of the period's hours.
+        defects: :data:`DEFECTS` rows of the units in ``cycles``.
+        measurements: :data:`MEASUREMENTS` of selected characteristics (may be empty).
+        source: Which telemetry source the rows come from.
+    """
+
+    period: Period
+    cycles: pl.DataFrame = field(default_factory=lambda: empty(CYCLES))
+    downtime: pl.DataFrame = field(default_factory=lambda: empty(DOWNTIME))
+    unit_quality: pl.DataFrame = field(default_factory=lambda: empty(UNIT_QUALITY))
+    energy_hourly: pl.DataFrame = field(default_factory=lambda: empty(ENERGY_HOURLY))
+    grid_hourly: pl.DataFrame = field(default_factory=lambda: empty(GRID_HOURLY))
+    defects: pl.DataFrame = field(default_factory=lambda: empty(DEFECTS))
+    measurements: pl.DataFrame = field(default_factory=lambda: empty(MEASUREMENTS))
+    source: str = "measured"
+
+    def __post_init__(self) -> None:
+        for name, schema in (
+            ("cycles", CYCLES),
+            ("downtime", DOWNTIME),
+            ("unit_quality", UNIT_QUALITY),
+            ("energy_hourly", ENERGY_HOURLY),
+            ("grid_hourly", GRID_HOURLY),
+            ("defects", DEFECTS),
+            ("measurements", MEASUREMENTS),
+        ):
+            object.__setattr__(self, name, conform(getattr(self, name), schema, name))
