@@ -76,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = " ".join(part for part in (args.command, getattr(args, "action", None)) if part)
         print(f"twin {name}: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:  # stdout closed early (e.g. piped into head): not an error of ours
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print(f"twin {args.command}: interrupted", file=sys.stderr)
         return 130

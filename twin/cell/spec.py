@@ -322,6 +322,13 @@ class QualitySpec(Spec):
     maintenance_interval_screws: int = Field(default=6000, ge=1)
 
 
+class AuxPowerSpec(Spec):
+    """Constant draw of the ``cell_aux`` meter (lighting, compressed air, controllers), in W."""
+
+    in_shift: float = Field(default=1200.0, ge=0.0)
+    off_shift: float = Field(default=150.0, ge=0.0)
+
+
 class CellInfo(Spec):
     """Identity and context of the cell."""
 
@@ -330,7 +337,7 @@ class CellInfo(Spec):
     timezone: str
     grid_region: str
     clearance_threshold_m: float = Field(default=0.02, ge=0.0)
-    aux_power_w: dict[Literal["in_shift", "off_shift"], float] = {"in_shift": 1200.0, "off_shift": 150.0}
+    aux_power_w: AuxPowerSpec = AuxPowerSpec()
 
     @field_validator("timezone")
     @classmethod

@@ -499,14 +499,21 @@ class Generator:
         inspect_end = next((end for op, _, end in timeline if op.resource == "inspection"), timeline[-1][2])
         if self.rng.random() > q.inspection_sampling:
             return
-        measurements = self._gap_flush(variant, speed_factor)
-        for name, value in measurements.items():
-            spec = getattr(q, name)
-            defect = None if spec.lsl <= value <= spec.usl else f"{name.split('_')[0].upper()}_OUT"
-            if defect:
-                failed.append(defect)
+        failed += self._inspect(unit, variant, inspect_end, spread=speed_factor, rework=False)
+        if failed and self.rng.random() < q.rework_share_of_failed:  # reworked by hand, inspected again
+            self._inspect(unit, variant, inspect_end + float(self.rng.uniform(1800.0, 7200.0)), spread=0.6, rework=True)
+
+    def _inspect(self, unit: str, variant: str, at: float, spread: float, rework: bool) -> list[str]:
+        """Gap and flush of one unit at the inspection station; returns the defect codes."""
+        defects = []
+        for name, value in self._gap_flush(variant, spread).items():
+            spec = getattr(self.cell.quality, name)
+            defect = None
+            if not spec.lsl <= value <= spec.usl:
+                defect = "REWORK_FAILED" if rework else f"{name.split('_')[0].upper()}_OUT"
+                defects.append(defect)
             self.quality.add(
-                ts_us=int(inspect_end * US),
+                ts_us=int(at * US),
                 unit_id=unit,
                 station_id="inspection",
                 characteristic=name,
@@ -515,20 +522,7 @@ class Generator:
                 usl=spec.usl,
                 defect_code=defect,
             )
-        if failed and self.rng.random() < q.rework_share_of_failed:  # reworked by hand, inspected again
-            again = inspect_end + float(self.rng.uniform(1800.0, 7200.0))
-            for name, value in self._gap_flush(variant, 0.6).items():
-                spec = getattr(q, name)
-                self.quality.add(
-                    ts_us=int(again * US),
-                    unit_id=unit,
-                    station_id="inspection",
-                    characteristic=name,
-                    value=round(value, 4),
-                    lsl=spec.lsl,
-                    usl=spec.usl,
-                    defect_code=None if spec.lsl <= value <= spec.usl else "REWORK_FAILED",
-                )
+        return defects
 
     def _gap_flush(self, variant: str, spread: float) -> dict[str, float]:
         q = self.cell.quality
@@ -583,7 +577,7 @@ class Generator:
         starts = self.t0 + METER_INTERVAL_S * np.arange(n_bins)
         in_shift = np.array([self.calendar.in_shift(t + METER_INTERVAL_S / 2) for t in starts])
         aux = self.cell.cell.aux_power_w
-        self.energy_j["cell_aux"] += np.where(in_shift, aux["in_shift"], aux["off_shift"]) * METER_INTERVAL_S
+        self.energy_j["cell_aux"] += np.where(in_shift, aux.in_shift, aux.off_shift) * METER_INTERVAL_S
         for rid, robot in self.cell.robots.items():
             idle = robot.power_model.controller_w
             self.energy_j[rid] += np.where(in_shift, 0.35 * idle, 0.2 * idle) * METER_INTERVAL_S
@@ -695,16 +689,10 @@ def generate(cell: CellSpec, config: GenerateConfig, out: Path, progress: bool =
 
 def register_generate(subparsers: Any, parent: Any) -> None:
     """Add ``twin generate``."""
+    from twin.cell.commands import add_cell_options
+
     parser = subparsers.add_parser("generate", parents=[parent], help="synthetic telemetry of a cell, from the twin")
-    parser.add_argument("--cell", default=None, help="cell YAML (default: the sample cell)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a cell value (repeatable)",
-    )
+    add_cell_options(parser)
     parser.add_argument("--days", type=int, default=30, help="days to generate (default 30)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
     parser.add_argument("--start", default="2026-10-05", help="first local day, YYYY-MM-DD (default 2026-10-05)")
