@@ -1,0 +1,97 @@
+"""Production simulation: one year of two-shift production of the sample cell, one replication, one core;
+then the sweep throughput (scenario-replications per second) with 1 and 2 workers, local and on Ray.
+
+Target (SPEC.md): the year in at most 10 s. A bare SimPy loop of the same number of events is timed in
+the same run, so the figure can be read against this machine's speed.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import simpy
+
+from twin.scenarios.load import load_scenario
+from twin.sim.runner import ReplicationTask, execute, prepare, run_replication
+
+YEAR_DAYS = 365.0
+SWEEP_DAYS = 7.0
+SWEEP_REPLICATIONS = 8
+
+
+def bare_simpy(n_events: int) -> float:
+    """Seconds for a bare SimPy process doing ``n_events`` timeouts."""
+    env = simpy.Environment()
+
+    def loop(env: simpy.Environment):
+        for _ in range(n_events):
+            yield env.timeout(1.0)
+
+    env.process(loop(env))
+    start = time.perf_counter()
+    env.run()
+    return time.perf_counter() - start
+
+
+def year() -> None:
+    scenario = load_scenario("baseline-v1")
+    start = time.perf_counter()
+    inputs = prepare(scenario, YEAR_DAYS)
+    prepare_s = time.perf_counter() - start
+    start, cpu = time.perf_counter(), time.process_time()
+    kpis, record = run_replication(inputs, scenario.spec.seed, 0)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    bare = bare_simpy(record.sim_events)
+    units = len(record.unit_variant)
+    print(
+        f"one year, two shifts, 1 replication: {wall:.2f} s wall, {cpu:.2f} s CPU (target <= 10 s); "
+        f"inputs (physics from cache) {prepare_s:.2f} s"
+    )
+    print(
+        f"  {units:,} units released, {kpis['_units_completed']:,.0f} completed, {record.sim_events:,} SimPy events "
+        f"({record.sim_events / units:.1f} per unit); bare SimPy loop of as many timeouts: {bare:.2f} s "
+        f"(model / bare = {wall / bare:.1f})"
+    )
+    print(
+        f"  throughput {kpis['throughput_units_per_h']:.1f} units/h, OEE {kpis['oee']:.3f}, "
+        f"energy {kpis['energy_kwh_per_unit']:.4f} kWh/unit, cost {kpis['cost_eur_per_unit']:.2f} EUR/unit"
+    )
+
+
+def sweep() -> None:
+    inputs = prepare(load_scenario("baseline-v1"), SWEEP_DAYS)
+    tasks = [ReplicationTask(0, inputs, 1, r) for r in range(SWEEP_REPLICATIONS)]
+    print(f"sweep throughput: {SWEEP_REPLICATIONS} replications x {SWEEP_DAYS:g} days (cores: {os.cpu_count()})")
+    for workers in (1, 2):
+        start = time.perf_counter()
+        execute(tasks, executor="local", workers=workers)
+        elapsed = time.perf_counter() - start
+        print(
+            f"  local pool, {workers} worker(s): {SWEEP_REPLICATIONS / elapsed:.2f} scenario-replications/s "
+            f"({elapsed:.1f} s incl. worker start)"
+        )
+    try:
+        import ray
+    except ImportError:
+        print("  ray: not installed (pip install 'celltwin[ray]')")
+        return
+    for workers in (1, 2):
+        start = time.perf_counter()
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False)
+        init_s = time.perf_counter() - start
+        try:
+            start = time.perf_counter()
+            execute(tasks, executor="ray")
+            elapsed = time.perf_counter() - start
+        finally:
+            ray.shutdown()
+        print(
+            f"  ray (local), {workers} CPU(s): {SWEEP_REPLICATIONS / elapsed:.2f} scenario-replications/s "
+            f"({elapsed:.1f} s; ray.init {init_s:.1f} s not counted)"
+        )
+
+
+if __name__ == "__main__":
+    year()
+    sweep()

@@ -1,0 +1,80 @@
+"""Error figures of the twin against measurements (SPEC.md, "Figures, defined once").
+
+R² = 1 − SS_res / SS_tot pooled over every sample compared; RMSE in the quantity's unit; NRMSE = RMSE /
+(max − min of the measurement). Samples where either side is missing (NaN) are not compared.
+
+>>> import numpy as np
+>>> round(r2(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0])), 3)
+0.5
+>>> rmse(np.array([0.0, 0.0]), np.array([3.0, 4.0])) == float(np.sqrt(12.5))
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+def _pair(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> tuple[NDArray, NDArray]:
+    ok = np.isfinite(measured) & np.isfinite(predicted)
+    return measured[ok], predicted[ok]
+
+
+def r2(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
+    """Coefficient of determination; None with fewer than two samples or a constant measurement."""
+    y, p = _pair(measured, predicted)
+    if len(y) < 2:
+        return None
+    total = float(np.sum((y - y.mean()) ** 2))
+    if total <= 0.0:
+        return None
+    return 1.0 - float(np.sum((y - p) ** 2)) / total
+
+
+def rmse(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
+    """Root-mean-square error; None without samples."""
+    y, p = _pair(measured, predicted)
+    if len(y) == 0:
+        return None
+    return float(np.sqrt(np.mean((y - p) ** 2)))
+
+
+def nrmse(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
+    """RMSE over the measurement's range; None when the range is zero or nothing is compared."""
+    y, p = _pair(measured, predicted)
+    if len(y) == 0:
+        return None
+    spread = float(y.max() - y.min())
+    if spread <= 0.0:
+        return None
+    return float(np.sqrt(np.mean((y - p) ** 2))) / spread
+
+
+def interval_energy(
+    t_s: NDArray[np.float64], segment: NDArray[np.int64], power_w: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Energy (J) of each interval ``[i, i+1]`` by the trapezoid rule; zero across a segment break.
+
+    The result has one value per sample (the interval starting there; the last is zero), so summing it
+    over any grouping of samples gives that group's energy. NaN power makes its intervals NaN.
+    """
+    out = np.zeros(len(t_s))
+    if len(t_s) < 2:
+        return out
+    same = segment[1:] == segment[:-1]
+    out[:-1] = np.where(same, 0.5 * (power_w[1:] + power_w[:-1]) * np.diff(t_s), 0.0)
+    return out
+
+
+def group_sum(values: NDArray[np.float64], groups: NDArray[np.int64], n_groups: int) -> NDArray[np.float64]:
+    """Sum of ``values`` per integer group id (0..n_groups-1); NaN stays NaN in its group."""
+    nan = np.isnan(values)
+    sums = np.bincount(groups, weights=np.where(nan, 0.0, values), minlength=n_groups)
+    has_nan = np.bincount(groups, weights=nan.astype(float), minlength=n_groups) > 0
+    return np.where(has_nan, np.nan, sums)
+
+
+def figures(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> dict[str, float | None]:
+    """R², RMSE and NRMSE of one quantity."""
+    return {"r2": r2(measured, predicted), "rmse": rmse(measured, predicted), "nrmse": nrmse(measured, predicted)}

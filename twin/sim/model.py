@@ -1,0 +1,645 @@
+"""The production model on SimPy: the printer bank, the robots' stages, buffers, inspection and the outfeed.
+
+- **Orders**: batch-size-one custom orders; the variant is drawn from the mix when a printer starts the
+  order's bracket (the order's release), and so is whether inspection samples the unit.
+- **Printer bank** (one SimPy process, ``printer_count`` printers): a printer starts a job only inside a
+  working window, heats up (``heating_time_s``), prints, and holds the finished bracket on its bed while
+  the ``printer_to_fixture`` buffer (:class:`Buffer`) is full (blocking after service). A bank fault
+  stops every printer for the repair.
+- **Fixture nests** (``fixture_to_inspection`` places, :class:`Slots`): a unit holds a nest from the
+  start of loading until a robot carries it away; with two nests R1 loads the next unit while R2 screws.
+- **Robot stages** (one SimPy process per robot, see :mod:`twin.sim.plan`): R1 takes a bracket and a nest
+  and loads; R2 screws, carries the unit to inspection, waits there while the station measures it, and
+  carries it to the outfeed conveyor (``inspection_to_outfeed`` places, each held for the conveying time).
+  A robot handing a unit to the next robot's stage puts it into an unbounded :class:`Buffer` (the unit
+  stays in its nest). A cycle starts inside a working window when at least half of it fits; the unit in
+  hand is finished.
+- Buffers and nests are SimPy events under a thin FIFO (``simpy.Store`` semantics): a process yields only
+  when it has to wait, which keeps a year of production at about four SimPy events per unit. A nest
+  release is a scheduled SimPy timeout that the waiting loader yields directly; a printer holding a
+  finished bracket is refilled into the buffer when the loader takes one.
+- **Faults**: each robot and station with an MTBF fails after exponential operating time and stands for a
+  log-normal repair (mean MTTR) inside the operation it failed in.
+- **Quality**: each screw's torque is out of its limits with a probability from the torque mean (drifting
+  with tool wear since the screwdriver's last bit change), its spread and the limits; gap and flush at
+  inspection likewise. A failed unit is reworked off-line (``rework_share_of_failed``) or scrapped; a
+  defective unit that inspection did not sample leaves the cell undetected (an escape).
+
+Randomness: one seed sequence per replication, from which a named stream per purpose is spawned (orders,
+printing, each robot's jitter, each resource's faults, quality), so two scenarios run with the same seed
+see the same orders and the same failure clocks wherever they share a resource (common random numbers).
+SimPy breaks ties between equal-time events by insertion order, so a run repeats exactly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import zlib
+from bisect import bisect_right
+from collections import deque
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any
+
+import numpy as np
+import simpy
+
+from twin.sim.plan import (
+    BIN_S,
+    BRACKET_BUFFER,
+    CONVEY,
+    INSPECT,
+    NEST_BUFFER,
+    OUTFEED_BUFFER,
+    RELEASE_NEST,
+    REPAIR_SIGMA,
+    SCREWED,
+    WORK,
+    SimInputs,
+)
+
+IN_PROCESS, GOOD, REWORKED, SCRAPPED, ESCAPED = 0, 1, 2, 3, 4
+STATUS_NAMES = ("in_process", "good", "reworked", "scrapped", "escaped")
+MAINTENANCE_S = 600.0  # screwdriver bit change, done before the next working window (as the generator does)
+ROBOT_JITTER = 0.003  # relative spread of a robot cycle's duration
+STATION_JITTER = 0.02  # relative spread of a station's process time
+PRINT_JITTER = 0.01  # relative spread of a print job
+BATCH = 1024
+US = 1_000_000
+
+
+def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
+    """The seed sequence of one replication: the same for a (seed, replication) pair whatever N is."""
+    return np.random.SeedSequence(seed, spawn_key=(replication,))
+
+
+class Draws:
+    """A named random stream spawned from the replication's seed sequence, drawn in batches."""
+
+    __slots__ = ("rng", "_u", "_n")
+
+    def __init__(self, parent: np.random.SeedSequence, name: str) -> None:
+        """Spawn the stream ``name`` (stable across scenarios: keyed by the name's CRC-32)."""
+        child = np.random.SeedSequence(parent.entropy, spawn_key=(*parent.spawn_key, zlib.crc32(name.encode())))
+        self.rng = np.random.default_rng(child)
+        self._u: list[float] = []
+        self._n: list[float] = []
+
+    def uniform(self) -> float:
+        """One U[0, 1) draw."""
+        if not self._u:
+            self._u = self.rng.random(BATCH).tolist()
+        return self._u.pop()
+
+    def normal(self) -> float:
+        """One N(0, 1) draw."""
+        if not self._n:
+            self._n = self.rng.standard_normal(BATCH).tolist()
+        return self._n.pop()
+
+    def exponential(self, mean: float) -> float:
+        """One exponential draw with the given mean."""
+        return -mean * math.log(1.0 - self.uniform())
+
+
+@dataclass
+class ReplicationRecord:
+    """What one replication leaves behind: per unit, per resource, per meter; events when recorded."""
+
+    seed: int
+    replication: int
+    unit_variant: list[int]
+    unit_release_s: list[float]
+    unit_done_s: list[float]
+    unit_status: list[int]
+    unit_work_s: list[float]
+    busy_s: dict[str, float]
+    faults: list[tuple[str, float, float]]
+    setups: list[tuple[str, float, float]]
+    energy_j: dict[str, list[float]]
+    events: dict[str, list[Any]] | None = None
+    sim_events: int = 0
+
+
+class Buffer:
+    """A FIFO buffer between two processes on SimPy events.
+
+    ``simpy.Store`` semantics without its per-call event objects: a process yields an event only when it
+    must wait, so an item that is already there costs no scheduler round trip. Puts beyond ``capacity``
+    block the putter.
+    """
+
+    __slots__ = ("env", "capacity", "items", "getters", "putters")
+
+    def __init__(self, env: simpy.Environment, capacity: float = math.inf) -> None:
+        """An empty buffer holding at most ``capacity`` items."""
+        self.env = env
+        self.capacity = capacity
+        self.items: deque[int] = deque()
+        self.getters: deque[simpy.Event] = deque()
+        self.putters: deque[tuple[simpy.Event, int]] = deque()
+
+    def put(self, item: int) -> simpy.Event | None:
+        """Hand ``item`` to a waiting getter or store it; an event to yield when the buffer is full."""
+        if self.getters:
+            self.getters.popleft().succeed(item)
+            return None
+        if len(self.items) < self.capacity:
+            self.items.append(item)
+            return None
+        event = self.env.event()
+        self.putters.append((event, item))
+        return event
+
+    def take(self) -> int | None:
+        """The oldest item, or None when empty (then yield :meth:`wait`)."""
+        if not self.items:
+            return None
+        item = self.items.popleft()
+        if self.putters:
+            event, waiting = self.putters.popleft()
+            self.items.append(waiting)
+            event.succeed()
+        return item
+
+    def wait(self) -> simpy.Event:
+        """An event that fires with the next item put."""
+        event = self.env.event()
+        self.getters.append(event)
+        return event
+
+
+class Slots:
+    """Identical places (fixture nests) on SimPy events.
+
+    A place is taken now, or the taker waits: for a release already scheduled (it yields that release's
+    timeout, so the release wakes it directly), else for the next release.
+    """
+
+    __slots__ = ("env", "free", "waiters", "scheduled")
+
+    def __init__(self, env: simpy.Environment, count: int) -> None:
+        """``count`` free places."""
+        self.env = env
+        self.free = count
+        self.waiters: deque[simpy.Event] = deque()
+        self.scheduled: deque[simpy.Event] = deque()
+
+    def acquire(self) -> simpy.Event | None:
+        """Take a place now (None) or get the event that hands one over."""
+        if self.free > 0:
+            self.free -= 1
+            return None
+        if self.scheduled:
+            return self.scheduled.popleft()
+        event = self.env.event()
+        self.waiters.append(event)
+        return event
+
+    def release_in(self, delay: float) -> None:
+        """Free a place ``delay`` seconds from now: the longest waiter (or the next taker) gets it."""
+        if self.waiters:
+            waiter = self.waiters.popleft()
+            if delay <= 0.0:
+                waiter.succeed()
+            else:
+                self.env.timeout(delay).callbacks.append(lambda _event: waiter.succeed())
+            return
+        if delay <= 0.0:
+            self.free += 1
+            return
+        release = self.env.timeout(delay)
+        release.callbacks.append(self._arrived)
+        self.scheduled.append(release)
+
+    def _arrived(self, release: simpy.Event) -> None:
+        if release in self.scheduled:  # nobody claimed it on its way: the place is free
+            self.scheduled.remove(release)
+            self.free += 1
+
+
+class ProductionModel:
+    """One replication of the cell's production over the scenario's horizon."""
+
+    def __init__(self, inputs: SimInputs, seed: int, replication: int, record: bool = False) -> None:
+        """Build the SimPy environment, buffers and random streams.
+
+        Args:
+            inputs: The scenario's simulation inputs.
+            seed: The scenario seed.
+            replication: Replication index (0-based); with ``seed`` it fixes every random draw.
+            record: Keep every event (telemetry ``events`` stream); off for fast KPI-only runs.
+        """
+        self.inputs = inputs
+        self.seed, self.replication, self.record = seed, replication, record
+        self.cal = inputs.calendar
+        self.env = simpy.Environment()
+        env = self.env
+        buffers = inputs.buffers
+        self.brackets = Buffer(env, buffers[BRACKET_BUFFER])
+        self._heap: list[tuple[float, int, int]] = []  # (completion, printer, unit) of the jobs printing
+        self._bank_blocked: tuple[int, int] | None = None  # (printer, unit) holding a bracket, buffer full
+        self._bank_wait: simpy.Event | None = None
+        self.nests = Slots(env, buffers[NEST_BUFFER])
+        self.handoff = [Buffer(env) for _ in inputs.stage_robots]
+        self.conveyor_free = [0.0] * buffers[OUTFEED_BUFFER]
+        root = replication_seed(seed, replication)
+        self.orders = Draws(root, "orders")
+        self.printing = Draws(root, "printing")
+        self.quality = Draws(root, "quality")
+        self.station_jitter = Draws(root, "stations")
+        self.jitter = {r: Draws(root, f"jitter:{r}") for r in inputs.stage_robots}
+        self.fault_draws = {r: Draws(root, f"fault:{r}") for r in inputs.faults}
+        self.clock = {r: self.fault_draws[r].exponential(f.mtbf_s) for r, f in inputs.faults.items()}
+        self.mix = list(accumulate(v.share for v in inputs.variants))
+        self.mix[-1] = 1.0 + 1e-12
+        self.n_bins = inputs.n_bins
+        self.energy = {m: [0.0] * self.n_bins for m in inputs.meters}
+        self.busy = {r: 0.0 for r in inputs.resources}
+        self.faults: list[tuple[str, float, float]] = []
+        self.setups: list[tuple[str, float, float]] = []
+        self.u_variant: list[int] = []
+        self.u_release: list[float] = []
+        self.u_done: list[float] = []
+        self.u_status: list[int] = []
+        self.u_defect: list[bool] = []
+        self.u_sampled: list[bool] = []
+        self.u_work: list[float] = []
+        self.events: dict[str, list[Any]] = {
+            k: [] for k in ("ts_us", "station_id", "event", "unit_id", "variant", "code")
+        }
+        self.screws = {r: 0 for r in inputs.stage_robots}
+        self.maintenance_due: dict[str, int | None] = {r: None for r in inputs.stage_robots}
+        self._torque_log_ok = _torque_table(inputs.quality)
+        self._heat_j = inputs.printer_power_w.get("heating", 0.0) * inputs.heating_s
+        self._print_w = inputs.printer_power_w.get("printing", 0.0)
+        # per variant and stage: plain tuples (kind, resource, duration, energy, count) for the hot loop
+        self._plans = [(_compile(v.stages), _compile(v.stages_no_inspection)) for v in inputs.variants]
+
+    # helpers ---------------------------------------------------------------------------------------
+    def _event(self, t: float, station: str, event: str, unit: int | None = None, code: str | None = None) -> None:
+        ev = self.events
+        ev["ts_us"].append(int(round((self.cal.t0_epoch_s + t) * US)))
+        ev["station_id"].append(station)
+        ev["event"].append(event)
+        ev["unit_id"].append(None if unit is None else self.unit_id(unit))
+        ev["variant"].append(None if unit is None else self.inputs.variants[self.u_variant[unit]].name)
+        ev["code"].append(code)
+
+    def unit_id(self, unit: int) -> str:
+        """The unit's id in telemetry."""
+        return f"U{unit + 1:07d}"
+
+    def _energy(self, meter: str, t: float, joules: float) -> None:
+        index = int(t / BIN_S)
+        if 0 <= index < self.n_bins:
+            self.energy[meter][index] += joules
+
+    def _fail(self, resource: str, start: float, busy_s: float, unit: int | None) -> float:
+        """Consume ``busy_s`` of the resource's operating time from ``start``; return the repair time inserted."""
+        clock = self.clock.get(resource)
+        if clock is None:
+            return 0.0
+        if clock > busy_s:
+            self.clock[resource] = clock - busy_s
+            return 0.0
+        fault = self.inputs.faults[resource]
+        draws = self.fault_draws[resource]
+        t, remaining, extra = start, busy_s, 0.0
+        mu = math.log(fault.mttr_s) - REPAIR_SIGMA**2 / 2.0
+        while clock <= remaining:
+            t += clock
+            remaining -= clock
+            repair = math.exp(mu + REPAIR_SIGMA * draws.normal())
+            self.faults.append((resource, t, t + repair))
+            if self.record:
+                code = f"{resource.upper()}_FAULT"
+                self._event(t, resource, "fault_start", unit, code)
+                self._event(t + repair, resource, "fault_end", unit, code)
+            t += repair
+            extra += repair
+            clock = draws.exponential(fault.mtbf_s)
+        self.clock[resource] = clock - remaining
+        return extra
+
+    def _new_unit(self, release_s: float) -> int:
+        index = bisect_right(self.mix, self.orders.uniform())
+        unit = len(self.u_variant)
+        self.u_variant.append(index)
+        self.u_release.append(release_s)
+        self.u_done.append(math.nan)
+        self.u_status.append(IN_PROCESS)
+        self.u_defect.append(False)
+        sampling = self.inputs.quality.sampling
+        self.u_sampled.append(sampling >= 1.0 or self.orders.uniform() < sampling)
+        self.u_work.append(0.0)
+        return unit
+
+    # processes ---------------------------------------------------------------------------------------
+    def _printer_bank(self) -> Any:
+        """Printers complete jobs in time order; a bracket finding the buffer full stays on its printer.
+
+        While the buffer is full the bank waits; :meth:`_take_bracket` moves the oldest finished bracket
+        in and restarts its printer, and wakes the bank only when no finished bracket is left waiting.
+        """
+        env, heap = self.env, self._heap
+        for i in range(self.inputs.printer_count):
+            self._start_print(i, 0.0)
+        while heap:
+            t_done = heap[0][0]
+            if t_done > env.now:
+                yield env.timeout(t_done - env.now)
+                continue  # a bank fault may have moved the completions
+            _, i, unit = heapq.heappop(heap)
+            if self.brackets.put(unit) is None:
+                self._start_print(i, env.now)
+                continue
+            self._bank_blocked = (i, unit)
+            self._bank_wait = env.event()
+            yield self._bank_wait
+
+    def _take_bracket(self) -> int | None:
+        """The oldest bracket in the buffer (None when empty); a printer holding a finished one refills it."""
+        items = self.brackets.items
+        if not items:
+            return None
+        unit = items.popleft()
+        if self._bank_blocked is not None:
+            i, held = self._bank_blocked
+            items.append(held)
+            self._bank_blocked = None
+            now = self.env.now
+            self._start_print(i, now)
+            heap = self._heap
+            if heap and heap[0][0] <= now:  # the next finished bracket waits on its printer in turn
+                _, j, waiting = heapq.heappop(heap)
+                self._bank_blocked = (j, waiting)
+            elif self._bank_wait is not None:
+                self._bank_wait.succeed()
+                self._bank_wait = None
+        return unit
+
+    def _start_print(self, i: int, now: float) -> None:
+        inp, cal, heap = self.inputs, self.cal, self._heap
+        index = bisect_right(cal.window_starts, now) - 1
+        if index < 0 or now >= cal.windows[index][1]:  # closed: start when the next window opens
+            index += 1
+            if index >= len(cal.windows):
+                return
+            now = cal.windows[index][0]
+        start = now
+        unit = self._new_unit(start)
+        variant = inp.variants[self.u_variant[unit]]
+        heat = inp.heating_s
+        print_s = variant.print_s * (1.0 + PRINT_JITTER * self.printing.normal())
+        busy = heat + print_s
+        repair = 0.0
+        clock = self.clock.get("printer")
+        if clock is not None:  # bank-level faults: the bank's operating time is its printers' mean
+            share = busy / inp.printer_count
+            if clock > share:
+                self.clock["printer"] = clock - share
+            else:
+                repair = self._fail("printer", start, share, unit)
+                fault_at = self.faults[-1][1]
+                heap[:] = [(t + repair if t > fault_at else t, j, u) for t, j, u in heap]
+                heapq.heapify(heap)
+        done = start + busy + repair
+        bin_index = int((start + 0.5 * busy) / BIN_S)
+        if bin_index < self.n_bins:
+            self.energy["printer"][bin_index] += self._heat_j + self._print_w * print_s
+        self.busy["printer"] += min(busy, cal.windows[index][1] - start)
+        if self.record:
+            self._event(start, "printer", "cycle_start", unit)
+            self._event(done, "printer", "cycle_end", unit)
+        heapq.heappush(heap, (done, i, unit))
+
+    def _stage(self, k: int) -> Any:
+        env, inp, cal = self.env, self.inputs, self.cal
+        robot = inp.stage_robots[k]
+        expected = sum(v.share * v.stage_work_s[k] for v in inp.variants)
+        source = self.handoff[k]
+        target = self.handoff[k + 1] if k + 1 < len(inp.stage_robots) else None
+        jitter = self.jitter[robot]
+        record = self.record
+        plans = self._plans
+        u_variant, u_sampled, u_work, u_status, u_defect = (
+            self.u_variant,
+            self.u_sampled,
+            self.u_work,
+            self.u_status,
+            self.u_defect,
+        )
+        clock, busy, energy, n_bins = self.clock, self.busy, self.energy, self.n_bins
+        robot_energy = energy[robot]
+        timeout = env.timeout
+        wait_s = cal.wait_s
+        nests = self.nests
+        while True:
+            wait = wait_s(env.now, expected)
+            if wait > 0.0:
+                if wait == math.inf:
+                    return
+                yield timeout(wait)
+            waited = False
+            if k == 0:
+                nest = nests.acquire()
+                if nest is not None:
+                    yield nest
+                    waited = True
+            unit = self._take_bracket() if k == 0 else source.take()
+            if unit is None:
+                unit = yield (self.brackets if k == 0 else source).wait()
+                waited = True
+            if waited:  # the window may have closed while the robot waited
+                wait = wait_s(env.now, expected)
+                if wait > 0.0:
+                    if wait == math.inf:
+                        return
+                    yield timeout(wait)
+            full, skip = plans[u_variant[unit]]
+            segments, robot_s, robot_j = (full if u_sampled[unit] else skip)[k]  # type: ignore[index]
+            factor = 1.0 + ROBOT_JITTER * abs(jitter.normal())
+            started = t = env.now
+            pending = 0.0
+            # the robot's own work: one fault check for the cycle unless its failure clock runs out in it
+            left = clock.get(robot)
+            check = left is not None and left <= robot_s * factor
+            if left is not None and not check:
+                clock[robot] = left - robot_s * factor
+            if record:
+                self._event(t, robot, "cycle_start", unit)
+            for kind, resource, duration, joules, count in segments:
+                if kind == WORK:
+                    d = duration * factor
+                    if resource == robot:
+                        pending += d + (self._fail(robot, t + pending, d, unit) if check else 0.0)
+                        continue
+                    repair = self._fail(resource, t + pending, d, unit)
+                    index = int((t + pending + repair + 0.5 * d) / BIN_S)
+                    if index < n_bins:
+                        energy[resource][index] += joules * factor
+                    busy[resource] += d
+                    u_work[unit] += d
+                    pending += d + repair
+                elif kind == RELEASE_NEST:  # the unit leaves the fixture: its nest is free then
+                    nests.release_in(pending)
+                elif kind == INSPECT:
+                    at = t + pending
+                    left = clock.get(resource)
+                    if left is not None and left <= duration:
+                        repair = self._fail(resource, at, duration, unit)
+                    else:
+                        repair = 0.0
+                        if left is not None:
+                            clock[resource] = left - duration
+                    at += repair
+                    d = duration * (1.0 + STATION_JITTER * self.station_jitter.normal())
+                    index = int((at + 0.5 * d) / BIN_S)
+                    if index < n_bins:
+                        energy[resource][index] += joules * d / duration
+                    busy[resource] += d
+                    u_work[unit] += d
+                    pending += repair + d
+                    if record:
+                        self._event(at, resource, "cycle_start", unit)
+                        self._event(at + d, resource, "cycle_end", unit)
+                    if u_defect[unit]:
+                        u_status[unit] = REWORKED if self.quality.uniform() < inp.quality.rework_share else SCRAPPED
+                    else:
+                        u_status[unit] = GOOD
+                elif kind == SCREWED:
+                    self._screwed(resource, unit, count, t + pending)
+                elif kind == CONVEY:
+                    pending += self._convey(resource, duration, joules, unit, t + pending)
+            if pending > 0.0:
+                yield timeout(pending)
+            work = robot_s * factor
+            busy[robot] += work
+            u_work[unit] += work
+            index = int(0.5 * (started + env.now) / BIN_S)  # the cycle's robot energy, in its middle
+            if index < n_bins:
+                robot_energy[index] += robot_j * factor
+            if record:
+                self._event(env.now, robot, "cycle_end", unit)
+            if target is not None:
+                target.put(unit)
+
+    def _convey(self, station: str, duration: float, joules: float, unit: int, at: float) -> float:
+        """Place the unit on the outfeed belt at ``at``; return how long the robot waited for a free place."""
+        spots = self.conveyor_free
+        earliest = min(spots)
+        slot = spots.index(earliest)
+        waited = earliest - at if earliest > at else 0.0
+        at += waited
+        clock = self.clock.get(station)
+        if clock is None:
+            repair = 0.0
+        elif clock > duration:
+            self.clock[station] = clock - duration
+            repair = 0.0
+        else:
+            repair = self._fail(station, at, duration, unit)
+        done = at + duration + repair
+        spots[slot] = done
+        index = int((at + 0.5 * duration) / BIN_S)
+        if index < self.n_bins:
+            self.energy[station][index] += joules
+        self.busy[station] += duration
+        self.u_work[unit] += duration
+        self.u_done[unit] = done
+        if self.u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
+            self.u_status[unit] = ESCAPED if self.u_defect[unit] else GOOD
+        if self.record:
+            self._event(at, station, "cycle_start", unit)
+            self._event(done, station, "cycle_end", unit)
+        return waited
+
+    def _screwed(self, robot: str, unit: int, count: int, at: float) -> None:
+        """The unit's screws are driven: draw whether it is defective; the screwdriver wears."""
+        q = self.inputs.quality
+        due = self.maintenance_due.get(robot)
+        if due is not None and self.cal.window_index(at) > due:  # bit changed before this window
+            index = self.cal.window_index(at)
+            start = self.cal.windows[index][0] - MAINTENANCE_S
+            self.setups.append((robot, start, start + MAINTENANCE_S))
+            if self.record:
+                self._event(start, robot, "setup_start", code="MAINT_SCREWDRIVER_BIT")
+                self._event(start + MAINTENANCE_S, robot, "setup_end", code="MAINT_SCREWDRIVER_BIT")
+            self.screws[robot] = 0
+            self.maintenance_due[robot] = None
+            due = None
+        s = self.screws.get(robot, 0)
+        table = self._torque_log_ok
+        last = len(table) - 1
+        log_ok = table[min(s + count, last)] - table[min(s, last)]
+        if s + count > last:  # past the table: every further screw at the last screw's rate
+            log_ok += (s + count - max(s, last)) * (table[last] - table[last - 1])
+        p_ok = math.exp(log_ok) * (1.0 - q.p_inspection_defect)
+        self.u_defect[unit] = self.quality.uniform() >= p_ok
+        self.screws[robot] = s + count
+        if s + count >= q.maintenance_interval_screws and due is None:
+            self.maintenance_due[robot] = self.cal.window_index(at)
+
+    # run -----------------------------------------------------------------------------------------------
+    def run(self) -> ReplicationRecord:
+        """Simulate the horizon and return the record."""
+        env = self.env
+        env.process(self._printer_bank())
+        for k in range(len(self.inputs.stage_robots)):
+            env.process(self._stage(k))
+        env.run(until=self.cal.horizon_s)
+        return ReplicationRecord(
+            seed=self.seed,
+            replication=self.replication,
+            unit_variant=self.u_variant,
+            unit_release_s=self.u_release,
+            unit_done_s=self.u_done,
+            unit_status=self.u_status,
+            unit_work_s=self.u_work,
+            busy_s=self.busy,
+            faults=self.faults,
+            setups=self.setups,
+            energy_j=self.energy,
+            events=self.events if self.record else None,
+            sim_events=_scheduled(env),
+        )
+
+
+def _compile(stages: Any) -> list[tuple[tuple[tuple[int, str, float, float, int], ...], float, float]] | None:
+    """Stages for the hot loop.
+
+    Each stage becomes (segments as plain tuples (kind, resource, duration, energy, count), the stage
+    robot's work in s, its energy in J).
+    """
+    if stages is None:
+        return None
+    out = []
+    for stage in stages:
+        robot = next(s.resource for s in stage if s.kind == WORK)
+        own = [s for s in stage if s.kind == WORK and s.resource == robot]
+        segments = tuple((s.kind, s.resource, s.duration_s, s.energy_j, s.count) for s in stage)
+        out.append((segments, sum(s.duration_s for s in own), sum(s.energy_j for s in own)))
+    return out
+
+
+def _scheduled(env: simpy.Environment) -> int:
+    """How many events the environment scheduled (SimPy's event id counter; 0 if it is not there)."""
+    counter = getattr(env, "_eid", None)
+    return next(counter) if counter is not None else 0
+
+
+def _torque_table(q: Any) -> list[float]:
+    """Cumulative log P(screw in spec) over the screws driven since the last bit change."""
+    from scipy.special import ndtr
+
+    n = q.maintenance_interval_screws * 2 + 4000
+    s = np.arange(n, dtype=np.float64)
+    mean = q.torque_mean_nm + q.drift_nm_per_screw * s
+    if q.torque_sigma_nm > 0:
+        p_out = ndtr((q.torque_lsl - mean) / q.torque_sigma_nm) + 1.0 - ndtr((q.torque_usl - mean) / q.torque_sigma_nm)
+    else:
+        p_out = ((mean < q.torque_lsl) | (mean > q.torque_usl)).astype(np.float64)
+    log_ok = np.log(np.clip(1.0 - p_out, 1e-300, 1.0))
+    return [0.0, *np.cumsum(log_ok).tolist()]

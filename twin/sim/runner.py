@@ -1,0 +1,253 @@
+"""Seeded replications of a scenario: inputs once (physics, cached), then N independent SimPy runs.
+
+Replication ``r`` of seed ``s`` always draws the same numbers (``SeedSequence(s, spawn_key=(r,))``),
+whatever N is and wherever it runs (in process, a local process pool or Ray), so results are identical
+across executors and a larger N only adds replications.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from twin.sim.kpis import bottleneck, summarize
+from twin.sim.model import ProductionModel, ReplicationRecord
+from twin.sim.plan import SimInputs, build_inputs
+
+
+@dataclass(frozen=True)
+class ReplicationTask:
+    """One unit of work for an executor: a replication of prepared inputs."""
+
+    run: int
+    inputs: SimInputs
+    seed: int
+    replication: int
+
+
+@dataclass
+class ScenarioResult:
+    """A scenario's replications and their summary."""
+
+    scenario: str
+    seed: int
+    replications: int
+    horizon_days: float
+    per_replication: list[dict[str, float]]
+    kpis: dict[str, dict[str, Any]] = field(default_factory=dict)
+    twin_error: dict[str, float | None] = field(
+        default_factory=lambda: {"cycle_time_rel": None, "energy_per_unit_rel": None}
+    )
+
+    def __post_init__(self) -> None:
+        if not self.kpis:
+            self.kpis = summarize(self.per_replication)
+
+    @property
+    def bottleneck(self) -> str:
+        """The resource with the highest mean utilization."""
+        means = {k: v["mean"] if v["mean"] is not None else math.nan for k, v in self.kpis.items()}
+        return bottleneck(means)
+
+    def to_json(self) -> dict[str, Any]:
+        """The object ``twin scenario run --json`` prints."""
+        return {
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "replications": self.replications,
+            "horizon_days": self.horizon_days,
+            "kpis": self.kpis,
+            "twin_error": self.twin_error,
+        }
+
+
+def run_replication(
+    inputs: SimInputs, seed: int, replication: int, record: bool = False
+) -> tuple[dict[str, float], ReplicationRecord]:
+    """Run one replication; its KPIs and its record."""
+    from twin.sim.kpis import replication_kpis
+
+    rec = ProductionModel(inputs, seed, replication, record=record).run()
+    return replication_kpis(inputs, rec), rec
+
+
+def replication_kpis_task(task: ReplicationTask) -> tuple[int, int, dict[str, float]]:
+    """Executor entry point (module level, picklable): ``(run, replication, kpis)``."""
+    kpis, _ = run_replication(task.inputs, task.seed, task.replication)
+    return task.run, task.replication, kpis
+
+
+def prepare(
+    scenario: Any,
+    horizon_days: float | None = None,
+    *,
+    cache: Any = None,
+    measured: Any = None,
+    start: date | None = None,
+) -> SimInputs:
+    """A scenario's simulation inputs (physics planned or taken from the cache).
+
+    Args:
+        scenario: A :class:`twin.scenarios.load.Scenario`.
+        horizon_days: Overrides the scenario's horizon.
+        cache: Physics cache (the on-disk default when None).
+        measured: :class:`twin.sim.measured.MeasuredData` to fit faults and defects from (measured rows
+            only), when the scenario allows it.
+        start: Overrides the scenario's first day.
+
+    Returns:
+        The inputs of every replication.
+    """
+    spec = scenario.spec
+    fitted_faults = fitted_quality = None
+    if measured is not None and spec.fit_from_warehouse:
+        fitted_faults = {
+            k: v for k, v in measured.faults.items() if k in scenario.cell.robots or k in scenario.cell.stations
+        }
+        fitted_quality = measured.quality or None
+        # an explicit fault change in the scenario wins over the fit
+        for resource in spec.changes.faults:
+            fitted_faults.pop(resource, None)
+    return build_inputs(
+        scenario.id,
+        scenario.cell,
+        start or spec.start,
+        horizon_days if horizon_days is not None else spec.horizon_days,
+        cache=cache,
+        faults_enabled=spec.changes.faults_enabled,
+        fitted_faults=fitted_faults,
+        fitted_quality=fitted_quality,
+    )
+
+
+def execute(
+    tasks: Sequence[ReplicationTask],
+    executor: str = "inline",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = False,
+    desc: str = "replications",
+) -> list[tuple[int, int, dict[str, float]]]:
+    """Run replication tasks inline, on a local process pool or on Ray; results in task order.
+
+    Args:
+        tasks: The work.
+        executor: ``inline`` (this process), ``local`` (a process pool) or ``ray``.
+        workers: Pool size / local Ray CPUs (default: the machine's cores).
+        address: An existing Ray cluster (``ray://...`` or ``auto``); a local one is started when None.
+        progress: Show a progress bar on stderr.
+        desc: The progress bar's label.
+
+    Returns:
+        ``(run, replication, kpis)`` per task, in the order given.
+    """
+    bar = _bar(len(tasks), desc) if progress else None
+    try:
+        if executor == "inline":
+            out = []
+            for task in tasks:
+                out.append(replication_kpis_task(task))
+                if bar:
+                    bar.update(1)
+            return out
+        if executor == "local":
+            return _local(tasks, workers, bar)
+        if executor == "ray":
+            from twin.scenarios.ray_executor import run_on_ray
+
+            return run_on_ray(tasks, workers=workers, address=address, on_done=bar.update if bar else None)
+        raise ValueError(f"unknown executor {executor!r}")
+    finally:
+        if bar:
+            bar.close()
+
+
+def _local(tasks: Sequence[ReplicationTask], workers: int | None, bar: Any) -> list[tuple[int, int, dict[str, float]]]:
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    size = max(1, min(workers or os.cpu_count() or 1, len(tasks)))
+    # spawn, not fork: polars and numpy hold thread pools that a forked child must not inherit
+    context = multiprocessing.get_context("spawn")
+    results: list[tuple[int, int, dict[str, float]] | None] = [None] * len(tasks)
+    with ProcessPoolExecutor(max_workers=size, mp_context=context) as pool:
+        futures = {pool.submit(replication_kpis_task, task): i for i, task in enumerate(tasks)}
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if bar:
+                bar.update(1)
+    return [r for r in results if r is not None]
+
+
+def _bar(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="rep", leave=False, file=sys.stderr, disable=not sys.stderr.isatty())
+
+
+def simulate(
+    scenario: Any,
+    *,
+    replications: int | None = None,
+    horizon_days: float | None = None,
+    seed: int | None = None,
+    inputs: SimInputs | None = None,
+    measured: Any = None,
+    executor: str = "inline",
+    workers: int | None = None,
+    progress: bool = False,
+) -> ScenarioResult:
+    """Run a scenario's replications and summarize them.
+
+    Args:
+        scenario: A :class:`twin.scenarios.load.Scenario`.
+        replications: Overrides the scenario's replications.
+        horizon_days: Overrides the scenario's horizon.
+        seed: Overrides the scenario's seed.
+        inputs: Prepared inputs (prepared here when None).
+        measured: Measured data for the fits (see :func:`prepare`).
+        executor: ``inline``, ``local`` or ``ray`` (see :func:`execute`).
+        workers: Parallel workers.
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        The result with KPI means and 95 % intervals (twin error not yet filled in).
+    """
+    spec = scenario.spec
+    n = replications if replications is not None else spec.replications
+    days = horizon_days if horizon_days is not None else spec.horizon_days
+    s = seed if seed is not None else spec.seed
+    if inputs is None:
+        inputs = prepare(scenario, days, measured=measured)
+    tasks = [ReplicationTask(0, inputs, s, r) for r in range(n)]
+    results = execute(tasks, executor=executor, workers=workers, progress=progress, desc=scenario.id)
+    return ScenarioResult(scenario.id, s, n, days, [kpis for _, _, kpis in results])
+
+
+def run_many(
+    items: Iterable[tuple[SimInputs, int, int]],
+    executor: str = "inline",
+    workers: int | None = None,
+    address: str | None = None,
+    progress: bool = False,
+    desc: str = "runs",
+    on_result: Callable[[int, list[dict[str, float]]], None] | None = None,
+) -> list[list[dict[str, float]]]:
+    """Several prepared runs ``(inputs, seed, replications)`` on one executor; per run, its replications' KPIs."""
+    runs = list(items)
+    tasks = [ReplicationTask(i, inp, s, r) for i, (inp, s, n) in enumerate(runs) for r in range(n)]
+    results = execute(tasks, executor=executor, workers=workers, address=address, progress=progress, desc=desc)
+    per_run: list[list[dict[str, float]]] = [[] for _ in runs]
+    for run, _, kpis in results:
+        per_run[run].append(kpis)
+    if on_result:
+        for i, values in enumerate(per_run):
+            on_result(i, values)
+    return per_run
