@@ -32,7 +32,9 @@ def _at(day: date, minutes: float, zone: ZoneInfo) -> datetime:
     return local.replace(tzinfo=zone).astimezone(UTC)
 
 
-def _subtract(span: tuple[datetime, datetime], cuts: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+def _subtract(
+    span: tuple[datetime, datetime], cuts: list[tuple[datetime, datetime]]
+) -> list[tuple[datetime, datetime]]:
     """``span`` minus the union of ``cuts``."""
     pieces = [span]
     for c0, c1 in sorted(cuts):

@@ -16,14 +16,39 @@ from twin.cell.spec import CellSpec
 
 UTC_US = pl.Datetime("us", "UTC")
 
-CYCLES: dict[str, pl.DataType] = {
-    "station_id": pl.String(),
+UNITS: dict[str, pl.DataType] = {
     "unit_id": pl.String(),
     "variant": pl.String(),
-    "start_at": UTC_US,
-    "end_at": UTC_US,
+    "first_start_at": UTC_US,
+    "last_end_at": UTC_US,
+    "completed_at": UTC_US,
+    "station_end_at": UTC_US,
+    "run_s": pl.Float64(),
+    "is_first_pass_good": pl.Boolean(),
+    "is_reworked": pl.Boolean(),
+    "is_final_good": pl.Boolean(),
 }
-"""One row per cycle per station (cycle_start paired with cycle_end)."""
+"""One row per unit with a cycle touching the period: ``completed_at`` = its cycle end at the output station,
+``station_end_at`` = its cycle end at the station OEE counts (the output station unless ``--station``),
+``run_s`` = its cycle time at every station but the parallel ones; quality flags are null without measurements."""
+
+OCCUPANCY: dict[str, pl.DataType] = {
+    "station_id": pl.String(),
+    "variant": pl.String(),
+    "hour_at": UTC_US,
+    "busy_s": pl.Float64(),
+    "n_units": pl.Int64(),
+}
+"""One row per station per variant per UTC hour: seconds in unit cycles within the hour."""
+
+ROBOT_CYCLES: dict[str, pl.DataType] = {
+    "unit_id": pl.String(),
+    "station_id": pl.String(),
+    "variant": pl.String(),
+    "at": UTC_US,
+    "duration_s": pl.Float64(),
+}
+"""One row per unit per robot: the unit's first cycle start (``at``) and its cycle time on the robot."""
 
 DOWNTIME: dict[str, pl.DataType] = {
     "station_id": pl.String(),
@@ -33,18 +58,6 @@ DOWNTIME: dict[str, pl.DataType] = {
     "end_at": UTC_US,  # null while still open
 }
 """One row per fault or setup interval per station."""
-
-UNIT_QUALITY: dict[str, pl.DataType] = {
-    "unit_id": pl.String(),
-    "first_at": UTC_US,
-    "last_at": UTC_US,
-    "n_measurements": pl.Int64(),
-    "n_first_pass_defects": pl.Int64(),
-    "is_first_pass_good": pl.Boolean(),
-    "is_reworked": pl.Boolean(),
-    "is_final_good": pl.Boolean(),
-}
-"""One row per measured unit: first-pass result, rework and final disposition."""
 
 DEFECTS: dict[str, pl.DataType] = {
     "unit_id": pl.String(),
@@ -59,13 +72,11 @@ DEFECTS: dict[str, pl.DataType] = {
 MEASUREMENTS: dict[str, pl.DataType] = {
     "unit_id": pl.String(),
     "measured_at": UTC_US,
-    "characteristic": pl.String(),
+    "family": pl.String(),
     "value": pl.Float64(),
-    "lsl": pl.Float64(),
-    "usl": pl.Float64(),
-    "is_first_pass": pl.Boolean(),
 }
-"""Quality measurements (for control charts and settings analysis)."""
+"""First-pass quality measurements by characteristic family (``screw_torque_nm`` for every screw's torque),
+for control charts, capability and the settings analysis."""
 
 ENERGY_HOURLY: dict[str, pl.DataType] = {
     "meter_id": pl.String(),
@@ -172,34 +183,45 @@ class PeriodData:
 
     Attributes:
         period: The reporting period.
-        cycles: :data:`CYCLES` rows overlapping the period.
+        units: :data:`UNITS` rows of the units whose cycles touch the period.
         downtime: :data:`DOWNTIME` rows overlapping the period.
-        unit_quality: :data:`UNIT_QUALITY` rows of the units in ``cycles``.
+        occupancy: :data:`OCCUPANCY` rows of the period's hours.
         energy_hourly: :data:`ENERGY_HOURLY` rows of the period's hours.
         grid_hourly: :data:`GRID_HOURLY` rows of the period's hours.
-        defects: :data:`DEFECTS` rows of the units in ``cycles``.
-        measurements: :data:`MEASUREMENTS` of selected characteristics (may be empty).
+        defects: :data:`DEFECTS` rows of the period's units.
+        measurements: :data:`MEASUREMENTS` of selected characteristic families (may be empty).
+        robot_cycles: :data:`ROBOT_CYCLES` of the period's units (may be empty).
         source: Which telemetry source the rows come from.
+        counted_station: The station whose cycle ends ``units.station_end_at`` holds (None: the output station).
     """
 
     period: Period
-    cycles: pl.DataFrame = field(default_factory=lambda: empty(CYCLES))
+    units: pl.DataFrame = field(default_factory=lambda: empty(UNITS))
     downtime: pl.DataFrame = field(default_factory=lambda: empty(DOWNTIME))
-    unit_quality: pl.DataFrame = field(default_factory=lambda: empty(UNIT_QUALITY))
+    occupancy: pl.DataFrame = field(default_factory=lambda: empty(OCCUPANCY))
     energy_hourly: pl.DataFrame = field(default_factory=lambda: empty(ENERGY_HOURLY))
     grid_hourly: pl.DataFrame = field(default_factory=lambda: empty(GRID_HOURLY))
     defects: pl.DataFrame = field(default_factory=lambda: empty(DEFECTS))
     measurements: pl.DataFrame = field(default_factory=lambda: empty(MEASUREMENTS))
+    robot_cycles: pl.DataFrame = field(default_factory=lambda: empty(ROBOT_CYCLES))
     source: str = "measured"
+    counted_station: str | None = None
 
     def __post_init__(self) -> None:
         for name, schema in (
-            ("cycles", CYCLES),
+            ("units", UNITS),
             ("downtime", DOWNTIME),
-            ("unit_quality", UNIT_QUALITY),
+            ("occupancy", OCCUPANCY),
             ("energy_hourly", ENERGY_HOURLY),
             ("grid_hourly", GRID_HOURLY),
             ("defects", DEFECTS),
             ("measurements", MEASUREMENTS),
+            ("robot_cycles", ROBOT_CYCLES),
         ):
             object.__setattr__(self, name, conform(getattr(self, name), schema, name))
+
+    def replace(self, **changes: object) -> PeriodData:
+        """A copy with some frames replaced."""
+        values = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        values.update(changes)
+        return PeriodData(**values)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Small interval algebra on UTC time spans: union, intersection with windows, spreading over hours.
+"""Small interval algebra on UTC time spans: union and overlap with windows.
 
 Intervals are half-open ``[start, end)``; times are aware datetimes or epoch microseconds.
 
@@ -68,36 +68,3 @@ def to_us(frame: pl.DataFrame, column: str) -> list[int]:
 def spans_of(frame: pl.DataFrame, start: str = "start_at", end: str = "end_at") -> list[Span]:
     """The ``(start, end)`` epoch-microsecond spans of a frame's two datetime columns."""
     return list(zip(to_us(frame, start), to_us(frame, end), strict=True))
-
-
-def explode_hours(frame: pl.DataFrame, start: str = "start_at", end: str = "end_at") -> pl.LazyFrame:
-    """One row per (input row, UTC hour it overlaps) with the overlap in seconds.
-
-    Args:
-        frame: Rows with aware UTC datetime columns ``start`` and ``end`` (end > start).
-        start: Start column.
-        end: End column.
-
-    Returns:
-        The input columns plus ``hour_at`` (UTC hour start) and ``overlap_s``.
-    """
-    lazy = frame.lazy().filter(pl.col(end) > pl.col(start))
-    return (
-        lazy.with_columns(
-            pl.datetime_ranges(
-                pl.col(start).dt.truncate("1h"),
-                pl.col(end) - pl.duration(microseconds=1),
-                interval="1h",
-            ).alias("hour_at")
-        )
-        .explode("hour_at")
-        .with_columns(
-            (
-                (
-                    pl.min_horizontal(pl.col(end), pl.col("hour_at") + pl.duration(hours=1))
-                    - pl.max_horizontal(pl.col(start), pl.col("hour_at"))
-                ).dt.total_microseconds()
-                / 1e6
-            ).alias("overlap_s")
-        )
-    )

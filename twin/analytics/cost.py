@@ -1,0 +1,243 @@
+"""Cost per unit of a period (EUR), per line and per variant.
+
+Lines (every one divided by the **good units** delivered in the period: first-pass good or reworked to good):
+
+- **energy**: each UTC hour's kWh × the time-of-use price of the local hour it falls in (tariff
+  ``cost.tariff_id`` of the ``tariffs`` factor table, weekday / weekend bands in the tariff's zone).
+  Direct and shared energy are attributed as in :mod:`twin.analytics.allocation`.
+- **labour**: shift hours of the period (breaks included: they are paid) × operators per shift ×
+  labour rate, allocated by run time.
+- **material**: the bill of materials of the good units (filament kg × price, insert, base panel,
+  screws; :func:`twin.analytics.allocation.bill_of_materials`).
+- **equipment**: depreciation per machine hour × each machine's hours running unit cycles (a printer
+  bank's hours are printer-hours: the sum of its print jobs), attributed to the units cycled.
+- **maintenance**: the maintenance rate × the cell's run time (planned busy time minus down time),
+  allocated by run time.
+- **poor_quality** (cost of poor quality): rework (``cost.rework_eur_per_unit`` per reworked unit)
+  plus scrap (the bill of materials of the scrapped units). So the bill of materials *including
+  scrap* is ``material + the scrap part of poor_quality``; nothing is counted twice, and the
+  conversion cost (energy, labour, machine time) of scrapped units stays in its own line, carried
+  by the good units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from twin.analytics.allocation import UNKNOWN_VARIANT, EnergySplit, bill_of_materials, period_hours, run_time_shares
+from twin.analytics.calendar import window_seconds
+from twin.analytics.frames import Roles
+from twin.analytics.period import Period
+from twin.cell import factors as fx
+from twin.cell.spec import CellSpec
+from twin.errors import ConfigError
+
+LINES: tuple[str, ...] = ("energy", "labour", "material", "equipment", "maintenance", "poor_quality")
+
+
+def hourly_prices(hours: pl.DataFrame, schedule: fx.TariffSchedule) -> pl.DataFrame:
+    """The price of every UTC hour, from the local hour it falls in.
+
+    Args:
+        hours: Frame with an aware UTC ``hour_at`` column.
+        schedule: The tariff.
+
+    Returns:
+        ``hours`` with ``eur_per_kwh`` and ``band`` added.
+    """
+    if schedule.unit != "EUR/kWh":
+        raise ConfigError(f"tariff {schedule.tariff_id!r} is priced in {schedule.unit}, not EUR/kWh")
+    prices = pl.DataFrame(
+        {
+            "_weekend": [False] * 24 + [True] * 24,
+            "_hour": list(range(24)) * 2,
+            "eur_per_kwh": [*schedule.weekday, *schedule.weekend],
+            "band": [*schedule.bands["mon-fri"], *schedule.bands["sat-sun"]],
+        },
+        schema={"_weekend": pl.Boolean(), "_hour": pl.Int8(), "eur_per_kwh": pl.Float64(), "band": pl.String()},
+    )
+    local = pl.col("hour_at").dt.convert_time_zone(schedule.timezone)
+    return (
+        hours.with_columns((local.dt.weekday() >= 6).alias("_weekend"), local.dt.hour().cast(pl.Int8).alias("_hour"))
+        .join(prices, on=["_weekend", "_hour"], how="left")
+        .drop("_weekend", "_hour")
+    )
+
+
+def machine_hours(occupancy: pl.DataFrame, roles: Roles, period: Period) -> pl.DataFrame:
+    """Seconds each machine spent in unit cycles of each variant inside the period.
+
+    Args:
+        occupancy: :data:`twin.analytics.frames.OCCUPANCY` rows.
+        roles: The cell's roles.
+        period: The reporting period (hours partly outside it count in proportion).
+
+    Returns:
+        ``station_id``, ``variant``, ``busy_s``.
+    """
+    rows = period_hours(occupancy.filter(pl.col("station_id").is_in(list(roles.machines))), period, ("busy_s",))
+    return rows.group_by("station_id", "variant").agg(pl.col("busy_s").sum())
+
+
+def cost(
+    split: EnergySplit,
+    units: pl.DataFrame,
+    occupancy: pl.DataFrame,
+    shift_time: pl.DataFrame,
+    run_time_s: float,
+    cell: CellSpec,
+    roles: Roles,
+    period: Period,
+    schedule: fx.TariffSchedule,
+) -> dict[str, Any]:
+    """Cost per unit of the period, per line and per variant (see the module docstring).
+
+    Args:
+        split: The period's energy (:func:`twin.analytics.allocation.split_energy`).
+        units: :func:`twin.analytics.kpis.unit_table` rows.
+        occupancy: :data:`twin.analytics.frames.OCCUPANCY` rows.
+        shift_time: :func:`twin.analytics.calendar.shift_windows` of the period.
+        run_time_s: The cell's run time in the period (:func:`twin.analytics.kpis.oee`).
+        cell: The validated cell.
+        roles: The cell's roles.
+        period: The reporting period.
+        schedule: The cell's tariff.
+
+    Returns:
+        ``{"units", "units_completed", "units_reworked", "units_scrapped", "cost_per_unit": {line..., "total"},
+        "total_eur": {line..., "total"}, "by_variant": [{"variant", "units", "cost_per_unit", "total_eur"}],
+        "tariff": {...}}``.
+    """
+    c = cell.cost
+    known = pl.col("variant").fill_null(UNKNOWN_VARIANT)
+    # energy: direct by variant and hour, shared pooled
+    if split.hourly.height:
+        priced = hourly_prices(split.hourly, schedule)
+    else:
+        priced = split.hourly.with_columns(pl.lit(None, pl.Float64).alias("eur_per_kwh"))
+    price_of = priced.select("hour_at", "eur_per_kwh")
+    energy_eur = float((priced["kwh"] * priced["eur_per_kwh"]).sum()) if priced.height else 0.0
+    direct = (
+        split.direct.join(price_of, on="hour_at", how="left")
+        .with_columns(known)
+        .group_by("variant")
+        .agg((pl.col("kwh") * pl.col("eur_per_kwh")).sum().alias("energy_direct"))
+    )
+    shared = split.shared.join(price_of, on="hour_at", how="left")
+    shared_eur = float((shared["kwh"] * shared["eur_per_kwh"]).sum()) if shared.height else 0.0
+
+    # labour and maintenance: period totals by run time
+    labour_eur = window_seconds(shift_time) / 3600.0 * c.operators_per_shift * c.labour_eur_per_h
+    maintenance_eur = max(run_time_s, 0.0) / 3600.0 * c.maintenance_eur_per_h
+
+    # equipment: machine hours per variant
+    rates = pl.DataFrame(
+        {"station_id": list(c.depreciation_eur_per_machine_h), "rate": list(c.depreciation_eur_per_machine_h.values())},
+        schema={"station_id": pl.String(), "rate": pl.Float64()},
+    )
+    equipment = (
+        machine_hours(occupancy, roles, period)
+        .join(rates, on="station_id", how="left")
+        .with_columns(known)
+        .group_by("variant")
+        .agg((pl.col("busy_s") / 3600.0 * pl.col("rate").fill_null(0.0)).sum().alias("equipment"))
+    )
+
+    # material and poor quality of the units completed in the period
+    prices = c.materials_eur_per_kg
+    missing = sorted({line.material for v in cell.variants for line in bill_of_materials(cell, v)} - set(prices))
+    if missing:
+        raise ConfigError(
+            f"cell {cell.cell.id}: cost.materials_eur_per_kg has no price for {', '.join(missing)}; "
+            f"priced: {', '.join(sorted(prices))}"
+        )
+    bom_eur = {v: sum(line.kg * prices[line.material] for line in bill_of_materials(cell, v)) for v in cell.variants}
+    bom = pl.DataFrame(
+        {"variant": list(bom_eur), "bom_eur": list(bom_eur.values())},
+        schema={"variant": pl.String(), "bom_eur": pl.Float64()},
+    )
+    done = units.filter(pl.col("in_period")).with_columns(known)
+    quality_cost = (
+        done.join(bom, on="variant", how="left")
+        .with_columns(pl.col("bom_eur").fill_null(0.0))
+        .group_by("variant")
+        .agg(
+            pl.col("bom_eur").filter(pl.col("is_final_good")).sum().alias("material"),
+            (
+                pl.col("bom_eur").filter(pl.col("is_scrapped")).sum()
+                + pl.col("is_reworked").sum() * c.rework_eur_per_unit
+            ).alias("poor_quality"),
+        )
+    )
+    shares = run_time_shares(units)
+    weights = pl.DataFrame(
+        {"variant": list(shares), "w": list(shares.values())}, schema={"variant": pl.String(), "w": pl.Float64()}
+    ).with_columns(known)
+    variants = pl.concat([f.select("variant") for f in (direct, equipment, quality_cost, weights)]).unique()
+    per_variant = (
+        variants.join(direct, on="variant", how="left")
+        .join(equipment, on="variant", how="left")
+        .join(quality_cost, on="variant", how="left")
+        .join(weights, on="variant", how="left")
+        .with_columns(pl.col("energy_direct", "equipment", "material", "poor_quality", "w").fill_null(0.0))
+        .with_columns(
+            (pl.col("energy_direct") + pl.col("w") * shared_eur).alias("energy"),
+            (pl.col("w") * labour_eur).alias("labour"),
+            (pl.col("w") * maintenance_eur).alias("maintenance"),
+        )
+    )
+    good = done.filter(pl.col("is_final_good"))
+    n_good = int(good.height)
+    good_by_variant = dict(good.group_by("variant").len().iter_rows())
+    # period totals: what the period cost, whether or not a unit was completed to carry it
+    totals = {line: float(per_variant[line].sum()) if per_variant.height else 0.0 for line in LINES}
+    totals["energy"] = energy_eur
+    totals["labour"] = labour_eur
+    totals["maintenance"] = maintenance_eur
+    totals["total"] = sum(totals[line] for line in LINES)
+
+    def per(values: dict[str, float], n: int) -> dict[str, float | None]:
+        if n <= 0:
+            return dict.fromkeys((*LINES, "total"))
+        out: dict[str, float | None] = {line: values[line] / n for line in LINES}
+        out["total"] = sum(values[line] for line in LINES) / n
+        return out
+
+    by_variant = []
+    for row in per_variant.sort("variant").iter_rows(named=True):
+        n = int(good_by_variant.get(row["variant"], 0))
+        row_total = {line: row[line] for line in LINES}
+        row_total["total"] = sum(row_total.values())
+        by_variant.append({"variant": row["variant"], "units": n, "cost_per_unit": per(row, n), "total_eur": row_total})
+    return {
+        "units": n_good,
+        "units_completed": int(done.height),
+        "units_reworked": int(done["is_reworked"].sum()) if done.height else 0,
+        "units_scrapped": int(done["is_scrapped"].sum()) if done.height else 0,
+        "cost_per_unit": per(totals, n_good),
+        "total_eur": totals,
+        "by_variant": by_variant,
+        "bom_eur_per_unit": bom_eur,
+        "tariff": {"tariff_id": schedule.tariff_id, "timezone": schedule.timezone, "sources": list(schedule.sources)},
+        "currency": "EUR",
+    }
+
+
+def hourly_energy_cost(split: EnergySplit, schedule: fx.TariffSchedule) -> pl.DataFrame:
+    """Energy and its cost per UTC hour (for the report's tables).
+
+    Args:
+        split: The period's energy.
+        schedule: The tariff.
+
+    Returns:
+        ``hour_at``, ``kwh``, ``eur_per_kwh``, ``band``, ``eur``.
+    """
+    if split.hourly.is_empty():
+        return split.hourly.with_columns(
+            pl.lit(None, pl.Float64).alias("eur_per_kwh"), pl.lit(None, pl.String).alias("band"),
+            pl.lit(None, pl.Float64).alias("eur"),
+        )  # fmt: skip
+    return hourly_prices(split.hourly, schedule).with_columns((pl.col("kwh") * pl.col("eur_per_kwh")).alias("eur"))

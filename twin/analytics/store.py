@@ -1,0 +1,331 @@
+"""Read a period's analytics frames from the warehouse marts, with parameterized queries only.
+
+Every value that comes from a user (period bounds, source, region, station, characteristic family) is
+bound as a query parameter; table and column names are constants of this module. Units are read when
+any of their cycles touches the period (the analytics then keep those completed in it); fault and setup
+intervals and nonconforming measurements within :data:`MARGIN` of the period.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from twin.analytics import frames
+from twin.analytics.frames import PeriodData, Roles
+from twin.analytics.period import Period
+from twin.errors import WarehouseError
+
+MARGIN = timedelta(days=1)
+"""How far around the period fault and setup intervals and quality measurements are read."""
+
+MARTS: tuple[str, ...] = (
+    "mart_an_units",
+    "mart_an_occupancy_hourly",
+    "mart_an_downtime",
+    "mart_an_measurements",
+    "mart_an_grid_hourly",
+    "mart_an_robot_energy_hourly",
+    "mart_energy_hourly",
+)
+"""The marts the analytics read: this package's ``mart_an_*`` and the warehouse's ``mart_energy_hourly``."""
+
+GRID_SOURCE = "measured"
+"""Grid intensity is an external series: always its measured rows, whatever the energy source."""
+
+
+def arrow_table(result: Any) -> Any:
+    """The Arrow table of a DuckDB result, across DuckDB versions (``to_arrow_table`` or ``arrow``)."""
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        method = getattr(result, name, None)
+        if method is not None:
+            return method()
+    raise WarehouseError("this DuckDB version cannot return Arrow tables")
+
+
+def _query(conn: Any, sql: str, params: dict[str, Any], schema: dict[str, pl.DataType], name: str) -> pl.DataFrame:
+    try:
+        table = arrow_table(conn.sql(sql, params=params) if hasattr(conn, "sql") else conn.execute(sql, params))
+    except duckdb.CatalogException as exc:
+        found = re.search(r"Table with name (\w+) does not exist", str(exc))
+        missing = found.group(1) if found else name
+        hint = "ingest telemetry first" if missing.startswith("stg_") else "rebuild the marts (twin ingest builds them)"
+        raise WarehouseError(f"the warehouse has no table {missing}: {hint} ({str(exc).splitlines()[0]})") from exc
+    except duckdb.Error as exc:
+        raise WarehouseError(f"reading {name} failed: {str(exc).splitlines()[0]}") from exc
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    if frame.is_empty():
+        return frames.empty(schema)
+    return frames.conform(frame, schema, name)
+
+
+_UNITS_OF_PERIOD = """
+    select unit_id from mart_an_units
+    where source = $source and last_end_at >= $lo and first_start_at < $hi
+"""
+
+
+def _station_sql(name: str) -> str:
+    """The element of a per-station list of ``mart_an_units`` for the station bound to ``$<name>``."""
+    return f"u.station_end_at[list_position(u.stations, ${name})]"
+
+
+def load_units(
+    conn: Any, period: Period, output_station: str, parallel_stations: list[str], source: str = "measured",
+    counted_station: str | None = None,
+) -> pl.DataFrame:  # fmt: skip
+    """The units whose cycles touch the period, with completion, run time and quality disposition.
+
+    Args:
+        conn: An open DuckDB connection.
+        period: The reporting period.
+        output_station: Station whose cycle end completes a unit.
+        parallel_stations: Stations left out of a unit's run time (printer banks).
+        source: Telemetry source.
+        counted_station: Station whose cycle ends fill ``station_end_at`` (default: the output station).
+
+    Returns:
+        :data:`twin.analytics.frames.UNITS` rows.
+    """
+    params: dict[str, Any] = {
+        "source": source,
+        "lo": period.start,
+        "hi": period.end,
+        "output": output_station,
+        "counted": counted_station or output_station,
+    }
+    minus = []
+    for i, station in enumerate(parallel_stations):
+        params[f"par{i}"] = station
+        minus.append(f" - coalesce(u.station_cycle_s[list_position(u.stations, $par{i})], 0.0)")
+    sql = f"""
+        select u.unit_id, u.variant, u.first_start_at, u.last_end_at,
+               {_station_sql("output")} as completed_at,
+               {_station_sql("counted")} as station_end_at,
+               list_sum(u.station_cycle_s){"".join(minus)} as run_s,
+               u.is_first_pass_good, u.is_reworked, u.is_final_good
+        from mart_an_units as u
+        where u.source = $source and u.last_end_at >= $lo and u.first_start_at < $hi
+    """
+    return _query(conn, sql, params, frames.UNITS, "mart_an_units")
+
+
+def load_period(
+    conn: Any,
+    period: Period,
+    roles: Roles,
+    source: str = "measured",
+    region: str | None = None,
+    families: list[str] | None = None,
+    counted_station: str | None = None,
+    robot_cycles: bool = False,
+    defects: bool = False,
+) -> PeriodData:
+    """Every frame the period figures need.
+
+    Args:
+        conn: An open DuckDB connection (read-only is enough).
+        period: The reporting period.
+        roles: The cell's roles (output and parallel stations, robots).
+        source: ``measured`` or ``simulated:<scenario>``.
+        region: Grid region whose intensity is read; all regions when None.
+        families: Quality characteristic families whose first-pass measurements to read (e.g.
+            ``["screw_torque_nm", "gap_mm"]``); none when None.
+        counted_station: A station or robot whose cycle ends OEE counts (default: the output station).
+        robot_cycles: Also read each unit's robot cycle times (for the settings-change analysis).
+        defects: Also read the nonconforming measurements of the period's units (defect Pareto).
+
+    Returns:
+        The :class:`~twin.analytics.frames.PeriodData`.
+
+    Raises:
+        WarehouseError: A mart is missing or a query fails.
+    """
+    units = load_units(conn, period, roles.output_station, list(roles.parallel_stations), source, counted_station)
+    margin = {"source": source, "lo": period.start - MARGIN, "hi": period.end + MARGIN}
+    downtime = _query(
+        conn,
+        """
+        select station_id, kind, code, start_at, end_at from mart_an_downtime
+        where source = $source and start_at < $hi and (end_at is null or end_at > $lo)
+        """,
+        margin,
+        frames.DOWNTIME,
+        "mart_an_downtime",
+    )
+    hours = {"source": source, "lo": period.start - timedelta(hours=1), "hi": period.end}
+    occupancy = _query(
+        conn,
+        "select station_id, variant, hour_at, busy_s, n_units from mart_an_occupancy_hourly "
+        "where source = $source and hour_at >= $lo and hour_at < $hi",
+        hours,
+        frames.OCCUPANCY,
+        "mart_an_occupancy_hourly",
+    )
+    energy = _query(
+        conn,
+        "select meter_id, hour_at, energy_kwh as kwh from mart_energy_hourly "
+        "where source = $source and hour_at >= $lo and hour_at < $hi",
+        hours,
+        frames.ENERGY_HOURLY,
+        "mart_energy_hourly",
+    )
+    grid_params: dict[str, Any] = {"source": GRID_SOURCE, "lo": hours["lo"], "hi": hours["hi"]}
+    region_filter = ""
+    if region is not None:
+        grid_params["region"] = region
+        region_filter = " and region = $region"
+    grid = _query(
+        conn,
+        "select region, hour_at, gco2e_per_kwh from mart_an_grid_hourly where source = $source "
+        "and hour_at >= $lo and hour_at < $hi" + region_filter,
+        grid_params,
+        frames.GRID_HOURLY,
+        "mart_an_grid_hourly",
+    )
+    nonconforming = load_defects(conn, period, units, source) if defects else frames.empty(frames.DEFECTS)
+    measurements = load_measurements(conn, period, families, source) if families else frames.empty(frames.MEASUREMENTS)
+    cycles = load_robot_cycles(conn, period, list(roles.robots), source) if robot_cycles else None
+    return PeriodData(
+        period=period,
+        units=units,
+        downtime=downtime,
+        occupancy=occupancy,
+        energy_hourly=energy,
+        grid_hourly=grid,
+        defects=nonconforming,
+        measurements=measurements,
+        robot_cycles=cycles if cycles is not None else frames.empty(frames.ROBOT_CYCLES),
+        source=source,
+        counted_station=counted_station,
+    )
+
+
+def load_defects(conn: Any, period: Period, units: pl.DataFrame, source: str = "measured") -> pl.DataFrame:
+    """Nonconforming measurements of the given units, measured within :data:`MARGIN` of the period.
+
+    Args:
+        conn: An open DuckDB connection.
+        period: The reporting period.
+        units: The period's units (``unit_id``), e.g. :func:`load_units`.
+        source: Telemetry source.
+
+    Returns:
+        :data:`twin.analytics.frames.DEFECTS` rows.
+    """
+    params = {"source": source, "lo": period.start - MARGIN, "hi": period.end + MARGIN}
+    sql = """
+        select unit_id, measured_at, station_id, characteristic, defect, is_first_pass from mart_an_measurements
+        where source = $source and not is_conforming and measured_at >= $lo and measured_at < $hi
+    """
+    rows = _query(conn, sql, params, frames.DEFECTS, "mart_an_measurements")
+    return rows.join(units.select("unit_id"), on="unit_id", how="semi")
+
+
+def load_measurements(conn: Any, period: Period, families: list[str], source: str = "measured") -> pl.DataFrame:
+    """First-pass quality measurements of some characteristic families taken in the period (any order).
+
+    Args:
+        conn: An open DuckDB connection.
+        period: The reporting period (measurement times inside it).
+        families: Characteristic families (``screw_torque_nm``, ``gap_mm``), bound as a parameter.
+        source: Telemetry source.
+
+    Returns:
+        :data:`twin.analytics.frames.MEASUREMENTS` rows, in time order.
+    """
+    params: dict[str, Any] = {"source": source, "lo": period.start, "hi": period.end, "families": list(families)}
+    sql = """
+        select unit_id, measured_at, family, value
+        from mart_an_measurements
+        where source = $source and is_first_pass and list_contains($families::varchar[], family)
+          and measured_at >= $lo and measured_at < $hi
+    """
+    return _query(conn, sql, params, frames.MEASUREMENTS, "mart_an_measurements")
+
+
+def load_robot_cycles(conn: Any, period: Period, robots: list[str], source: str = "measured") -> pl.DataFrame:
+    """Each period unit's cycle time on each robot.
+
+    Args:
+        conn: An open DuckDB connection.
+        period: The reporting period.
+        robots: Robot ids, bound as a parameter.
+        source: Telemetry source.
+
+    Returns:
+        :data:`twin.analytics.frames.ROBOT_CYCLES` rows.
+    """
+    params: dict[str, Any] = {"source": source, "lo": period.start, "hi": period.end, "robots": list(robots)}
+    sql = """
+        with per_station as (
+            select unit_id, variant, first_start_at as "at",
+                   unnest(stations) as station_id, unnest(station_cycle_s) as duration_s
+            from mart_an_units
+            where source = $source and last_end_at >= $lo and first_start_at < $hi
+        )
+        select unit_id, station_id, variant, "at", duration_s from per_station
+        where list_contains($robots::varchar[], station_id)
+    """
+    return _query(conn, sql, params, frames.ROBOT_CYCLES, "mart_an_units")
+
+
+def data_extent(conn: Any, source: str = "measured") -> tuple[datetime | None, datetime | None]:
+    """First cycle start and last cycle end of a source (for the default period).
+
+    Args:
+        conn: An open DuckDB connection.
+        source: Telemetry source.
+
+    Returns:
+        ``(first, last)`` as aware UTC datetimes, or ``(None, None)`` without data.
+    """
+    frame = _query(
+        conn,
+        "select min(first_start_at) as start_at, max(last_end_at) as end_at from mart_an_units where source = $source",
+        {"source": source},
+        {"start_at": frames.UTC_US, "end_at": frames.UTC_US},
+        "mart_an_units",
+    )
+    if frame.is_empty() or frame["start_at"][0] is None:
+        return None, None
+    return frame["start_at"][0], frame["end_at"][0]
+
+
+def robot_energy_by_step(conn: Any, period: Period, source: str = "measured") -> pl.DataFrame:
+    """Robot electrical energy per program step, integrated from joint-state power (``mart_an_robot_energy_hourly``).
+
+    Args:
+        conn: An open DuckDB connection.
+        period: The reporting period (whole UTC hours starting inside it).
+        source: Telemetry source.
+
+    Returns:
+        ``robot_id``, ``program_step``, ``n_samples``, ``logged_s``, ``kwh``, ``mean_power_w``, ``peak_power_w``.
+    """
+    schema = {
+        "robot_id": pl.String(),
+        "program_step": pl.String(),
+        "n_samples": pl.Int64(),
+        "logged_s": pl.Float64(),
+        "kwh": pl.Float64(),
+        "mean_power_w": pl.Float64(),
+        "peak_power_w": pl.Float64(),
+    }
+    sql = """
+        select robot_id, program_step, sum(n_samples) as n_samples, sum(logged_s) as logged_s, sum(kwh) as kwh,
+               case when sum(logged_s) > 0 then sum(kwh) * 3.6e6 / sum(logged_s) end as mean_power_w,
+               max(peak_power_w) as peak_power_w
+        from mart_an_robot_energy_hourly
+        where source = $source and hour_at >= $lo and hour_at < $hi
+        group by robot_id, program_step
+        order by robot_id, program_step
+    """
+    return _query(
+        conn, sql, {"source": source, "lo": period.start, "hi": period.end}, schema, "mart_an_robot_energy_hourly"
+    )
