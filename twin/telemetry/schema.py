@@ -57,6 +57,8 @@ class Stream:
     key: tuple[str, ...]
     example: dict[str, object] = field(default_factory=dict)
     per_joint: bool = False
+    required_one_of: tuple[tuple[str, ...], ...] = ()
+    """Groups of columns of which a file needs at least one (and each row a value in one)."""
 
     @property
     def required(self) -> tuple[str, ...]:
@@ -136,9 +138,17 @@ STREAMS: dict[str, Stream] = {
             Column("meter_id", pl.String, None, "meter id: a robot or station id, or cell_aux"),
             Column("energy_kwh", pl.Float64, "kWh", "cumulative register reading", required=False),
             Column("power_w", pl.Float64, "W", "instantaneous power (integrated over time)", required=False),
+            Column(
+                "register_max_kwh",
+                pl.Float64,
+                "kWh",
+                "declared register maximum; a fall from near it to near zero is a rollover",
+                required=False,
+            ),
         ),
         ("meter_id", "ts"),
         {"ts": "2026-11-02T06:15:00+01:00", "meter_id": "printer", "energy_kwh": 1532.118},
+        required_one_of=(("energy_kwh", "power_w"),),
     ),
     "grid_intensity": Stream(
         "grid_intensity",
@@ -153,6 +163,14 @@ STREAMS: dict[str, Stream] = {
         {"ts": "2026-11-02T05:00:00Z", "region": "DE", "gco2e_per_kwh": 412.0, "interval_min": 60},
     ),
 }
+
+
+# Lineage columns a file may carry (any stream); the ingest fills them in when absent.
+LINEAGE_COLUMNS = (
+    Column("source", pl.String, None, "measured (default) or simulated:<scenario>", required=False),
+    Column("run_id", pl.String, None, "the run that produced the row (default: the ingest run)", required=False),
+    Column("cell_id", pl.String, None, "the cell (default: the --cell of the ingest)", required=False),
+)
 
 
 def meter_ids(robot_ids: list[str], station_ids: list[str]) -> list[str]:

@@ -1,0 +1,146 @@
+"""Build the warehouse's staging views and marts from the SQL files under ``twin/warehouse/sql``.
+
+Every ``sql/staging/*.sql`` becomes a view named after the file, then every ``sql/marts/*.sql`` a table,
+each layer in file-name order, all in one transaction: adding a model is adding a file. A model file
+is one query that starts with its import CTEs and ends ``select * from final`` (STYLE.md rule 9).
+
+A mart's first line is a comment stating its grain (``-- one row per cycle per station``); the build
+refuses a mart without one. Optional contract lines anywhere in a model's leading comments are
+checked after it is built (STYLE.md rule 11)::
+
+    -- unique: station_id, source, started_at
+    -- not_null: station_id, started_at
+    -- check: ended_at is null or ended_at >= started_at
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from twin.errors import WarehouseError
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+LAYERS = ("staging", "marts")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model: a staging view or a mart table, with its declared grain and checks."""
+
+    name: str
+    layer: str
+    path: Path
+    sql: str
+    grain: str | None
+    unique: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
+    checks: tuple[str, ...] = field(default_factory=tuple)
+
+
+def _parse(path: Path, layer: str) -> Model:
+    text = path.read_text(encoding="utf-8")
+    name = path.stem
+    if not _NAME.match(name):
+        raise WarehouseError(f"{path}: a model name must be lower_snake_case (it becomes the table name)")
+    lines = text.strip().splitlines()
+    first = lines[0].strip() if lines else ""
+    grain = first[2:].strip() if first.startswith("--") else None
+    if layer == "marts" and not grain:
+        raise WarehouseError(f"{path}: a mart's first line must be a comment stating its grain ('-- one row per ...')")
+    unique: tuple[str, ...] = ()
+    not_null: tuple[str, ...] = ()
+    checks: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if not stripped.startswith("--"):
+            continue
+        body = stripped[2:].strip()
+        key, _, value = body.partition(":")
+        key = key.strip().lower()
+        if key == "unique":
+            unique = tuple(c.strip() for c in value.split(",") if c.strip())
+        elif key == "not_null":
+            not_null = tuple(c.strip() for c in value.split(",") if c.strip())
+        elif key == "check":
+            checks.append(value.strip())
+    sql = text.strip().rstrip(";").strip()
+    return Model(name, layer, path, sql, grain, unique, not_null, tuple(checks))
+
+
+def models(sql_dir: Path = SQL_DIR) -> list[Model]:
+    """Every model, staging first, each layer in file-name order."""
+    out = []
+    for layer in LAYERS:
+        folder = sql_dir / layer
+        for path in sorted(folder.glob("*.sql")) if folder.is_dir() else []:
+            out.append(_parse(path, layer))
+    return out
+
+
+def check_model(con: Any, model: Model) -> list[str]:
+    """The contract violations of a built model (empty when it holds).
+
+    Args:
+        con: A connection to the warehouse.
+        model: A built model.
+
+    Returns:
+        One message per violated check.
+    """
+    problems = []
+    name = model.name
+    if model.unique:
+        cols = ", ".join(f'"{c}"' for c in model.unique)
+        n = con.execute(f"select count(*) from (select {cols} from {name} group by all having count(*) > 1)")
+        if (count := n.fetchall()[0][0]) > 0:
+            problems.append(f"{name}: {count} duplicate keys ({', '.join(model.unique)})")
+    for column in model.not_null:
+        n = con.execute(f'select count(*) from {name} where "{column}" is null').fetchall()[0][0]
+        if n:
+            problems.append(f"{name}: {n} rows with {column} null")
+    for check in model.checks:
+        n = con.execute(f"select count(*) from {name} where not coalesce(({check}), false)").fetchall()[0][0]
+        if n:
+            problems.append(f"{name}: {n} rows violate {check}")
+    return problems
+
+
+def build(con: Any, *, check: bool = True, sql_dir: Path = SQL_DIR) -> list[str]:
+    """(Re)build every staging view and mart in one transaction.
+
+    Args:
+        con: A write connection with the raw tables in place.
+        check: Verify each model's declared contract afterwards.
+        sql_dir: Folder with ``staging/`` and ``marts/``.
+
+    Returns:
+        The models built, in order.
+
+    Raises:
+        WarehouseError: A model failed to build or broke its contract (nothing is changed then).
+    """
+    import duckdb
+
+    built = []
+    con.begin()
+    try:
+        for model in models(sql_dir):
+            kind = "view" if model.layer == "staging" else "table"
+            try:
+                con.execute(f"create or replace {kind} {model.name} as {model.sql}")
+            except duckdb.Error as exc:
+                raise WarehouseError(f"{model.path}: {str(exc).strip().splitlines()[0]}") from exc
+            if check:
+                problems = check_model(con, model)
+                if problems:
+                    raise WarehouseError(f"{model.path}: contract broken: {'; '.join(problems)}")
+            built.append(model.name)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return built
