@@ -8,14 +8,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PYBULLET_FREE = ["twin.cell.spec", "twin.cell.load", "twin.cell.factors", "twin.telemetry.schema"]
-OPTIONAL_PYBULLET_FREE = ["twin.analytics", "twin.warehouse", "twin.analytics.spc", "twin.analytics.capability",
-                          "twin.analytics.kpis", "twin.warehouse.connection", "twin.telemetry.validate"]
+OPTIONAL_PYBULLET_FREE = [
+    "twin.analytics",
+    "twin.warehouse",
+    "twin.analytics.spc",
+    "twin.analytics.capability",
+    "twin.analytics.kpis",
+    "twin.warehouse.connection",
+    "twin.telemetry.validate",
+]
 
 
 def test_analytics_and_pages_do_not_import_pybullet():
-    modules = PYBULLET_FREE + [m for m in OPTIONAL_PYBULLET_FREE
-                               if (REPO / (m.replace(".", "/") + ".py")).exists()
-                               or (REPO / m.replace(".", "/") / "__init__.py").exists()]
+    modules = PYBULLET_FREE + [
+        m
+        for m in OPTIONAL_PYBULLET_FREE
+        if (REPO / (m.replace(".", "/") + ".py")).exists() or (REPO / m.replace(".", "/") / "__init__.py").exists()
+    ]
     pages = sorted(str(p) for p in (REPO / "apps").rglob("*.py"))
     code = (
         "import importlib, runpy, sys\n"
