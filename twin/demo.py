@@ -102,6 +102,9 @@ def run_demo(
     for name in ("oee", "cost", "carbon"):
         summary[name] = _step(name, [name, "--json", *wh], log)
     _step("report", ["report", "--out", str(root / "report"), *wh], log, parse_json=False)
+    from twin.dashboard import write_ideal_cycle_times
+
+    write_ideal_cycle_times(warehouse)  # the dashboard's OEE reads the twin's ideal cycle times from here
     summary["report"] = str(root / "report" / "report.html")
     return summary
 

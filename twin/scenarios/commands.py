@@ -57,6 +57,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ingest replication 0's events and energy (source simulated:<scenario>) into --warehouse",
     )
+    run.add_argument("--no-store", action="store_true", help="do not keep the KPIs in the warehouse")
     run.set_defaults(func=run_run)
 
     compare = actions.add_parser(
@@ -68,6 +69,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "--horizon", type=_positive_float, default=None, metavar="DAYS", help="default: the baseline's"
     )
     compare.add_argument("--workers", type=_positive_int, default=None, help="parallel processes (default 1)")
+    compare.add_argument("--no-store", action="store_true", help="do not keep the KPIs in the warehouse")
     compare.set_defaults(func=run_compare)
 
     sweep = subparsers.add_parser("sweep", parents=[parent], help="a grid or random sweep over scenario parameters")
@@ -76,6 +78,13 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     sweep.add_argument("--address", default=None, help="an existing Ray cluster (default: start a local one)")
     sweep.add_argument("--workers", type=_positive_int, default=None, help="processes / local Ray CPUs")
     sweep.set_defaults(func=run_sweep_command)
+
+
+def store_results(warehouse: str, kind: str, report: dict[str, Any]) -> None:
+    """Keep the KPIs in the warehouse's ``scenario_results`` (the dashboard compares them)."""
+    from twin.scenarios.store import store_results as store
+
+    store(warehouse, kind, report)
 
 
 def _measured(args: argparse.Namespace) -> Any:
@@ -100,6 +109,8 @@ def run_run(args: argparse.Namespace) -> int:
         write=args.to_warehouse,
     )
     report = result.to_json()
+    if not args.no_store:
+        store_results(args.warehouse, "run", report)
     if args.json:
         print(json.dumps(report))
     else:
@@ -124,6 +135,8 @@ def run_compare(args: argparse.Namespace) -> int:
         measured=_measured(args),
         progress=sys.stderr.isatty(),
     )
+    if not args.no_store:
+        store_results(args.warehouse, "compare", report)
     if args.json:
         print(json.dumps(report))
     else:

@@ -1,0 +1,198 @@
+"""Background jobs of the pages (apps/jobs.py) and the ``twin dashboard`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from dashtest import APP, REPO
+
+sys.path.insert(0, str(REPO / "apps"))
+import jobs  # noqa: E402
+
+
+def wait_done(folder: Path, job_id: str, timeout: float = 60) -> jobs.JobStatus:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = jobs.job_status(folder, job_id)
+        if status is not None and status.done:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still running after {timeout} s")
+
+
+def test_a_job_runs_in_the_background_and_reports_its_result(tmp_path):
+    code = "import json, sys, time\ntime.sleep(0.3)\nprint('working', file=sys.stderr)\nprint(json.dumps({'ok': 1}))"
+    job_id = jobs.start_job(tmp_path, "test", [sys.executable, "-c", code], label="a test")
+    first = jobs.job_status(tmp_path, job_id)
+    assert first.state == jobs.RUNNING and not first.done and first.label == "a test"
+    status = wait_done(tmp_path, job_id)
+    assert status.state == jobs.SUCCEEDED and status.returncode == 0 and status.progress == 1.0
+    assert status.result_json() == {"ok": 1} and status.last_line == "working"
+    assert [j.job_id for j in jobs.list_jobs(tmp_path, "test")] == [job_id]
+    assert jobs.list_jobs(tmp_path, "other") == []
+
+
+def test_failing_and_cancelled_jobs(tmp_path):
+    failing = jobs.start_job(tmp_path, "test", [sys.executable, "-c", "import sys; sys.exit('bad input')"])
+    status = wait_done(tmp_path, failing)
+    assert status.state == jobs.FAILED and status.returncode == 1 and status.last_line == "bad input"
+    slow = jobs.start_job(tmp_path, "test", [sys.executable, "-c", "import time; time.sleep(60)"])
+    time.sleep(0.3)
+    assert jobs.cancel_job(tmp_path, slow)
+    status = wait_done(tmp_path, slow, timeout=20)
+    assert status.state in (jobs.FAILED, jobs.DIED) and status.returncode != 0
+    assert not jobs.cancel_job(tmp_path, slow)
+
+
+def test_progress_of_a_tty_progress_bar(tmp_path):
+    code = "import time, tqdm\nfor _ in tqdm.tqdm(range(4)):\n    time.sleep(0.25)\n"
+    job_id = jobs.start_job(tmp_path, "test", [sys.executable, "-c", code], tty=True)
+    seen = set()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = jobs.job_status(tmp_path, job_id)
+        if status.progress is not None:
+            seen.add(status.progress)
+        if status.done:
+            break
+        time.sleep(0.05)
+    assert status.state == jobs.SUCCEEDED
+    assert len(seen - {1.0}) >= 1 and all(0.0 <= p <= 1.0 for p in seen), seen
+    assert jobs.parse_progress("x:  40%|####      | 2/5") == 0.4
+    assert jobs.parse_progress("nothing yet") is None
+
+
+def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeypatch):
+    import twin.dashboard as dash
+    from twin.cli import build_parser
+
+    warehouse = tmp_path / "data" / "twin.duckdb"
+    calls: dict = {}
+
+    def fake_demo(path):
+        calls["demo"] = Path(path)
+        from twin.warehouse.connection import write_job
+
+        with write_job(path):
+            pass
+
+    def fake_ideal(path, cell):
+        calls["ideal"] = (Path(path), Path(cell))
+        return Path(path).with_suffix(".ideal.json")
+
+    class FakePopen:
+        def __init__(self, cmd, env, stdout):
+            calls["cmd"], calls["env"] = cmd, env
+
+        def wait(self):
+            return 0
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(dash, "build_demo", fake_demo)
+    monkeypatch.setattr(dash, "write_ideal_cycle_times", fake_ideal)
+    monkeypatch.setattr(dash.subprocess, "Popen", FakePopen)
+    args = build_parser().parse_args(["dashboard", "--port", "8600", "--warehouse", str(warehouse), "--json"])
+    assert dash.run_dashboard(args) == 0
+    assert calls["demo"] == warehouse and calls["ideal"][0] == warehouse
+    assert calls["cmd"][1:4] == ["-m", "streamlit", "run"] and calls["cmd"][4] == str(APP)
+    assert calls["cmd"][calls["cmd"].index("--server.port") + 1] == "8600"
+    assert calls["cmd"][calls["cmd"].index("--server.headless") + 1] == "true"
+    assert calls["env"]["TWIN_WAREHOUSE"] == str(warehouse.resolve())
+    calls.clear()
+    assert dash.run_dashboard(args) == 0 and "demo" not in calls  # the warehouse exists now
+
+
+def test_dashboard_command_without_the_demo_module(tmp_path, monkeypatch):
+    import twin.dashboard as dash
+
+    ran = {}
+
+    def fake_run(cmd, stdout, check):
+        ran["cmd"] = cmd
+
+        class Done:
+            returncode = 0
+
+        return Done()
+
+    monkeypatch.setitem(sys.modules, "twin.demo", None)  # `import twin.demo` fails
+    monkeypatch.setattr(dash.subprocess, "run", fake_run)
+    dash.build_demo(tmp_path / "twin.duckdb")
+    assert ran["cmd"][1:4] == ["-m", "twin.cli", "demo"] and str(tmp_path / "twin.duckdb") in ran["cmd"]
+
+
+def test_dashboard_help_and_bad_port(capsys):
+    from twin.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["dashboard", "--help"])
+    assert exit_info.value.code == 0
+    assert "--port" in capsys.readouterr().out
+    assert main(["dashboard", "--port", "0", "--no-demo"]) == 2
+    assert "--port 0" in capsys.readouterr().err
+
+
+def test_ideal_cycle_times_file(tmp_path):
+    from twin.analytics import dashboard_data as dd
+    from twin.dashboard import write_ideal_cycle_times
+
+    warehouse = tmp_path / "twin.duckdb"
+    path = write_ideal_cycle_times(warehouse)
+    doc = json.loads(path.read_text())
+    assert path == dd.ideal_path(warehouse) and doc["cell_id"] == "microfactory-v1"
+    from twin.analytics.ideal import ideal_cycle_times
+    from twin.cell.load import load_cell
+
+    assert dd.load_ideal(warehouse).cell == ideal_cycle_times(load_cell())
+
+
+def test_twin_dashboard_serves_and_stops_with_its_app(demo_warehouse, tmp_path):
+    import os
+    import signal
+    import socket
+    import subprocess
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "twin.cli",
+        "dashboard",
+        "--port",
+        str(port),
+        "--warehouse",
+        str(demo_warehouse),
+        "--json",
+    ]
+    err = open(tmp_path / "stderr.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
+    try:
+        line = json.loads(proc.stdout.readline())
+        assert line["url"] == f"http://localhost:{port}" and line["warehouse"] == str(demo_warehouse.resolve())
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    assert r.read() == b"ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / "stderr.log").read_text()[-2000:]
+                time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)  # to `twin dashboard` only: it stops streamlit itself
+        assert proc.wait(timeout=30) != 0
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+    finally:
+        err.close()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
