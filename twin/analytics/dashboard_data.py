@@ -34,6 +34,7 @@ import polars as pl
 from twin.analytics.period import Period, parse_period
 from twin.errors import InputError, TwinError
 from twin.paths import DEFAULT_CELL, PACKAGE_DIR, URDF_DIR, default_warehouse
+from twin.scenarios.spec import SCENARIO_KPIS
 
 __all__ = [
     "DashboardError",
@@ -1371,18 +1372,7 @@ def replay_anomalies(con: Any, run_id: str, start: datetime | None = None, end: 
 # scenarios (what-if results: `twin scenario run --json` objects, stored in the warehouse or from a job)
 # ------------------------------------------------------------------------------------------------
 
-HEADLINE_SCENARIO_KPIS: tuple[str, ...] = (
-    "throughput_units_per_h",
-    "cycle_time_s",
-    "takt_s",
-    "oee",
-    "wip_units",
-    "energy_kwh_per_unit",
-    "cost_eur_per_unit",
-    "kgco2e_per_unit",
-    "first_pass_yield",
-)
-"""The scenario KPIs of SPEC.md, in its order (``utilization_<resource>`` and per-variant ones follow)."""
+HEADLINE_SCENARIO_KPIS = SCENARIO_KPIS
 
 SCENARIO_ROWS: dict[str, pl.DataType] = {
     "scenario": pl.String(),

@@ -37,20 +37,11 @@ from typing import Any
 
 import numpy as np
 
+from twin.scenarios.spec import SCENARIO_KPIS
 from twin.sim.model import ESCAPED, GOOD, REWORKED, SCRAPPED, ReplicationRecord
 from twin.sim.plan import BIN_S, SimInputs
 
-HEADLINE = (
-    "throughput_units_per_h",
-    "cycle_time_s",
-    "takt_s",
-    "oee",
-    "wip_units",
-    "energy_kwh_per_unit",
-    "cost_eur_per_unit",
-    "kgco2e_per_unit",
-    "first_pass_yield",
-)
+HEADLINE = SCENARIO_KPIS
 
 
 def _union_in_windows(intervals: list[tuple[float, float]], windows: Sequence[tuple[float, float]]) -> float:
