@@ -143,13 +143,15 @@ def run(args: argparse.Namespace) -> int:
             )
     for scenario in summary["compare"]["scenarios"]:
         kpis = scenario["kpis"]
-        throughput = kpis.get("throughput_units_per_h", {})
-        if throughput:
-            lines.append(
-                f"what-if {scenario['scenario']}: throughput {throughput['mean']:.1f} units/h "
-                f"(delta {throughput.get('delta', 0.0):+.1f}, 95% CI {throughput.get('delta_ci_low')} .. "
-                f"{throughput.get('delta_ci_high')})"
-            )
+        parts = []
+        for name, unit in (("throughput_units_per_h", "units/h"), ("kgco2e_per_unit", "kgCO2e/unit")):
+            kpi = kpis.get(name)
+            if kpi:
+                low, high = kpi.get("delta_ci_low"), kpi.get("delta_ci_high")
+                interval = f" [{low:+.3g}, {high:+.3g}]" if low is not None and high is not None else ""
+                parts.append(f"{kpi['mean']:.3g} {unit} (delta {kpi.get('delta') or 0.0:+.3g}{interval})")
+        lines.append(f"what-if {scenario['scenario']}: " + "; ".join(parts))
+    lines.append("(deltas against the baseline with their 95 % intervals)")
     lines.append(f"report: {summary['report']}")
     print("\n".join(lines))
     return 0
