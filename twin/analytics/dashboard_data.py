@@ -1270,6 +1270,31 @@ def replay_runs(con: Any) -> pl.DataFrame:
     return frame.cast(schema, strict=False) if frame.height else pl.DataFrame(schema=schema)  # type: ignore[arg-type]
 
 
+def _replay_run_rows(
+    con: Any,
+    table: str,
+    keep: list[str],
+    empty_dtype: pl.DataType,
+    run_id: str,
+    start: datetime | None,
+    end: datetime | None,
+) -> pl.DataFrame:
+    """Rows of one replay run from a ``raw_replay_*`` table (within ``[start, end)`` when given), in time order.
+
+    Only the ``keep`` columns the table has are read; a missing table gives an empty frame of ``empty_dtype``.
+    """
+    if not _has(con, table):
+        return pl.DataFrame(schema={c: empty_dtype for c in keep})
+    have = _columns_of(con, table)
+    cols = ", ".join(f'"{c}"' for c in keep if c in have)
+    where, params = ["run_id = $run"], {"run": run_id}
+    if "start_at" in have and start is not None and end is not None:
+        where.append("start_at >= $lo and start_at < $hi")
+        params.update(lo=start, hi=end)
+    order = "start_at" if "start_at" in have else "start_s"
+    return con.sql(f"select {cols} from {table} where {' and '.join(where)} order by {order}", params=params).pl()
+
+
 def replay_cycles(con: Any, run_id: str, start: datetime | None = None, end: datetime | None = None) -> pl.DataFrame:
     """The replayed cycles of a run (within ``[start, end)`` when given), in time order.
 
@@ -1285,18 +1310,7 @@ def replay_cycles(con: Any, run_id: str, start: datetime | None = None, end: dat
     """
     keep = ["cycle", "start_at", "start_s", "duration_s", "n_samples", "energy_measured_j", "energy_predicted_j",
             "energy_error_pct", "power_rmse_w", "min_clearance_m", "n_anomalies"]  # fmt: skip
-    if not _has(con, "raw_replay_cycles"):
-        return pl.DataFrame(schema={c: pl.Float64() for c in keep})
-    have = _columns_of(con, "raw_replay_cycles")
-    cols = ", ".join(f'"{c}"' for c in keep if c in have)
-    where, params = ["run_id = $run"], {"run": run_id}
-    if "start_at" in have and start is not None and end is not None:
-        where.append("start_at >= $lo and start_at < $hi")
-        params.update(lo=start, hi=end)
-    order = "start_at" if "start_at" in have else "start_s"
-    return con.sql(
-        f"select {cols} from raw_replay_cycles where {' and '.join(where)} order by {order}", params=params
-    ).pl()
+    return _replay_run_rows(con, "raw_replay_cycles", keep, pl.Float64(), run_id, start, end)
 
 
 def replay_series(con: Any, run_id: str, cycle: str) -> pl.DataFrame:
@@ -1354,18 +1368,7 @@ def replay_anomalies(con: Any, run_id: str, start: datetime | None = None, end: 
         ``kind``, ``start_at``, ``duration_s``, ``cycle``, ``joint``, ``value``, ``limit``, ``body``, ``detail``.
     """
     keep = ["kind", "start_at", "start_s", "duration_s", "cycle", "joint", "value", "limit", "body", "detail"]
-    if not _has(con, "raw_replay_anomalies"):
-        return pl.DataFrame(schema={c: pl.String() for c in keep})
-    have = _columns_of(con, "raw_replay_anomalies")
-    cols = ", ".join(f'"{c}"' for c in keep if c in have)
-    where, params = ["run_id = $run"], {"run": run_id}
-    if "start_at" in have and start is not None and end is not None:
-        where.append("start_at >= $lo and start_at < $hi")
-        params.update(lo=start, hi=end)
-    order = "start_at" if "start_at" in have else "start_s"
-    return con.sql(
-        f"select {cols} from raw_replay_anomalies where {' and '.join(where)} order by {order}", params=params
-    ).pl()
+    return _replay_run_rows(con, "raw_replay_anomalies", keep, pl.String(), run_id, start, end)
 
 
 # ------------------------------------------------------------------------------------------------
