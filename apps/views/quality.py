@@ -96,32 +96,14 @@ def chart_figure(chart: dict, family: str, limits: tuple, marks: dict[str, list]
                     "font": {"size": 10, "color": "#54a24b"},
                 }
             )
-    for at in marks.get("maintenance", []):
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": at,
-                "x1": at,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#72b7b2", "width": 1, "dash": "dot"},
-            }
-        )
-    for at in marks.get("change", []):
-        shapes.append(
-            {
-                "type": "line",
-                "xref": "x",
-                "yref": "paper",
-                "x0": at,
-                "x1": at,
-                "y0": 0,
-                "y1": 1,
-                "line": {"color": "#f58518", "width": 2, "dash": "dash"},
-            }
-        )
+    for kind, line in (
+        ("maintenance", {"color": "#72b7b2", "width": 1, "dash": "dot"}),
+        ("change", {"color": "#f58518", "width": 2, "dash": "dash"}),
+    ):
+        shapes += [
+            {"type": "line", "xref": "x", "yref": "paper", "x0": at, "x1": at, "y0": 0, "y1": 1, "line": line}
+            for at in marks.get(kind, [])
+        ]
     fig.update_layout(shapes=shapes, annotations=[*fig.layout.annotations, *notes])
     fig.update_layout(height=560, margin={"t": 40, "b": 10}, legend={"orientation": "h"})
     return fig
