@@ -15,9 +15,10 @@
   stays in its nest). A cycle starts inside a working window when at least half of it fits; the unit in
   hand is finished.
 - Buffers and nests are SimPy events under a thin FIFO (``simpy.Store`` semantics): a process yields only
-  when it has to wait, which keeps a year of production at about four SimPy events per unit. A nest
-  release is a scheduled SimPy timeout that the waiting loader yields directly; a printer holding a
-  finished bracket is refilled into the buffer when the loader takes one.
+  when it has to wait, which keeps a year of production at three SimPy events per unit (each robot's
+  cycle, and the loader's wait for a nest). A nest release is a time: a waiting loader is scheduled for
+  it, a later taker finds it passed; a printer holding a finished bracket is refilled into the buffer
+  when the loader takes one.
 - **Faults**: each robot and station with an MTBF fails after exponential operating time and stands for a
   log-normal repair (mean MTTR) inside the operation it failed in.
 - **Quality**: each screw's torque is out of its limits with a probability from the torque mean (drifting
@@ -66,6 +67,7 @@ ROBOT_JITTER = 0.003  # relative spread of a robot cycle's duration
 STATION_JITTER = 0.02  # relative spread of a station's process time
 PRINT_JITTER = 0.01  # relative spread of a print job
 BATCH = 1024
+OWN_TAIL = -1  # step kind of a stage's last stretch of the robot's own work
 US = 1_000_000
 
 
@@ -89,14 +91,25 @@ class Draws:
     def uniform(self) -> float:
         """One U[0, 1) draw."""
         if not self._u:
-            self._u = self.rng.random(BATCH).tolist()
+            self._u.extend(self.rng.random(BATCH).tolist())
         return self._u.pop()
 
     def normal(self) -> float:
         """One N(0, 1) draw."""
         if not self._n:
-            self._n = self.rng.standard_normal(BATCH).tolist()
+            self._n.extend(self.rng.standard_normal(BATCH).tolist())
         return self._n.pop()
+
+    def normals(self) -> list[float]:
+        """The buffer :meth:`normal` pops from, refilled in place.
+
+        A hot loop pops it directly while it is not empty and calls :meth:`normal` otherwise: the same draws.
+        """
+        return self._n
+
+    def uniforms(self) -> list[float]:
+        """The buffer :meth:`uniform` pops from, like :meth:`normals`."""
+        return self._u
 
     def exponential(self, mean: float) -> float:
         """One exponential draw with the given mean."""
@@ -173,26 +186,29 @@ class Buffer:
 class Slots:
     """Identical places (fixture nests) on SimPy events.
 
-    A place is taken now, or the taker waits: for a release already scheduled (it yields that release's
-    timeout, so the release wakes it directly), else for the next release.
+    A place is free now, frees at a time already known (the stage that takes the unit out schedules its
+    release), or the taker waits for the next release. Known releases are kept as times, so a release
+    costs a SimPy event only when a taker has to wait for it.
     """
 
-    __slots__ = ("env", "free", "waiters", "scheduled")
+    __slots__ = ("env", "free", "waiters", "releases")
 
     def __init__(self, env: simpy.Environment, count: int) -> None:
         """``count`` free places."""
         self.env = env
         self.free = count
         self.waiters: deque[simpy.Event] = deque()
-        self.scheduled: deque[simpy.Event] = deque()
+        self.releases: list[float] = []  # heap of the times places free up, not yet taken
 
     def acquire(self) -> simpy.Event | None:
         """Take a place now (None) or get the event that hands one over."""
         if self.free > 0:
             self.free -= 1
             return None
-        if self.scheduled:
-            return self.scheduled.popleft()
+        if self.releases:
+            at = heapq.heappop(self.releases)
+            now = self.env.now
+            return None if at <= now else self.env.timeout(at - now)
         event = self.env.event()
         self.waiters.append(event)
         return event
@@ -201,22 +217,14 @@ class Slots:
         """Free a place ``delay`` seconds from now: the longest waiter (or the next taker) gets it."""
         if self.waiters:
             waiter = self.waiters.popleft()
-            if delay <= 0.0:
-                waiter.succeed()
-            else:
-                self.env.timeout(delay).callbacks.append(lambda _event: waiter.succeed())
+            # Event.succeed with a delay: one scheduled event instead of a timeout that succeeds the waiter
+            waiter._ok, waiter._value = True, None
+            self.env.schedule(waiter, delay=max(delay, 0.0))
             return
         if delay <= 0.0:
             self.free += 1
             return
-        release = self.env.timeout(delay)
-        release.callbacks.append(self._arrived)
-        self.scheduled.append(release)
-
-    def _arrived(self, release: simpy.Event) -> None:
-        if release in self.scheduled:  # nobody claimed it on its way: the place is free
-            self.scheduled.remove(release)
-            self.free += 1
+        heapq.heappush(self.releases, self.env.now + delay)
 
 
 class ProductionModel:
@@ -266,6 +274,7 @@ class ProductionModel:
         self.u_defect: list[bool] = []
         self.u_sampled: list[bool] = []
         self.u_work: list[float] = []
+        self.u_plan: list[Any] = []  # the unit's compiled stages (its variant's, with or without inspection)
         self.events: dict[str, list[Any]] = {
             k: [] for k in ("ts_us", "station_id", "event", "unit_id", "variant", "code")
         }
@@ -274,6 +283,13 @@ class ProductionModel:
         self._torque_log_ok = _torque_table(inputs.quality)
         self._heat_j = inputs.printer_power_w.get("heating", 0.0) * inputs.heating_s
         self._print_w = inputs.printer_power_w.get("printing", 0.0)
+        self._heat_s = inputs.heating_s
+        self._print_s = [v.print_s for v in inputs.variants]
+        self._printer_count = inputs.printer_count
+        self._printer_energy = self.energy["printer"]
+        self._printing_n = self.printing.normals()
+        self._orders_u = self.orders.uniforms()
+        self._sampling = inputs.quality.sampling
         # per variant and stage: plain tuples (kind, resource, duration, energy, count) for the hot loop
         self._plans = [(_compile(v.stages), _compile(v.stages_no_inspection)) for v in inputs.variants]
 
@@ -324,15 +340,18 @@ class ProductionModel:
         return extra
 
     def _new_unit(self, release_s: float) -> int:
-        index = bisect_right(self.mix, self.orders.uniform())
+        orders = self._orders_u
+        index = bisect_right(self.mix, orders.pop() if orders else self.orders.uniform())
         unit = len(self.u_variant)
         self.u_variant.append(index)
         self.u_release.append(release_s)
         self.u_done.append(math.nan)
         self.u_status.append(IN_PROCESS)
         self.u_defect.append(False)
-        sampling = self.inputs.quality.sampling
-        self.u_sampled.append(sampling >= 1.0 or self.orders.uniform() < sampling)
+        sampling = self._sampling
+        sampled = sampling >= 1.0 or (orders.pop() if orders else self.orders.uniform()) < sampling
+        self.u_sampled.append(sampled)
+        self.u_plan.append(self._plans[index][0 if sampled else 1])
         self.u_work.append(0.0)
         return unit
 
@@ -381,23 +400,26 @@ class ProductionModel:
         return unit
 
     def _start_print(self, i: int, now: float) -> None:
-        inp, cal, heap = self.inputs, self.cal, self._heap
+        """Printer ``i`` starts the next order's bracket at ``now`` (or when the next window opens)."""
+        cal, heap = self.cal, self._heap
+        windows = cal.windows
         index = bisect_right(cal.window_starts, now) - 1
-        if index < 0 or now >= cal.windows[index][1]:  # closed: start when the next window opens
+        if index < 0 or now >= windows[index][1]:  # closed: start when the next window opens
             index += 1
-            if index >= len(cal.windows):
+            if index >= len(windows):
                 return
-            now = cal.windows[index][0]
+            now = windows[index][0]
         start = now
         unit = self._new_unit(start)
-        variant = inp.variants[self.u_variant[unit]]
-        heat = inp.heating_s
-        print_s = variant.print_s * (1.0 + PRINT_JITTER * self.printing.normal())
-        busy = heat + print_s
+        printing = self._printing_n
+        print_s = self._print_s[self.u_variant[unit]] * (
+            1.0 + PRINT_JITTER * (printing.pop() if printing else self.printing.normal())
+        )
+        busy = self._heat_s + print_s
         repair = 0.0
         clock = self.clock.get("printer")
         if clock is not None:  # bank-level faults: the bank's operating time is its printers' mean
-            share = busy / inp.printer_count
+            share = busy / self._printer_count
             if clock > share:
                 self.clock["printer"] = clock - share
             else:
@@ -408,94 +430,137 @@ class ProductionModel:
         done = start + busy + repair
         bin_index = int((start + 0.5 * busy) / BIN_S)
         if bin_index < self.n_bins:
-            self.energy["printer"][bin_index] += self._heat_j + self._print_w * print_s
-        self.busy["printer"] += min(busy, cal.windows[index][1] - start)
+            self._printer_energy[bin_index] += self._heat_j + self._print_w * print_s
+        self.busy["printer"] += min(busy, windows[index][1] - start)
         if self.record:
             self._event(start, "printer", "cycle_start", unit)
             self._event(done, "printer", "cycle_end", unit)
         heapq.heappush(heap, (done, i, unit))
 
     def _stage(self, k: int) -> Any:
+        """Robot ``k``'s cycles.
+
+        Wait for a working window, take the next unit (the loader also a bracket and a nest), run the
+        stage's steps on the unit's plan, and hand the unit on.
+        """
         env, inp, cal = self.env, self.inputs, self.cal
         robot = inp.stage_robots[k]
         expected = sum(v.share * v.stage_work_s[k] for v in inp.variants)
+        half = 0.5 * expected
+        loader = k == 0
         source = self.handoff[k]
         target = self.handoff[k + 1] if k + 1 < len(inp.stage_robots) else None
         jitter = self.jitter[robot]
+        jitter_n = jitter.normals()
+        station_jitter = self.station_jitter
+        station_n = station_jitter.normals()
+        quality = self.quality
+        quality_u = quality.uniforms()
+        q = inp.quality
+        rework_share = q.rework_share
+        p_ok_inspected = 1.0 - q.p_inspection_defect
+        interval = q.maintenance_interval_screws
+        table = self._torque_log_ok
+        last = len(table) - 1
+        last_rate = table[last] - table[last - 1]
+        screws, maintenance_due = self.screws, self.maintenance_due
         record = self.record
-        plans = self._plans
-        u_variant, u_sampled, u_work, u_status, u_defect = (
-            self.u_variant,
-            self.u_sampled,
-            self.u_work,
-            self.u_status,
-            self.u_defect,
-        )
+        u_plan, u_work, u_status, u_defect, u_done = self.u_plan, self.u_work, self.u_status, self.u_defect, self.u_done
         clock, busy, energy, n_bins = self.clock, self.busy, self.energy, self.n_bins
         robot_energy = energy[robot]
+        spots = self.conveyor_free
+        fail = self._fail
         timeout = env.timeout
         wait_s = cal.wait_s
+        windows, window_starts = cal.windows, cal.window_starts
         nests = self.nests
+        open_from = open_until = -math.inf  # the working window last found open
         while True:
-            wait = wait_s(env.now, expected)
-            if wait > 0.0:
-                if wait == math.inf:
-                    return
-                yield timeout(wait)
-            waited = False
-            if k == 0:
-                nest = nests.acquire()
-                if nest is not None:
-                    yield nest
-                    waited = True
-            unit = self._take_bracket() if k == 0 else source.take()
-            if unit is None:
-                unit = yield (self.brackets if k == 0 else source).wait()
-                waited = True
-            if waited:  # the window may have closed while the robot waited
-                wait = wait_s(env.now, expected)
+            now = env.now
+            if not (open_from <= now and now + half <= open_until):
+                wait = wait_s(now, expected)
                 if wait > 0.0:
                     if wait == math.inf:
                         return
                     yield timeout(wait)
-            full, skip = plans[u_variant[unit]]
-            segments, robot_s, robot_j = (full if u_sampled[unit] else skip)[k]  # type: ignore[index]
-            factor = 1.0 + ROBOT_JITTER * abs(jitter.normal())
+                else:
+                    open_from, open_until = windows[bisect_right(window_starts, now) - 1]
+            waited = False
+            if loader:
+                nest = nests.acquire()
+                if nest is not None:
+                    yield nest
+                    waited = True
+                unit = self._take_bracket()
+                if unit is None:
+                    unit = yield self.brackets.wait()
+                    waited = True
+            else:
+                unit = source.take()
+                if unit is None:
+                    unit = yield source.wait()
+                    waited = True
+            if waited:  # the window may have closed while the robot waited
+                now = env.now
+                if not (open_from <= now and now + half <= open_until):
+                    wait = wait_s(now, expected)
+                    if wait > 0.0:
+                        if wait == math.inf:
+                            return
+                        yield timeout(wait)
+            segments, robot_s, robot_j = u_plan[unit][k]
+            factor = 1.0 + ROBOT_JITTER * abs(jitter_n.pop() if jitter_n else jitter.normal())
+            work = robot_s * factor
             started = t = env.now
             pending = 0.0
             # the robot's own work: one fault check for the cycle unless its failure clock runs out in it
             left = clock.get(robot)
-            check = left is not None and left <= robot_s * factor
+            check = left is not None and left <= work
             if left is not None and not check:
-                clock[robot] = left - robot_s * factor
+                clock[robot] = left - work
             if record:
                 self._event(t, robot, "cycle_start", unit)
-            for kind, resource, duration, joules, count in segments:
-                if kind == WORK:
+            for kind, resource, duration, joules, count, own_s in segments:
+                if own_s:  # the robot's own work before this step (contiguous, so one fault check covers it)
+                    d = own_s * factor
+                    pending += d + (fail(robot, t + pending, d, unit) if check else 0.0)
+                if kind == WORK:  # another resource's work (the robot's own is folded into own_s)
                     d = duration * factor
-                    if resource == robot:
-                        pending += d + (self._fail(robot, t + pending, d, unit) if check else 0.0)
-                        continue
-                    repair = self._fail(resource, t + pending, d, unit)
+                    repair = fail(resource, t + pending, d, unit)
                     index = int((t + pending + repair + 0.5 * d) / BIN_S)
                     if index < n_bins:
                         energy[resource][index] += joules * factor
                     busy[resource] += d
                     u_work[unit] += d
                     pending += d + repair
+                elif kind == SCREWED:  # the screws are driven: is the unit defective? the screwdriver wears
+                    at = t + pending
+                    if maintenance_due[resource] is not None:
+                        self._change_bit_if_due(resource, at)
+                    s = screws[resource]
+                    n = s + count
+                    log_ok = table[n if n < last else last] - table[s if s < last else last]
+                    if n > last:  # past the table: every further screw at the last screw's rate
+                        log_ok += (n - (s if s > last else last)) * last_rate
+                    u_defect[unit] = (quality_u.pop() if quality_u else quality.uniform()) >= math.exp(
+                        log_ok
+                    ) * p_ok_inspected
+                    screws[resource] = n
+                    if n >= interval and maintenance_due[resource] is None:
+                        maintenance_due[resource] = bisect_right(window_starts, at) - 1
                 elif kind == RELEASE_NEST:  # the unit leaves the fixture: its nest is free then
                     nests.release_in(pending)
                 elif kind == INSPECT:
                     at = t + pending
                     left = clock.get(resource)
                     if left is not None and left <= duration:
-                        repair = self._fail(resource, at, duration, unit)
+                        repair = fail(resource, at, duration, unit)
                     else:
                         repair = 0.0
                         if left is not None:
                             clock[resource] = left - duration
                     at += repair
-                    d = duration * (1.0 + STATION_JITTER * self.station_jitter.normal())
+                    d = duration * (1.0 + STATION_JITTER * (station_n.pop() if station_n else station_jitter.normal()))
                     index = int((at + 0.5 * d) / BIN_S)
                     if index < n_bins:
                         energy[resource][index] += joules * d / duration
@@ -506,81 +571,62 @@ class ProductionModel:
                         self._event(at, resource, "cycle_start", unit)
                         self._event(at + d, resource, "cycle_end", unit)
                     if u_defect[unit]:
-                        u_status[unit] = REWORKED if self.quality.uniform() < inp.quality.rework_share else SCRAPPED
+                        draw = quality_u.pop() if quality_u else quality.uniform()
+                        u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
                     else:
                         u_status[unit] = GOOD
-                elif kind == SCREWED:
-                    self._screwed(resource, unit, count, t + pending)
-                elif kind == CONVEY:
-                    pending += self._convey(resource, duration, joules, unit, t + pending)
+                elif kind == CONVEY:  # onto the outfeed belt's earliest free place; the robot waits for one
+                    at = t + pending
+                    earliest = min(spots)
+                    waited_s = earliest - at if earliest > at else 0.0
+                    at += waited_s
+                    left = clock.get(resource)
+                    if left is None:
+                        repair = 0.0
+                    elif left > duration:
+                        clock[resource] = left - duration
+                        repair = 0.0
+                    else:
+                        repair = fail(resource, at, duration, unit)
+                    done = at + duration + repair
+                    spots[spots.index(earliest)] = done
+                    index = int((at + 0.5 * duration) / BIN_S)
+                    if index < n_bins:
+                        energy[resource][index] += joules
+                    busy[resource] += duration
+                    u_work[unit] += duration
+                    u_done[unit] = done
+                    if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
+                        u_status[unit] = ESCAPED if u_defect[unit] else GOOD
+                    if record:
+                        self._event(at, resource, "cycle_start", unit)
+                        self._event(done, resource, "cycle_end", unit)
+                    pending += waited_s
             if pending > 0.0:
                 yield timeout(pending)
-            work = robot_s * factor
             busy[robot] += work
             u_work[unit] += work
-            index = int(0.5 * (started + env.now) / BIN_S)  # the cycle's robot energy, in its middle
+            now = env.now
+            index = int(0.5 * (started + now) / BIN_S)  # the cycle's robot energy, in its middle
             if index < n_bins:
                 robot_energy[index] += robot_j * factor
             if record:
-                self._event(env.now, robot, "cycle_end", unit)
+                self._event(now, robot, "cycle_end", unit)
             if target is not None:
                 target.put(unit)
 
-    def _convey(self, station: str, duration: float, joules: float, unit: int, at: float) -> float:
-        """Place the unit on the outfeed belt at ``at``; return how long the robot waited for a free place."""
-        spots = self.conveyor_free
-        earliest = min(spots)
-        slot = spots.index(earliest)
-        waited = earliest - at if earliest > at else 0.0
-        at += waited
-        clock = self.clock.get(station)
-        if clock is None:
-            repair = 0.0
-        elif clock > duration:
-            self.clock[station] = clock - duration
-            repair = 0.0
-        else:
-            repair = self._fail(station, at, duration, unit)
-        done = at + duration + repair
-        spots[slot] = done
-        index = int((at + 0.5 * duration) / BIN_S)
-        if index < self.n_bins:
-            self.energy[station][index] += joules
-        self.busy[station] += duration
-        self.u_work[unit] += duration
-        self.u_done[unit] = done
-        if self.u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
-            self.u_status[unit] = ESCAPED if self.u_defect[unit] else GOOD
+    def _change_bit_if_due(self, robot: str, at: float) -> None:
+        """The screwdriver's bit is changed before the first working window after the one it fell due in."""
+        index = self.cal.window_index(at)
+        if index <= self.maintenance_due[robot]:  # type: ignore[operator]
+            return
+        start = self.cal.windows[index][0] - MAINTENANCE_S
+        self.setups.append((robot, start, start + MAINTENANCE_S))
         if self.record:
-            self._event(at, station, "cycle_start", unit)
-            self._event(done, station, "cycle_end", unit)
-        return waited
-
-    def _screwed(self, robot: str, unit: int, count: int, at: float) -> None:
-        """The unit's screws are driven: draw whether it is defective; the screwdriver wears."""
-        q = self.inputs.quality
-        due = self.maintenance_due.get(robot)
-        if due is not None and self.cal.window_index(at) > due:  # bit changed before this window
-            index = self.cal.window_index(at)
-            start = self.cal.windows[index][0] - MAINTENANCE_S
-            self.setups.append((robot, start, start + MAINTENANCE_S))
-            if self.record:
-                self._event(start, robot, "setup_start", code="MAINT_SCREWDRIVER_BIT")
-                self._event(start + MAINTENANCE_S, robot, "setup_end", code="MAINT_SCREWDRIVER_BIT")
-            self.screws[robot] = 0
-            self.maintenance_due[robot] = None
-            due = None
-        s = self.screws.get(robot, 0)
-        table = self._torque_log_ok
-        last = len(table) - 1
-        log_ok = table[min(s + count, last)] - table[min(s, last)]
-        if s + count > last:  # past the table: every further screw at the last screw's rate
-            log_ok += (s + count - max(s, last)) * (table[last] - table[last - 1])
-        p_ok = math.exp(log_ok) * (1.0 - q.p_inspection_defect)
-        self.u_defect[unit] = self.quality.uniform() >= p_ok
-        self.screws[robot] = s + count
-        if s + count >= q.maintenance_interval_screws and due is None:
-            self.maintenance_due[robot] = self.cal.window_index(at)
+            self._event(start, robot, "setup_start", code="MAINT_SCREWDRIVER_BIT")
+            self._event(start + MAINTENANCE_S, robot, "setup_end", code="MAINT_SCREWDRIVER_BIT")
+        self.screws[robot] = 0
+        self.maintenance_due[robot] = None
 
     # run -----------------------------------------------------------------------------------------------
     def run(self) -> ReplicationRecord:
@@ -607,20 +653,28 @@ class ProductionModel:
         )
 
 
-def _compile(stages: Any) -> list[tuple[tuple[tuple[int, str, float, float, int], ...], float, float]] | None:
+def _compile(stages: Any) -> list[tuple[tuple[tuple[int, str, float, float, int, float], ...], float, float]] | None:
     """Stages for the hot loop.
 
-    Each stage becomes (segments as plain tuples (kind, resource, duration, energy, count), the stage
-    robot's work in s, its energy in J).
+    Each stage becomes (steps, the stage robot's work in s, its energy in J). A step is a plain tuple
+    (kind, resource, duration, energy, count, own_s): every segment but the stage robot's own work, with
+    ``own_s`` the robot's own work right before it; a last ``OWN_TAIL`` step carries the work after the last.
     """
     if stages is None:
         return None
     out = []
     for stage in stages:
         robot = next(s.resource for s in stage if s.kind == WORK)
+        steps, own_s = [], 0.0
+        for s in stage:
+            if s.kind == WORK and s.resource == robot:
+                own_s += s.duration_s
+            else:
+                steps.append((s.kind, s.resource, s.duration_s, s.energy_j, s.count, own_s))
+                own_s = 0.0
+        steps.append((OWN_TAIL, robot, 0.0, 0.0, 0, own_s))
         own = [s for s in stage if s.kind == WORK and s.resource == robot]
-        segments = tuple((s.kind, s.resource, s.duration_s, s.energy_j, s.count) for s in stage)
-        out.append((segments, sum(s.duration_s for s in own), sum(s.energy_j for s in own)))
+        out.append((tuple(steps), sum(s.duration_s for s in own), sum(s.energy_j for s in own)))
     return out
 
 
