@@ -38,8 +38,8 @@ from typing import Any
 import numpy as np
 
 from twin.scenarios.spec import SCENARIO_KPIS
-from twin.sim.model import ESCAPED, GOOD, REWORKED, SCRAPPED, ReplicationRecord
 from twin.sim.plan import BIN_S, SimInputs
+from twin.sim.record import ESCAPED, GOOD, REWORKED, SCRAPPED, ReplicationRecord
 
 HEADLINE = SCENARIO_KPIS
 

@@ -39,7 +39,6 @@ import math
 import zlib
 from bisect import bisect_right
 from collections import deque
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
@@ -59,9 +58,8 @@ from twin.sim.plan import (
     WORK,
     SimInputs,
 )
+from twin.sim.record import ESCAPED, GOOD, IN_PROCESS, REWORKED, SCRAPPED, ReplicationRecord
 
-IN_PROCESS, GOOD, REWORKED, SCRAPPED, ESCAPED = 0, 1, 2, 3, 4
-STATUS_NAMES = ("in_process", "good", "reworked", "scrapped", "escaped")
 MAINTENANCE_S = 600.0  # screwdriver bit change, done before the next working window (as the generator does)
 ROBOT_JITTER = 0.003  # relative spread of a robot cycle's duration
 STATION_JITTER = 0.02  # relative spread of a station's process time
@@ -114,25 +112,6 @@ class Draws:
     def exponential(self, mean: float) -> float:
         """One exponential draw with the given mean."""
         return -mean * math.log(1.0 - self.uniform())
-
-
-@dataclass
-class ReplicationRecord:
-    """What one replication leaves behind: per unit, per resource, per meter; events when recorded."""
-
-    seed: int
-    replication: int
-    unit_variant: list[int]
-    unit_release_s: list[float]
-    unit_done_s: list[float]
-    unit_status: list[int]
-    unit_work_s: list[float]
-    busy_s: dict[str, float]
-    faults: list[tuple[str, float, float]]
-    setups: list[tuple[str, float, float]]
-    energy_j: dict[str, list[float]]
-    events: dict[str, list[Any]] | None = None
-    sim_events: int = 0
 
 
 class Buffer:

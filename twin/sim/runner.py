@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from twin.sim.engine import ProductionModel
 from twin.sim.kpis import bottleneck, summarize
-from twin.sim.model import ProductionModel, ReplicationRecord
 from twin.sim.plan import SimInputs, build_inputs
+from twin.sim.record import ReplicationRecord
 
 
 @dataclass(frozen=True)

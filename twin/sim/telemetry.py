@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 from twin.sim.kpis import energy_bins_j
-from twin.sim.model import ReplicationRecord
 from twin.sim.plan import BIN_S, SimInputs
+from twin.sim.record import ReplicationRecord
 from twin.telemetry.schema import SIMULATED_PREFIX
 
 US = 1_000_000
@@ -103,7 +103,7 @@ def simulated_frames(inputs: SimInputs, seed: int, replication: int = 0) -> dict
     Returns:
         ``{"events": ..., "energy": ...}`` in :data:`EVENTS_SCHEMA` and :data:`ENERGY_SCHEMA`.
     """
-    from twin.sim.model import ProductionModel
+    from twin.sim.engine import ProductionModel
 
     record = ProductionModel(inputs, seed, replication, record=True).run()
     return {"events": events_frame(inputs, record), "energy": energy_frame(inputs, record)}
