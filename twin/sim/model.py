@@ -269,7 +269,7 @@ class ProductionModel:
         self._printing_n = self.printing.normals()
         self._orders_u = self.orders.uniforms()
         self._sampling = inputs.quality.sampling
-        # per variant and stage: plain tuples (kind, resource, duration, energy, count) for the hot loop
+        # per variant: its stages compiled for the hot loop (see _compile), with and without inspection
         self._plans = [(_compile(v.stages), _compile(v.stages_no_inspection)) for v in inputs.variants]
 
     # helpers ---------------------------------------------------------------------------------------
