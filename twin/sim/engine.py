@@ -1,7 +1,7 @@
 """Which build of the production model runs: Cython's compiled copy when it is current, else the source.
 
 ``pip install`` compiles ``twin/sim/model.py`` with Cython into ``twin.sim._model_compiled`` (see
-``setup.py``; about 1.7x faster, the same results to the bit). The build is optional: without a C compiler
+``setup.py``; 1.3-1.7x faster, the same results to the bit). The build is optional: without a C compiler
 the package installs and runs the same source interpreted. The compiled copy carries the SHA-256 of the
 source it was built from, so an edited ``model.py`` runs interpreted until the next install instead of a
 stale build running silently. ``CELLTWIN_INTERPRETED=1`` forces the source.
