@@ -454,16 +454,23 @@ class ProductionModel:
         windows, window_starts = cal.windows, cal.window_starts
         nests = self.nests
         open_from = open_until = -math.inf  # the working window last found open
+
+        def window_wait(now: float) -> float:
+            """Seconds before a cycle may start at ``now`` (:meth:`ShiftCalendar.wait_s`, the open window cached)."""
+            nonlocal open_from, open_until
+            if open_from <= now and now + half <= open_until:
+                return 0.0
+            wait = wait_s(now, expected)
+            if wait == 0.0:
+                open_from, open_until = windows[bisect_right(window_starts, now) - 1]
+            return wait
+
         while True:
-            now = env.now
-            if not (open_from <= now and now + half <= open_until):
-                wait = wait_s(now, expected)
-                if wait > 0.0:
-                    if wait == math.inf:
-                        return
-                    yield timeout(wait)
-                else:
-                    open_from, open_until = windows[bisect_right(window_starts, now) - 1]
+            wait = window_wait(env.now)
+            if wait > 0.0:
+                if wait == math.inf:
+                    return
+                yield timeout(wait)
             waited = False
             if loader:
                 nest = nests.acquire()
@@ -480,13 +487,11 @@ class ProductionModel:
                     unit = yield source.wait()
                     waited = True
             if waited:  # the window may have closed while the robot waited
-                now = env.now
-                if not (open_from <= now and now + half <= open_until):
-                    wait = wait_s(now, expected)
-                    if wait > 0.0:
-                        if wait == math.inf:
-                            return
-                        yield timeout(wait)
+                wait = window_wait(env.now)
+                if wait > 0.0:
+                    if wait == math.inf:
+                        return
+                    yield timeout(wait)
             segments, robot_s, robot_j = u_plan[unit][k]
             factor = 1.0 + ROBOT_JITTER * abs(jitter_n.pop() if jitter_n else jitter.normal())
             work = robot_s * factor
