@@ -12,6 +12,22 @@ REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_data_dir(tmp_path_factory):
+    """Tests never read or write the user's ``data/``.
+
+    A warehouse or calibrations left there by ``twin demo`` would change what the commands under test
+    compute (a scenario's twin error, a replay's parameter set). The physics cache is keyed by content
+    hash, so it stays shared to keep the suite fast.
+    """
+    from twin.paths import cache_dir
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TWIN_CACHE_DIR", str(cache_dir().resolve()))
+        mp.setenv("TWIN_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def sample_cell():
     return load_cell()
