@@ -1,20 +1,27 @@
 """Clearance of a moving robot to the cell's bodies over many samples, culled by bounding volumes.
 
-An exact check poses the robot (``resetJointStatesMultiDof``) and asks pybullet for the closest points to
-each cell body (``getClosestPoints`` within a radius). On these meshes that call costs tens of
-microseconds for every pair of shapes within the radius, so the checker asks as little as it can while
+An exact check poses the robot (``resetJointStatesMultiDof``) and asks pybullet for the closest points of
+one robot link and one obstacle link (``getClosestPoints`` within a radius). On these meshes that call
+costs tens of microseconds when the pair is near, so the checker asks as few pairs as it can while
 returning exactly what asking every body would:
 
 - a vectorised numpy pass (batch forward kinematics) bounds every link by an oriented box and gives,
-  for every checked sample, a lower bound of its distance to every static body's boxes; bodies whose
-  bound exceeds the radius are not asked, and a sample with no such body is not even posed;
-- the remaining bodies are asked nearest bound first, each with the best distance so far as its query
-  radius, and not at all once their bound exceeds it (branch and bound);
+  for every checked sample, a lower bound of its distance to every obstacle link's box;
+- pairs within the radius get a much tighter lower bound from the shapes themselves: a few steps of
+  Gilbert's algorithm on the two convex hulls, with their support functions read from
+  :class:`SupportTables`, give a separating direction, and the separation along any direction bounds
+  the distance from below (within ~1 mm of it here, so most checks ask one pair);
+- per sample the pairs are asked nearest bound first, each with the best distance so far as its query
+  radius, and not at all once their bound exceeds it (branch and bound); a sample with no pair
+  within the radius is not even posed;
 - the first query radius comes from the previous sample: its closest pair is at most its distance plus
   the largest motion of any robot point since (bounded from the joint motion), so the true minimum
   lies within it.
 
-The robot's base link is never reported (it does not move relative to its mount), as in
+The hull bounds use the vertices pybullet collides with (``getMeshData``; a box's corners) and each
+shape's collision margin, measured once by probing the shape from afar with a small sphere; a shape
+whose vertices do not explain pybullet's answers keeps its box bound only. The robot's base link is
+never reported (it does not move relative to its mount), as in
 :meth:`twin.physics.robot.RobotHandle.closest`.
 """
 
@@ -29,6 +36,11 @@ from numpy.typing import NDArray
 from twin.errors import PhysicsError
 
 _PROBE_RAD = 0.5  # joint displacement used to identify each joint's axis
+_TABLE_CELLS = 24  # cube-map cells per face edge of a support table (bounds ~0.3 mm loose on these meshes)
+_BOUND_ITERATIONS = 4  # Gilbert steps per (sample, link, obstacle link) pair within the radius
+_BOUND_SLACK_M = 1e-4  # added to each shape's measured margin: covers the probe's far-field error and rounding
+_MAX_MARGIN_M = 0.005  # a shape whose vertices miss pybullet's answers by more keeps its box bound only
+_PROBE_DISTANCE_M = 1000.0
 
 
 def _rotation_matrix(quaternion: tuple[float, ...] | list[float]) -> NDArray[np.float64]:
@@ -174,6 +186,131 @@ def _axis_rotations(axis: NDArray[np.float64], angles: NDArray[np.float64]) -> N
     return np.eye(3) + s * k + (1.0 - c) * (k @ k)
 
 
+_PROBE_DIRECTIONS = (
+    np.array(
+        [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]]
+        + [[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)],
+        dtype=float,
+    )
+    / np.array([1.0] * 6 + [np.sqrt(3.0)] * 8)[:, None]
+)
+
+
+def _inertial_frame(client: int, body: int, link: int) -> NDArray[np.float64]:
+    """World frame of a link's inertial frame (pybullet's frame for collision shapes and mesh data)."""
+    if link < 0:
+        position, orientation = pb.getBasePositionAndOrientation(body, physicsClientId=client)
+        return _frame(position, orientation)
+    state = pb.getLinkState(body, link, computeForwardKinematics=True, physicsClientId=client)
+    return _frame(state[0], state[1])
+
+
+def convex_vertices(client: int, body: int, link: int) -> NDArray[np.float64] | None:
+    """Vertices of a link's collision shape in its inertial frame when it is one convex mesh or one box, else None."""
+    data = pb.getCollisionShapeData(body, link, physicsClientId=client)
+    if len(data) != 1:
+        return None
+    kind, dimensions, local_position, local_orientation = data[0][2], data[0][3], data[0][5], data[0][6]
+    if kind == pb.GEOM_MESH:
+        try:
+            _, vertices = pb.getMeshData(body, link, physicsClientId=client)
+        except pb.error:
+            return None
+        vertices = np.asarray(vertices, dtype=float).reshape(-1, 3)
+        return vertices if len(vertices) else None
+    if kind == pb.GEOM_BOX:
+        corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)], dtype=float)
+        local = _frame(local_position, local_orientation)
+        return (corners * (np.asarray(dimensions) / 2.0)) @ local[:3, :3].T + local[:3, 3]
+    return None
+
+
+def probe_margin(client: int, body: int, link: int, world_vertices: NDArray[np.float64], probe: int) -> float:
+    """How much closer pybullet reports a link than its sharp hull is: its collision margin, measured.
+
+    A small sphere is placed far away in 14 directions; the separation of the hull's vertices along each
+    direction minus the sphere's radius bounds the sharp hull's distance from below (to ~1e-5 m at this
+    range), so the largest excess over pybullet's answer is the margin pybullet subtracts.
+    """
+    centre = world_vertices.mean(axis=0)
+    radius = pb.getCollisionShapeData(probe, -1, physicsClientId=client)[0][3][0]
+    worst = 0.0
+    for u in _PROBE_DIRECTIONS:
+        at = centre + _PROBE_DISTANCE_M * u
+        pb.resetBasePositionAndOrientation(probe, at.tolist(), (0.0, 0.0, 0.0, 1.0), physicsClientId=client)
+        points = pb.getClosestPoints(body, probe, 2.0 * _PROBE_DISTANCE_M, linkIndexA=link, physicsClientId=client)
+        if not points:
+            return np.inf
+        reported = min(point[8] for point in points)
+        sharp = float(at @ u - np.max(world_vertices @ u)) - radius
+        worst = max(worst, sharp - reported)
+    return worst + _BOUND_SLACK_M
+
+
+class SupportTables:
+    """Upper bounds of convex shapes' support functions, for many (shape, direction) pairs at once.
+
+    A shape's support function ``h(d) = max over vertices v of v . d`` is sampled on a cube map: the
+    grid points of every face of the cube [-1, 1]^3. A direction's point on the cube lies in a grid
+    triangle, and because a support function is sublinear, the same barycentric mix of the corners'
+    values is at least ``h`` there: an upper bound that costs a few array operations regardless of
+    the shapes' vertex counts. Each grid point also keeps its supporting vertex (a point of the shape).
+    """
+
+    def __init__(self, shapes: list[NDArray[np.float64]], cells: int = _TABLE_CELLS) -> None:
+        """Tabulate each shape (vertices in its own frame)."""
+        self.cells = n = cells
+        side = np.linspace(-1.0, 1.0, n + 1)
+        s, t = (g.ravel() for g in np.meshgrid(side, side, indexing="ij"))
+        faces = []
+        for axis in range(3):
+            b, c = (axis + 1) % 3, (axis + 2) % 3
+            for sign in (1.0, -1.0):
+                face = np.empty((len(s), 3))
+                face[:, axis], face[:, b], face[:, c] = sign, s, t
+                faces.append(face)
+        grid = np.concatenate(faces)  # (6 (n+1)^2, 3), face index = 2 axis + (sign < 0)
+        self.per_shape = len(grid)
+        values, points = [], []
+        for vertices in shapes:
+            dots = grid @ vertices.T
+            best = dots.argmax(axis=1)
+            values.append(dots[np.arange(len(grid)), best])
+            points.append(vertices[best])
+        self.values = np.concatenate(values) if values else np.zeros(0)
+        self.points = np.concatenate(points) if points else np.zeros((0, 3))
+
+    def upper(
+        self, shape: NDArray[np.int64], d: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """For rows of shape indices and directions (k, 3): an upper bound of ``h(d)`` and a supporting vertex."""
+        n = self.cells
+        k = len(d)
+        absd = np.abs(d)
+        axis = absd.argmax(axis=1)
+        rows = np.arange(k)
+        scale = absd[rows, axis]
+        sign = d[rows, axis] < 0.0
+        b, c = (axis + 1) % 3, (axis + 2) % 3
+        x = (d[rows, b] / scale + 1.0) * (n / 2.0)
+        y = (d[rows, c] / scale + 1.0) * (n / 2.0)
+        i = np.clip(np.floor(x), 0, n - 1)
+        j = np.clip(np.floor(y), 0, n - 1)
+        fx, fy = x - i, y - j
+        base = shape * self.per_shape + (2 * axis + sign) * (n + 1) ** 2 + (i * (n + 1) + j).astype(np.int64)
+        upper = fx + fy > 1.0  # which triangle of the grid square
+        corner0 = np.where(upper, base + n + 2, base)  # (i+1, j+1) or (i, j)
+        weight0 = np.where(upper, fx + fy - 1.0, 1.0 - fx - fy)
+        weight_i = np.where(upper, 1.0 - fy, fx)  # corner (i+1, j)
+        weight_j = np.where(upper, 1.0 - fx, fy)  # corner (i, j+1)
+        values = self.values
+        bound = weight0 * values[corner0] + weight_i * values[base + n + 1] + weight_j * values[base + 1]
+        heaviest = np.where(
+            weight0 >= np.maximum(weight_i, weight_j), corner0, np.where(weight_i >= weight_j, base + n + 1, base + 1)
+        )
+        return bound * scale, self.points[heaviest]
+
+
 @dataclass
 class ClearanceResult:
     """Clearance at the checked samples: the smallest distance to any body within the radius.
@@ -238,20 +375,53 @@ class ClearanceChecker:
         self.link_centres = np.asarray(centres).reshape(-1, 3)
         self.link_halves = np.asarray(halves).reshape(-1, 3)
         self.link_axes = np.asarray(axes).reshape(-1, 3, 3)
-        self._pose(saved)
-        # boxes of every obstacle link with a collision shape; the owner index per box
-        box_lo, box_hi, owner = [], [], []
-        for k, other in enumerate(self.obstacle_ids):
-            for link in range(-1, pb.getNumJoints(other, physicsClientId=client)):
-                if not pb.getCollisionShapeData(other, link, physicsClientId=client):
-                    continue
-                lo, hi = pb.getAABB(other, link, physicsClientId=client)
-                box_lo.append(lo)
-                box_hi.append(hi)
-                owner.append(k)
+        # the convex hulls pybullet collides with, for the tight bounds: robot links in their link frames
+        # (measured at zero joint angles, where the chain was identified), obstacles in the world
+        probe = pb.createMultiBody(
+            0.0,
+            pb.createCollisionShape(pb.GEOM_SPHERE, radius=0.01, physicsClientId=client),
+            basePosition=[0.0, 0.0, -10.0 * _PROBE_DISTANCE_M],
+            physicsClientId=client,
+        )
+        try:
+            link_hulls: list[NDArray[np.float64] | None] = []
+            self.link_margin = np.full(len(links), np.inf)
+            for i, j in enumerate(links):
+                vertices = convex_vertices(client, body, j)
+                if vertices is not None:
+                    inertial = _inertial_frame(client, body, j)
+                    world = vertices @ inertial[:3, :3].T + inertial[:3, 3]
+                    self.link_margin[i] = probe_margin(client, body, j, world, probe)
+                    vertices = (world - zero[j][:3, 3]) @ zero[j][:3, :3]  # into the link frame
+                link_hulls.append(vertices)
+            self._pose(saved)
+            # boxes of every obstacle link with a collision shape: owner, body, link, hull and margin per box
+            box_lo, box_hi, owner, box_body, box_link, box_hulls, box_margin = [], [], [], [], [], [], []
+            for k, other in enumerate(self.obstacle_ids):
+                for link in range(-1, pb.getNumJoints(other, physicsClientId=client)):
+                    if not pb.getCollisionShapeData(other, link, physicsClientId=client):
+                        continue
+                    lo, hi = pb.getAABB(other, link, physicsClientId=client)
+                    box_lo.append(lo)
+                    box_hi.append(hi)
+                    owner.append(k)
+                    box_body.append(other)
+                    box_link.append(link)
+                    vertices = convex_vertices(client, other, link)
+                    margin = np.inf
+                    if vertices is not None:
+                        inertial = _inertial_frame(client, other, link)
+                        vertices = vertices @ inertial[:3, :3].T + inertial[:3, 3]
+                        margin = probe_margin(client, other, link, vertices, probe)
+                    box_hulls.append(vertices)
+                    box_margin.append(margin)
+        finally:
+            pb.removeBody(probe, physicsClientId=client)
         self.box_lo = np.asarray(box_lo).reshape(-1, 3)
         self.box_hi = np.asarray(box_hi).reshape(-1, 3)
         self.box_owner = np.asarray(owner, dtype=np.int64)
+        self.box_body = box_body
+        self.box_link = box_link
         self._box_lo = self.box_lo.astype(np.float32)
         self._box_hi = self.box_hi.astype(np.float32)
         self._reach = self.kinematics.reach(self.box_links, self.link_centres, self.link_halves)
@@ -266,6 +436,22 @@ class ClearanceChecker:
         origin = zero[first][:3, 3] if len(zero) else np.zeros(3)
         gap = np.maximum(self.box_lo - origin, 0.0) + np.maximum(origin - self.box_hi, 0.0)
         self._box_distance = np.linalg.norm(gap, axis=1)
+        # hull pairs: both shapes convex with a plausible margin; one support table holds every hull
+        link_ok = np.array([h is not None for h in link_hulls], dtype=bool) & (self.link_margin <= _MAX_MARGIN_M)
+        box_ok = np.array([h is not None for h in box_hulls], dtype=bool) & (np.asarray(box_margin) <= _MAX_MARGIN_M)
+        self.hull_pairs = link_ok[:, None] & box_ok[None, :]  # (links, boxes)
+        hulls = [
+            h if ok else np.zeros((1, 3)) for h, ok in zip(link_hulls + box_hulls, np.r_[link_ok, box_ok], strict=True)
+        ]
+        self._tables = SupportTables(hulls)
+        self._hull_centres = np.asarray([h.mean(axis=0) for h in hulls]).reshape(-1, 3)
+        self._pair_margin = self.link_margin[:, None] + np.asarray(box_margin)[None, :]
+        # flattened (link, box) pairs: the robot link and the obstacle body and link a query names
+        n_boxes = len(box_body)
+        self._pair_link = [int(j) for j in self.box_links for _ in range(n_boxes)]
+        self._pair_body = box_body * len(links)
+        self._pair_other_link = box_link * len(links)
+        self._pair_owner = self.box_owner.tolist() * len(links)
 
     def _extension(self, q: NDArray[np.float64]) -> float:
         """Largest total extension of the prismatic joints over the rows (moves points beyond the reach)."""
@@ -282,15 +468,17 @@ class ClearanceChecker:
     def _pose(self, q: list[float]) -> None:
         pb.resetJointStatesMultiDof(self.body, self.joint_indices, [[v] for v in q], physicsClientId=self.client)
 
-    def lower_bounds(self, q: NDArray[np.float64]) -> NDArray[np.float32]:
-        """(m, links, bodies) lower bounds of the distance from each link to each body, per row of ``q``.
+    def pair_bounds(self, q: NDArray[np.float64], ignore_boxes: NDArray[np.bool_] | None = None) -> NDArray[np.float32]:
+        """(m, links, boxes) lower bounds of the distance from each robot link to each obstacle link, per row of ``q``.
 
-        Each link's oriented box is bounded by its world AABB at the sample's pose; the bound is the
-        distance from that AABB to the nearest box of the body (minus infinity when they overlap: the
-        shapes may penetrate to any depth). Bodies out of the robot's reach get infinity.
+        First each link's oriented box, bounded by its world AABB at the sample's pose, against the
+        obstacle link's box (minus infinity when they overlap: the shapes may penetrate to any depth;
+        infinity out of the robot's reach or where ``ignore_boxes`` (m, boxes) is set). Pairs of convex
+        hulls within the radius then get the hulls' separation along directions from Gilbert's
+        algorithm, less both shapes' margins: a lower bound of pybullet's distance for any direction.
         """
-        m, n_bodies, n_links = len(q), len(self.names), len(self.box_links)
-        out = np.full((m, n_links, n_bodies), np.inf, dtype=np.float32)
+        m, n_links, n_boxes = len(q), len(self.box_links), len(self.box_owner)
+        out = np.full((m, n_links, n_boxes), np.inf, dtype=np.float32)
         if m == 0 or n_links == 0:
             return out
         extent = float(self._reach.max(initial=0.0)) + self._extension(q) + self.radius_m
@@ -299,23 +487,87 @@ class ClearanceChecker:
             return out
         rotations, positions = self.kinematics.frames(q)
         rot = rotations[:, self.box_links]  # (c, l, 3, 3)
-        centre = positions[:, self.box_links] + np.einsum("clij,lj->cli", rot, self.link_centres)
+        pos = positions[:, self.box_links]
+        centre = pos + np.einsum("clij,lj->cli", rot, self.link_centres)
         box_rot = rot @ self.link_axes[None]  # the link box's axes in the world
         half = np.einsum("clij,lj->cli", np.abs(box_rot), self.link_halves)
         # one axis at a time, one obstacle box at a time: flat float32 vectors stay in cache
         lo = [np.ascontiguousarray((centre - half)[:, :, a], dtype=np.float32) for a in range(3)]
         hi = [np.ascontiguousarray((centre + half)[:, :, a], dtype=np.float32) for a in range(3)]
-        squared = np.full((m, n_links, n_bodies), np.inf, dtype=np.float32)
         for b in boxes.tolist():
             total = np.zeros((m, n_links), dtype=np.float32)
             for a in range(3):
                 gap = np.maximum(self._box_lo[b, a] - hi[a], 0.0)
                 gap += np.maximum(lo[a] - self._box_hi[b, a], 0.0)
                 total += gap * gap
-            k = int(self.box_owner[b])
-            np.minimum(squared[:, :, k], total, out=squared[:, :, k])
-        nearest = np.sqrt(squared)
-        return np.where(nearest > 0.0, nearest, np.float32(-np.inf)).astype(np.float32)  # overlap: may penetrate
+            out[:, :, b] = total
+        np.sqrt(out, out=out)
+        out[out == 0.0] = -np.inf  # overlap: may penetrate
+        if ignore_boxes is not None:
+            out[np.broadcast_to(ignore_boxes[:, None, :], out.shape)] = np.inf
+        rows, link, box = np.nonzero((out < self.radius_m) & self.hull_pairs[None])
+        if len(rows):
+            out[rows, link, box] = self._hull_bounds(rot, pos, rows, link, box, out[rows, link, box])
+        return out
+
+    def _hull_bounds(
+        self,
+        rot: NDArray[np.float64],
+        pos: NDArray[np.float64],
+        rows: NDArray[np.int64],
+        link: NDArray[np.int64],
+        box: NDArray[np.int64],
+        box_bound: NDArray[np.float32],
+    ) -> NDArray[np.float32]:
+        """Tighter lower bounds for (row, link, box) hull pairs (rows sorted), from their box bounds.
+
+        For a unit direction u, ``min over A-B of x.u`` bounds ``|a - b|`` from below; the support
+        tables bound both supports from above, so the bound stays valid. Gilbert's algorithm moves u
+        toward the separating direction: v is a point of A-B (a convex combination of hull vertices),
+        the support point w in -v is found, and v becomes the point of segment [v, w] nearest the origin.
+        Since |v| is at least the pair's distance, a pair whose bound is not below the smallest |v| of
+        its row can never be the nearest and is not refined further.
+        """
+        tables, n_links = self._tables, len(self.box_links)
+        out = box_bound.copy()
+        rot, pos = rot[rows, link], pos[rows, link]
+        other = box + n_links
+        v = pos + np.einsum("kij,kj->ki", rot, self._hull_centres[link]) - self._hull_centres[other]
+        best = np.full(len(link), -np.inf)
+        index = np.arange(len(link))
+        for step_number in range(_BOUND_ITERATIONS):
+            norm = np.sqrt(np.einsum("ki,ki->k", v, v))
+            if step_number < 2:  # prune pairs that cannot be a row's nearest (twice: |v| shrinks fast)
+                starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+                row_upper = np.repeat(np.minimum.reduceat(norm, starts), np.diff(np.r_[starts, len(rows)]))
+                out[index] = np.maximum(out[index], (best - self._pair_margin[link, box]).astype(np.float32))
+                keep = out[index] < row_upper
+                rows, link, box, other, rot, pos, v, norm, best, index = (
+                    x[keep] for x in (rows, link, box, other, rot, pos, v, norm, best, index)
+                )
+                if not len(rows):
+                    break
+            u = v / np.maximum(norm, 1e-12)[:, None]
+            h_a, a_local = tables.upper(link, -np.einsum("kji,kj->ki", rot, u))  # support of A in -u
+            h_b, b_point = tables.upper(other, u)  # support of B in u
+            h_a = h_a - np.einsum("ki,ki->k", pos, u)
+            np.maximum(best, np.where(norm > 1e-12, -h_a - h_b, -np.inf), out=best)  # min over A-B of x.u
+            w = np.einsum("kij,kj->ki", rot, a_local) + pos - b_point
+            step = w - v
+            along = -np.einsum("ki,ki->k", v, step) / np.maximum(np.einsum("ki,ki->k", step, step), 1e-18)
+            v = v + np.clip(along, 0.0, 1.0)[:, None] * step
+        out[index] = np.maximum(out[index], (best - self._pair_margin[link, box]).astype(np.float32))
+        return out
+
+    def body_bounds(self, pairs: NDArray[np.float32]) -> NDArray[np.float32]:
+        """(m, bodies) lower bounds per obstacle body from :meth:`pair_bounds`."""
+        per_box = pairs.min(axis=1)
+        out = np.full((len(pairs), len(self.names)), np.inf, dtype=np.float32)
+        for k in range(len(self.names)):
+            mine = self.box_owner == k
+            if mine.any():
+                out[:, k] = per_box[:, mine].min(axis=1)
+        return out
 
     def check(
         self,
@@ -327,11 +579,11 @@ class ClearanceChecker:
     ) -> ClearanceResult:
         """Clearance for every row of ``q`` (m x n_dof); ``ignore`` (m x n_bodies) excludes bodies per row.
 
-        Per row, bodies are asked in order of their lower bound and only while that bound is below the
-        best distance found so far, with the best distance as the query radius (pybullet then skips
-        every farther pair). The first query radius is the last computed distance plus how far any
-        point of the robot can have moved since (joint motion times each joint's reach): the pair that
-        was closest is at most that far now, so nothing closer is missed.
+        Per row, (robot link, obstacle link) pairs are asked in order of their lower bound and only
+        while that bound is below the best distance found so far, with the best distance as the query
+        radius. The first query radius is the last computed distance plus how far any point of the
+        robot can have moved since (joint motion times each joint's reach): the pair that was closest is
+        at most that far now, so nothing closer is missed.
 
         With ``reuse_tolerance_m`` > 0, a row whose robot cannot have moved by more than that since the
         last computed row (and whose distance there was not below ``exact_below_m`` plus the tolerance)
@@ -353,8 +605,6 @@ class ClearanceChecker:
         body_out: list[str | None] = [None] * m
         link_out: list[str | None] = [None] * m
         radius = self.radius_m
-        n_links = len(self.box_links)
-        link_ids = self.box_links.tolist()
         reach = self.reach(q).tolist()
         calls = posed = reused = 0
         keep_above = exact_below_m + reuse_tolerance_m
@@ -363,17 +613,22 @@ class ClearanceChecker:
         last: tuple[list[float], float, int, str | None, list[bool] | None] | None = None
         for start in range(0, m, chunk):
             stop = min(m, start + chunk)
-            bounds = self.lower_bounds(q[start:stop])
-            if ignore is not None:
-                bounds[np.broadcast_to(ignore[start:stop, None, :], bounds.shape)] = np.inf
-            body_bound = bounds.min(axis=1)  # (c, bodies)
-            rows = np.nonzero((body_bound < radius).any(axis=1))[0]
+            ignore_boxes = None if ignore is None else ignore[start:stop][:, self.box_owner]
+            pairs = self.pair_bounds(q[start:stop], ignore_boxes)
+            body_bound = self.body_bounds(pairs)  # (c, bodies)
+            # per row, its pairs within the radius, nearest bound first, as flat lists
+            flat = pairs.reshape(len(pairs), -1)
+            near_row, near_pair = np.nonzero(flat < radius)
+            near_bound = flat[near_row, near_pair]
+            order = np.lexsort((near_bound, near_row))
+            first = np.searchsorted(near_row[order], np.arange(len(pairs) + 1)).tolist()
+            near_bound, near_pair = near_bound[order].tolist(), near_pair[order].tolist()
+            rows = np.nonzero(np.diff(first))[0]
             ignored = None if ignore is None else ignore[start + rows].tolist()
             for n, (local, q_row) in enumerate(zip(rows.tolist(), q[start + rows].tolist(), strict=True)):
                 row = start + local
-                per_body = body_bound[local].tolist()
                 moved = None
-                if last is not None and (last[2] < 0 or per_body[last[2]] < np.inf):
+                if last is not None and (last[2] < 0 or body_bound[local, last[2]] < np.inf):
                     if ignored is None or ignored[n] == last[4]:
                         moved = sum(r * abs(a - b) for r, a, b in zip(reach, q_row, last[0], strict=True))
                 if moved is not None and moved <= reuse_tolerance_m and last[1] >= keep_above:
@@ -384,18 +639,22 @@ class ClearanceChecker:
                 limit = radius
                 if moved is not None and last[2] >= 0:
                     limit = min(radius, last[1] + moved + 1e-6)
-                best, best_body, best_link = self._query(q_row, per_body, bounds[local], limit, link_ids, n_links)
-                calls += best_link[1]
+                span = slice(first[local], first[local + 1])
+                best, pair, asked = self._query(q_row, near_bound[span], near_pair[span], limit)
+                calls += asked
                 posed += 1
-                if best_body < 0 and limit < radius:  # numerical edge: ask again with the full radius
-                    best, best_body, best_link = self._query(q_row, per_body, bounds[local], radius, link_ids, n_links)
-                    calls += best_link[1]
-                link_name = None if best_body < 0 else self.link_names.get(best_link[0], str(best_link[0]))
-                if best_body >= 0:
+                if pair < 0 and limit < radius:  # numerical edge: ask again with the full radius
+                    best, pair, asked = self._query(q_row, near_bound[span], near_pair[span], radius)
+                    calls += asked
+                best_body = -1 if pair < 0 else self._pair_owner[pair]
+                link_name = None
+                if pair >= 0:
+                    link = self._pair_link[pair]
+                    link_name = self.link_names.get(link, str(link))
                     distance[row], body_out[row], link_out[row] = best, self.names[best_body], link_name
                 last = (
                     q_row,
-                    best if best_body >= 0 else radius,
+                    best if pair >= 0 else radius,
                     best_body,
                     link_name,
                     None if ignored is None else ignored[n],
@@ -411,42 +670,27 @@ class ClearanceChecker:
             stats={"reused": reused},
         )
 
-    def _query(
-        self,
-        q_row: list[float],
-        per_body: list[float],
-        link_bounds_all: NDArray[np.float32],
-        limit: float,
-        link_ids: list[int],
-        n_links: int,
-    ) -> tuple[float, int, tuple[int, int]]:
-        """Branch and bound over bodies (and links) for one pose; returns (distance, body, (link, calls))."""
-        order = sorted((b, k) for k, b in enumerate(per_body) if b < limit)
-        best, best_body, best_link, calls = limit, -1, -1, 0
-        if not order:
-            return best, best_body, (best_link, calls)
+    def _query(self, q_row: list[float], bounds: list[float], pairs: list[int], limit: float) -> tuple[float, int, int]:
+        """Branch and bound over (link, obstacle link) pairs for one pose; returns (distance, pair or -1, calls)."""
+        best, best_pair, calls = limit, -1, 0
+        if not bounds or bounds[0] >= limit:
+            return best, best_pair, calls
         self._pose(q_row)
         closest = pb.getClosestPoints
         client, body = self.client, self.body
-        for bound, k in order:
+        for bound, pair in zip(bounds, pairs, strict=True):
             if bound >= best:
                 break
-            other = self.obstacle_ids[k]
-            link_bounds = link_bounds_all[:, k].tolist()
-            links = sorted((link_bounds[i], link_ids[i]) for i in range(n_links) if link_bounds[i] < best)
-            if len(links) * 2 > n_links:  # most links: one query for the whole robot
-                queries: list[tuple[float, int | None]] = [(-np.inf, None)]
-            else:  # a few links: only those, nearest first (the base and far links are never computed)
-                queries = list(links)
-            for link_bound, link in queries:
-                if link_bound >= best:
-                    break
-                calls += 1
-                if link is None:
-                    points = closest(body, other, best, physicsClientId=client)
-                else:
-                    points = closest(body, other, best, linkIndexA=link, physicsClientId=client)
-                for point in points:
-                    if point[3] != -1 and point[8] < best:
-                        best, best_body, best_link = point[8], k, point[3]
-        return best, best_body, (best_link, calls)
+            calls += 1
+            points = closest(
+                body,
+                self._pair_body[pair],
+                best,
+                linkIndexA=self._pair_link[pair],
+                linkIndexB=self._pair_other_link[pair],
+                physicsClientId=client,
+            )
+            for point in points:
+                if point[8] < best:
+                    best, best_pair = point[8], pair
+        return best, best_pair, calls
