@@ -521,43 +521,80 @@ class ClearanceChecker:
     ) -> NDArray[np.float32]:
         """Tighter lower bounds for (row, link, box) hull pairs (rows sorted), from their box bounds.
 
+        Since any point of A-B is at least as long as the pair's distance, the seed of each row (its
+        pair with the smallest box bound) is refined first, and a pair whose bound is not below the
+        shortest such point of its row can never be the row's nearest: it keeps its box bound.
+        """
+        out = box_bound.copy()
+        n_rows = int(rows[-1]) + 1
+        # the seeds: each row's pairs with its smallest box bound
+        starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
+        row_least = np.repeat(np.minimum.reduceat(box_bound, starts), np.diff(np.r_[starts, len(rows)]))
+        seeds = np.flatnonzero(box_bound == row_least)
+        row_upper = np.full(n_rows, np.inf)
+        bound, shortest = self._gilbert(rot, pos, rows[seeds], link[seeds], box[seeds], 2)
+        out[seeds] = np.maximum(out[seeds], bound)
+        np.minimum.at(row_upper, rows[seeds], shortest)
+        keep = np.nonzero(out < row_upper[rows])[0]
+        if len(keep):
+            bound, _ = self._gilbert(rot, pos, rows[keep], link[keep], box[keep], _BOUND_ITERATIONS, row_upper)
+            out[keep] = np.maximum(out[keep], bound)
+        return out
+
+    def _gilbert(
+        self,
+        rot: NDArray[np.float64],
+        pos: NDArray[np.float64],
+        rows: NDArray[np.int64],
+        link: NDArray[np.int64],
+        box: NDArray[np.int64],
+        iterations: int,
+        row_upper: NDArray[np.float64] | None = None,
+    ) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
+        """Lower bounds of hull-pair distances after Gilbert steps, and the shortest point of A-B found per pair.
+
         For a unit direction u, ``min over A-B of x.u`` bounds ``|a - b|`` from below; the support
         tables bound both supports from above, so the bound stays valid. Gilbert's algorithm moves u
         toward the separating direction: v is a point of A-B (a convex combination of hull vertices),
         the support point w in -v is found, and v becomes the point of segment [v, w] nearest the origin.
-        Since |v| is at least the pair's distance, a pair whose bound is not below the smallest |v| of
-        its row can never be the nearest and is not refined further.
+        With ``row_upper`` (per row, at least its nearest pair's distance), pairs whose bound reaches it
+        after the first step are not refined further (lowered in place as shorter points are found).
         """
         tables, n_links = self._tables, len(self.box_links)
-        out = box_bound.copy()
         rot, pos = rot[rows, link], pos[rows, link]
         other = box + n_links
+        margin = self._pair_margin[link, box]
         v = pos + np.einsum("kij,kj->ki", rot, self._hull_centres[link]) - self._hull_centres[other]
         best = np.full(len(link), -np.inf)
+        out = np.full(len(link), -np.inf, dtype=np.float32)
+        shortest = np.sqrt(np.einsum("ki,ki->k", v, v))
         index = np.arange(len(link))
-        for step_number in range(_BOUND_ITERATIONS):
+        for step_number in range(iterations):
             norm = np.sqrt(np.einsum("ki,ki->k", v, v))
-            if step_number < 2:  # prune pairs that cannot be a row's nearest (twice: |v| shrinks fast)
-                starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]])
-                row_upper = np.repeat(np.minimum.reduceat(norm, starts), np.diff(np.r_[starts, len(rows)]))
-                out[index] = np.maximum(out[index], (best - self._pair_margin[link, box]).astype(np.float32))
-                keep = out[index] < row_upper
-                rows, link, box, other, rot, pos, v, norm, best, index = (
-                    x[keep] for x in (rows, link, box, other, rot, pos, v, norm, best, index)
+            np.minimum(shortest[index], norm, out=norm)
+            shortest[index] = norm
+            if row_upper is not None and step_number == 1:
+                np.minimum.at(row_upper, rows, norm)
+                out[index] = best - margin
+                keep = out[index] < row_upper[rows]
+                rows, link, other, rot, pos, v, norm, best, margin, index = (
+                    x[keep] for x in (rows, link, other, rot, pos, v, norm, best, margin, index)
                 )
                 if not len(rows):
-                    break
+                    return out, shortest
             u = v / np.maximum(norm, 1e-12)[:, None]
-            h_a, a_local = tables.upper(link, -np.einsum("kji,kj->ki", rot, u))  # support of A in -u
+            h_a, a_local = tables.upper(link, -np.matmul(u[:, None, :], rot)[:, 0])  # support of A in -u
             h_b, b_point = tables.upper(other, u)  # support of B in u
             h_a = h_a - np.einsum("ki,ki->k", pos, u)
             np.maximum(best, np.where(norm > 1e-12, -h_a - h_b, -np.inf), out=best)  # min over A-B of x.u
-            w = np.einsum("kij,kj->ki", rot, a_local) + pos - b_point
+            w = np.matmul(rot, a_local[:, :, None])[:, :, 0] + pos - b_point
             step = w - v
             along = -np.einsum("ki,ki->k", v, step) / np.maximum(np.einsum("ki,ki->k", step, step), 1e-18)
             v = v + np.clip(along, 0.0, 1.0)[:, None] * step
-        out[index] = np.maximum(out[index], (best - self._pair_margin[link, box]).astype(np.float32))
-        return out
+        norm = np.sqrt(np.einsum("ki,ki->k", v, v))
+        shortest[index] = np.minimum(shortest[index], norm)
+        out[index] = best - margin
+        return out, shortest
 
     def body_bounds(self, pairs: NDArray[np.float32]) -> NDArray[np.float32]:
         """(m, bodies) lower bounds per obstacle body from :meth:`pair_bounds`."""
