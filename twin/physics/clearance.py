@@ -28,6 +28,7 @@ never reported (it does not move relative to its mount), as in
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from operator import sub
 
 import numpy as np
 import pybullet as pb
@@ -468,14 +469,20 @@ class ClearanceChecker:
     def _pose(self, q: list[float]) -> None:
         pb.resetJointStatesMultiDof(self.body, self.joint_indices, [[v] for v in q], physicsClientId=self.client)
 
-    def pair_bounds(self, q: NDArray[np.float64], ignore_boxes: NDArray[np.bool_] | None = None) -> NDArray[np.float32]:
+    def pair_bounds(
+        self,
+        q: NDArray[np.float64],
+        ignore_boxes: NDArray[np.bool_] | None = None,
+        refine_rows: NDArray[np.bool_] | None = None,
+    ) -> NDArray[np.float32]:
         """(m, links, boxes) lower bounds of the distance from each robot link to each obstacle link, per row of ``q``.
 
         First each link's oriented box, bounded by its world AABB at the sample's pose, against the
         obstacle link's box (minus infinity when they overlap: the shapes may penetrate to any depth;
         infinity out of the robot's reach or where ``ignore_boxes`` (m, boxes) is set). Pairs of convex
         hulls within the radius then get the hulls' separation along directions from Gilbert's
-        algorithm, less both shapes' margins: a lower bound of pybullet's distance for any direction.
+        algorithm, less both shapes' margins: a lower bound of pybullet's distance for any direction
+        (only in ``refine_rows`` when given: the others keep their box bounds, which are as valid).
         """
         m, n_links, n_boxes = len(q), len(self.box_links), len(self.box_owner)
         out = np.full((m, n_links, n_boxes), np.inf, dtype=np.float32)
@@ -505,7 +512,10 @@ class ClearanceChecker:
         out[out == 0.0] = -np.inf  # overlap: may penetrate
         if ignore_boxes is not None:
             out[np.broadcast_to(ignore_boxes[:, None, :], out.shape)] = np.inf
-        rows, link, box = np.nonzero((out < self.radius_m) & self.hull_pairs[None])
+        refine = (out < self.radius_m) & self.hull_pairs[None]
+        if refine_rows is not None:
+            refine &= refine_rows[:, None, None]
+        rows, link, box = np.nonzero(refine)
         if len(rows):
             out[rows, link, box] = self._hull_bounds(rot, pos, rows, link, box, out[rows, link, box])
         return out
@@ -642,16 +652,23 @@ class ClearanceChecker:
         body_out: list[str | None] = [None] * m
         link_out: list[str | None] = [None] * m
         radius = self.radius_m
-        reach = self.reach(q).tolist()
+        weighted = q * self.reach(q)  # joint motion times reach: a row's L1 distance bounds any point's motion
         calls = posed = reused = 0
         keep_above = exact_below_m + reuse_tolerance_m
-        # the last computed row: q, distance (radius when nothing was near), body index (-1: none), link
-        # name, and the bodies it ignored
+        # a row that moved more than twice the tolerance since the previous row cannot reuse an answer
+        # when that row was computed or reused (it is the last computed one or within the tolerance of
+        # it): only such rows get the hull bounds up front. A guess, not a rule: a row computed without
+        # them is asked in order of its box bounds, exactly as well.
+        may_compute = np.ones(m, dtype=bool)
+        if reuse_tolerance_m > 0.0 and m > 1:
+            may_compute[1:] = np.abs(np.diff(weighted, axis=0)).sum(axis=1) > 2.0 * reuse_tolerance_m
+        # the last computed row: weighted q, distance (radius when nothing was near), body index (-1: none),
+        # link name, and the bodies it ignored
         last: tuple[list[float], float, int, str | None, list[bool] | None] | None = None
         for start in range(0, m, chunk):
             stop = min(m, start + chunk)
             ignore_boxes = None if ignore is None else ignore[start:stop][:, self.box_owner]
-            pairs = self.pair_bounds(q[start:stop], ignore_boxes)
+            pairs = self.pair_bounds(q[start:stop], ignore_boxes, may_compute[start:stop])
             body_bound = self.body_bounds(pairs)  # (c, bodies)
             # per row, its pairs within the radius, nearest bound first, as flat lists
             flat = pairs.reshape(len(pairs), -1)
@@ -662,12 +679,13 @@ class ClearanceChecker:
             near_bound, near_pair = near_bound[order].tolist(), near_pair[order].tolist()
             rows = np.nonzero(np.diff(first))[0]
             ignored = None if ignore is None else ignore[start + rows].tolist()
-            for n, (local, q_row) in enumerate(zip(rows.tolist(), q[start + rows].tolist(), strict=True)):
+            q_rows, weighted_rows = q[start + rows].tolist(), weighted[start + rows].tolist()
+            for n, (local, q_row, weighted_row) in enumerate(zip(rows.tolist(), q_rows, weighted_rows, strict=True)):
                 row = start + local
                 moved = None
                 if last is not None and (last[2] < 0 or body_bound[local, last[2]] < np.inf):
                     if ignored is None or ignored[n] == last[4]:
-                        moved = sum(r * abs(a - b) for r, a, b in zip(reach, q_row, last[0], strict=True))
+                        moved = sum(map(abs, map(sub, weighted_row, last[0])))
                 if moved is not None and moved <= reuse_tolerance_m and last[1] >= keep_above:
                     reused += 1
                     if last[2] >= 0:
@@ -690,7 +708,7 @@ class ClearanceChecker:
                     link_name = self.link_names.get(link, str(link))
                     distance[row], body_out[row], link_out[row] = best, self.names[best_body], link_name
                 last = (
-                    q_row,
+                    weighted_row,
                     best if pair >= 0 else radius,
                     best_body,
                     link_name,

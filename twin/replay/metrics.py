@@ -23,7 +23,20 @@ def _pair(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> tupl
 
 def r2(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
     """Coefficient of determination; None with fewer than two samples or a constant measurement."""
-    y, p = _pair(measured, predicted)
+    return _r2(*_pair(measured, predicted))
+
+
+def rmse(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
+    """Root-mean-square error; None without samples."""
+    return _rmse(*_pair(measured, predicted))
+
+
+def nrmse(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
+    """RMSE over the measurement's range; None when the range is zero or nothing is compared."""
+    return _nrmse(*_pair(measured, predicted))
+
+
+def _r2(y: NDArray[np.float64], p: NDArray[np.float64]) -> float | None:
     if len(y) < 2:
         return None
     total = float(np.sum((y - y.mean()) ** 2))
@@ -32,23 +45,18 @@ def r2(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float |
     return 1.0 - float(np.sum((y - p) ** 2)) / total
 
 
-def rmse(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
-    """Root-mean-square error; None without samples."""
-    y, p = _pair(measured, predicted)
+def _rmse(y: NDArray[np.float64], p: NDArray[np.float64]) -> float | None:
     if len(y) == 0:
         return None
     return float(np.sqrt(np.mean((y - p) ** 2)))
 
 
-def nrmse(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> float | None:
-    """RMSE over the measurement's range; None when the range is zero or nothing is compared."""
-    y, p = _pair(measured, predicted)
-    if len(y) == 0:
+def _nrmse(y: NDArray[np.float64], p: NDArray[np.float64]) -> float | None:
+    error = _rmse(y, p)
+    if error is None:
         return None
     spread = float(y.max() - y.min())
-    if spread <= 0.0:
-        return None
-    return float(np.sqrt(np.mean((y - p) ** 2))) / spread
+    return error / spread if spread > 0.0 else None
 
 
 def interval_energy(
@@ -76,5 +84,6 @@ def group_sum(values: NDArray[np.float64], groups: NDArray[np.int64], n_groups: 
 
 
 def figures(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> dict[str, float | None]:
-    """R², RMSE and NRMSE of one quantity."""
-    return {"r2": r2(measured, predicted), "rmse": rmse(measured, predicted), "nrmse": nrmse(measured, predicted)}
+    """R², RMSE and NRMSE of one quantity (the samples are paired once)."""
+    y, p = _pair(measured, predicted)
+    return {"r2": _r2(y, p), "rmse": _rmse(y, p), "nrmse": _nrmse(y, p)}
