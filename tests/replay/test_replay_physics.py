@@ -176,6 +176,64 @@ def test_clearance_culling_and_branch_and_bound_match_asking_every_body(sample_c
     assert exact.calls < 0.05 * pairs * len(q)  # far fewer queries than asking every pair at every check
 
 
+def test_support_tables_bound_every_support_from_above_and_are_exact_on_the_grid():
+    from twin.physics.clearance import SupportTables
+
+    rng = np.random.default_rng(4)
+    shapes = [rng.normal(size=(300, 3)) * [0.05, 0.04, 0.12], rng.uniform(-0.2, 0.2, size=(8, 3))]
+    tables = SupportTables(shapes)
+    shape = rng.integers(0, 2, 5000)
+    d = rng.normal(size=(5000, 3)) * rng.uniform(0.1, 3.0, size=(5000, 1))
+    upper, point = tables.upper(shape, d)
+    exact = np.array([np.max(shapes[k] @ row) for k, row in zip(shape, d, strict=True)])
+    assert np.all(upper >= exact - 1e-12)
+    assert np.median((upper - exact) / np.linalg.norm(d, axis=1)) < 1e-3  # tight, not merely valid
+    assert all(any(np.array_equal(p, v) for v in shapes[k]) for k, p in zip(shape[:300], point[:300], strict=True))
+    on_grid = np.array([[1.0, 0.5, -0.25], [0.0, 0.0, -1.0]])  # (n/2)(s+1) integral for n = 24
+    upper, _ = tables.upper(np.array([0, 1]), on_grid)
+    assert np.allclose(upper, [np.max(shapes[0] @ on_grid[0]), np.max(shapes[1] @ on_grid[1])], atol=1e-12)
+
+
+@pytest.mark.parametrize("robot_id", ["R1", "R2"])
+def test_hull_bounds_never_exceed_pybullets_pair_distances(sample_cell, robot_id):
+    with ReplayRobot.from_cell(sample_cell, robot_id) as robot:
+        rng = np.random.default_rng(5)
+        home = np.asarray(sample_cell.robots[robot_id].home_q_rad)
+        q = home + rng.normal(0, 0.6, (60, robot.n_dof))
+        if robot_id == "R1":
+            q[:, 7:] = np.clip(q[:, 7:], 0, 0.04)
+        robot.clearance(q[:1])
+        checker = robot._checker
+        assert checker.hull_pairs.all()  # every shape in the sample cell is a hull or a box with a 1 mm margin
+        assert np.all(checker.link_margin < 0.0015)
+        bounds = checker.pair_bounds(q)
+        gaps = []  # per row: its nearest pair's distance minus that pair's bound
+        for i in range(len(q)):
+            robot.handle.set_q(q[i])
+            nearest = (np.inf, 0.0)
+            for link_index, link in enumerate(checker.box_links.tolist()):
+                for box in range(len(checker.box_owner)):
+                    bound = float(bounds[i, link_index, box])
+                    if not bound < checker.radius_m:
+                        continue
+                    points = pb.getClosestPoints(
+                        robot.handle.body,
+                        checker.box_body[box],
+                        1.0,
+                        linkIndexA=link,
+                        linkIndexB=checker.box_link[box],
+                        physicsClientId=robot.world.client,
+                    )
+                    distance = min(point[8] for point in points)
+                    assert bound <= distance + 1e-9
+                    nearest = min(nearest, (distance, bound))
+            if np.isfinite(nearest[0]) and np.isfinite(nearest[1]):
+                gaps.append(nearest[0] - nearest[1])
+        # the pair that decides a check is bounded within millimetres (boxes alone: centimetres), so it is
+        # usually the only one asked
+        assert len(gaps) > 20 and np.median(gaps) < 0.01
+
+
 def test_kinematics_match_pybullet(sample_cell):
     with ReplayRobot.from_cell(sample_cell, "R1") as robot:
         rng = np.random.default_rng(2)
