@@ -192,6 +192,8 @@ def test_support_tables_bound_every_support_from_above_and_are_exact_on_the_grid
     on_grid = np.array([[1.0, 0.5, -0.25], [0.0, 0.0, -1.0]])  # (n/2)(s+1) integral for n = 24
     upper, _ = tables.upper(np.array([0, 1]), on_grid)
     assert np.allclose(upper, [np.max(shapes[0] @ on_grid[0]), np.max(shapes[1] @ on_grid[1])], atol=1e-12)
+    upper, _ = tables.upper(np.array([1]), np.zeros((1, 3)))
+    assert np.isfinite(upper).all() and abs(upper[0]) < 1e-290
 
 
 @pytest.mark.parametrize("robot_id", ["R1", "R2"])

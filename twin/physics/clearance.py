@@ -290,7 +290,7 @@ class SupportTables:
         absd = np.abs(d)
         axis = absd.argmax(axis=1)
         rows = np.arange(k)
-        scale = absd[rows, axis]
+        scale = np.maximum(absd[rows, axis], 1e-300)  # a zero direction gets the bound 0 (no NaN)
         sign = d[rows, axis] < 0.0
         b, c = (axis + 1) % 3, (axis + 2) % 3
         x = (d[rows, b] / scale + 1.0) * (n / 2.0)
