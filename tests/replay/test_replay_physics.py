@@ -242,7 +242,7 @@ def test_kinematics_match_pybullet(sample_cell):
         q = np.asarray(sample_cell.robots["R1"].home_q_rad) + rng.normal(0, 0.4, (20, robot.n_dof))
         q[:, 7:] = np.clip(q[:, 7:], 0, 0.04)
         robot.clearance(q[:1])
-        _, positions = robot._checker.kinematics.frames(q)
+        rotations, positions = robot._checker.kinematics.frames(q)
         for i in range(20):
             robot.handle.set_q(q[i])
             for link in range(positions.shape[1]):
@@ -250,6 +250,8 @@ def test_kinematics_match_pybullet(sample_cell):
                     robot.handle.body, link, computeForwardKinematics=True, physicsClientId=robot.world.client
                 )
                 assert np.allclose(positions[i, link], state[4], atol=1e-6)
+                matrix = np.asarray(pb.getMatrixFromQuaternion(state[5])).reshape(3, 3)
+                assert np.allclose(rotations[i, link], matrix, atol=1e-6)
 
 
 # the generator's own telemetry ----------------------------------------------------------------------------

@@ -167,11 +167,15 @@ class ChainKinematics:
                 pos = np.broadcast_to(offset[:3, 3], (m, 3))
             else:
                 parent_rot = rotations[:, parent]
-                rot = parent_rot @ offset[:3, :3]
-                pos = positions[:, parent] + parent_rot @ offset[:3, 3]
+                rot = _times(parent_rot, offset[:3, :3])
+                pos = positions[:, parent] + (parent_rot.reshape(-1, 3) @ offset[:3, 3]).reshape(m, 3)
             column = self.dof_column[j]
             if column >= 0 and self.kinds[j] == pb.JOINT_REVOLUTE:
-                rot = rot @ _axis_rotations(self.axes[j], q[:, column])
+                # Rodrigues: rot @ (I + sin K + (1 - cos) K^2), with the constant products done as one GEMM each
+                axis = self.axes[j]
+                k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
+                angle = q[:, column, None, None]
+                rot = rot + np.sin(angle) * _times(rot, k) + (1.0 - np.cos(angle)) * _times(rot, k @ k)
             elif column >= 0 and self.kinds[j] == pb.JOINT_PRISMATIC:
                 pos = pos + np.einsum("mij,j->mi", rot, self.axes[j]) * q[:, column, None]
             rotations[:, j] = rot
@@ -179,12 +183,9 @@ class ChainKinematics:
         return rotations, positions
 
 
-def _axis_rotations(axis: NDArray[np.float64], angles: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Rotation matrices about one unit axis for many angles (Rodrigues)."""
-    k = np.array([[0.0, -axis[2], axis[1]], [axis[2], 0.0, -axis[0]], [-axis[1], axis[0], 0.0]])
-    s = np.sin(angles)[:, None, None]
-    c = np.cos(angles)[:, None, None]
-    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
+def _times(rotations: NDArray[np.float64], constant: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``rotations @ constant`` for a stack of 3x3 matrices, as one matrix product (m*3, 3) @ (3, 3)."""
+    return (np.ascontiguousarray(rotations).reshape(-1, 3) @ constant).reshape(rotations.shape)
 
 
 _PROBE_DIRECTIONS = (
@@ -496,7 +497,7 @@ class ClearanceChecker:
         rot = rotations[:, self.box_links]  # (c, l, 3, 3)
         pos = positions[:, self.box_links]
         centre = pos + np.einsum("clij,lj->cli", rot, self.link_centres)
-        box_rot = rot @ self.link_axes[None]  # the link box's axes in the world
+        box_rot = np.stack([_times(rot[:, i], axes) for i, axes in enumerate(self.link_axes)], axis=1)  # in the world
         half = np.einsum("clij,lj->cli", np.abs(box_rot), self.link_halves)
         # one axis at a time, one obstacle box at a time: flat float32 vectors stay in cache
         lo = [np.ascontiguousarray((centre - half)[:, :, a], dtype=np.float32) for a in range(3)]
@@ -511,7 +512,7 @@ class ClearanceChecker:
         np.sqrt(out, out=out)
         out[out == 0.0] = -np.inf  # overlap: may penetrate
         if ignore_boxes is not None:
-            out[np.broadcast_to(ignore_boxes[:, None, :], out.shape)] = np.inf
+            out.transpose(0, 2, 1)[ignore_boxes] = np.inf  # every link of an ignored (row, box)
         refine = (out < self.radius_m) & self.hull_pairs[None]
         if refine_rows is not None:
             refine &= refine_rows[:, None, None]
@@ -670,13 +671,11 @@ class ClearanceChecker:
             ignore_boxes = None if ignore is None else ignore[start:stop][:, self.box_owner]
             pairs = self.pair_bounds(q[start:stop], ignore_boxes, may_compute[start:stop])
             body_bound = self.body_bounds(pairs)  # (c, bodies)
-            # per row, its pairs within the radius, nearest bound first, as flat lists
+            # per row, its pairs within the radius, as flat lists (sorted per row only when it is asked)
             flat = pairs.reshape(len(pairs), -1)
             near_row, near_pair = np.nonzero(flat < radius)
-            near_bound = flat[near_row, near_pair]
-            order = np.lexsort((near_bound, near_row))
-            first = np.searchsorted(near_row[order], np.arange(len(pairs) + 1)).tolist()
-            near_bound, near_pair = near_bound[order].tolist(), near_pair[order].tolist()
+            first = np.searchsorted(near_row, np.arange(len(pairs) + 1)).tolist()
+            near_bound, near_pair = flat[near_row, near_pair].tolist(), near_pair.tolist()
             rows = np.nonzero(np.diff(first))[0]
             ignored = None if ignore is None else ignore[start + rows].tolist()
             q_rows, weighted_rows = q[start + rows].tolist(), weighted[start + rows].tolist()
@@ -728,12 +727,13 @@ class ClearanceChecker:
     def _query(self, q_row: list[float], bounds: list[float], pairs: list[int], limit: float) -> tuple[float, int, int]:
         """Branch and bound over (link, obstacle link) pairs for one pose; returns (distance, pair or -1, calls)."""
         best, best_pair, calls = limit, -1, 0
-        if not bounds or bounds[0] >= limit:
+        candidates = sorted(item for item in zip(bounds, pairs, strict=True) if item[0] < limit)
+        if not candidates:
             return best, best_pair, calls
         self._pose(q_row)
         closest = pb.getClosestPoints
         client, body = self.client, self.body
-        for bound, pair in zip(bounds, pairs, strict=True):
+        for bound, pair in candidates:
             if bound >= best:
                 break
             calls += 1
