@@ -670,7 +670,7 @@ class ClearanceChecker:
             stop = min(m, start + chunk)
             ignore_boxes = None if ignore is None else ignore[start:stop][:, self.box_owner]
             pairs = self.pair_bounds(q[start:stop], ignore_boxes, may_compute[start:stop])
-            body_bound = self.body_bounds(pairs)  # (c, bodies)
+            body_bound = self.body_bounds(pairs).tolist()  # per row, per body
             # per row, its pairs within the radius, as flat lists (sorted per row only when it is asked)
             flat = pairs.reshape(len(pairs), -1)
             near_row, near_pair = np.nonzero(flat < radius)
@@ -678,11 +678,11 @@ class ClearanceChecker:
             near_bound, near_pair = flat[near_row, near_pair].tolist(), near_pair.tolist()
             rows = np.nonzero(np.diff(first))[0]
             ignored = None if ignore is None else ignore[start + rows].tolist()
-            q_rows, weighted_rows = q[start + rows].tolist(), weighted[start + rows].tolist()
-            for n, (local, q_row, weighted_row) in enumerate(zip(rows.tolist(), q_rows, weighted_rows, strict=True)):
+            weighted_rows = weighted[start + rows].tolist()
+            for n, (local, weighted_row) in enumerate(zip(rows.tolist(), weighted_rows, strict=True)):
                 row = start + local
                 moved = None
-                if last is not None and (last[2] < 0 or body_bound[local, last[2]] < np.inf):
+                if last is not None and (last[2] < 0 or body_bound[local][last[2]] < np.inf):
                     if ignored is None or ignored[n] == last[4]:
                         moved = sum(map(abs, map(sub, weighted_row, last[0])))
                 if moved is not None and moved <= reuse_tolerance_m and last[1] >= keep_above:
@@ -694,6 +694,7 @@ class ClearanceChecker:
                 if moved is not None and last[2] >= 0:
                     limit = min(radius, last[1] + moved + 1e-6)
                 span = slice(first[local], first[local + 1])
+                q_row = q[row].tolist()
                 best, pair, asked = self._query(q_row, near_bound[span], near_pair[span], limit)
                 calls += asked
                 posed += 1
