@@ -578,13 +578,12 @@ class ClearanceChecker:
         v = pos + np.einsum("kij,kj->ki", rot, self._hull_centres[link]) - self._hull_centres[other]
         best = np.full(len(link), -np.inf)
         out = np.full(len(link), -np.inf, dtype=np.float32)
-        shortest = np.sqrt(np.einsum("ki,ki->k", v, v))
+        shortest = np.empty(len(link))  # |v| never grows: the point of [v, w] nearest the origin is no farther
         index = np.arange(len(link))
         for step_number in range(iterations):
             norm = np.sqrt(np.einsum("ki,ki->k", v, v))
-            np.minimum(shortest[index], norm, out=norm)
-            shortest[index] = norm
             if row_upper is not None and step_number == 1:
+                shortest[index] = norm
                 np.minimum.at(row_upper, rows, norm)
                 out[index] = best - margin
                 keep = out[index] < row_upper[rows]
@@ -602,8 +601,7 @@ class ClearanceChecker:
             step = w - v
             along = -np.einsum("ki,ki->k", v, step) / np.maximum(np.einsum("ki,ki->k", step, step), 1e-18)
             v = v + np.clip(along, 0.0, 1.0)[:, None] * step
-        norm = np.sqrt(np.einsum("ki,ki->k", v, v))
-        shortest[index] = np.minimum(shortest[index], norm)
+        shortest[index] = np.sqrt(np.einsum("ki,ki->k", v, v))
         out[index] = best - margin
         return out, shortest
 
