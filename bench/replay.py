@@ -10,7 +10,8 @@ order, repeated to one hour) with sensor noise, measured torques and power, as t
   every sample and, at the clearance rate, ``resetJointState`` of every joint plus ``getClosestPoints``
   against each of the cell's bodies - nothing else.
 
-Both run in the same process on the same world, and both pass the client id positionally to
+Both run in the same process on the same cell world (built anew for each of our runs, so the clearance
+checker's setup is timed with the replay), and both pass the client id positionally to
 ``calculateInverseDynamics`` and ``resetJointState`` (keyword parsing alone costs pybullet a few µs per
 call). The replay's clearance answers equal asking every body at every check, except that with the
 default ``--clearance-tolerance-m`` 0.0005 a check may reuse the last answer while no robot point can
@@ -121,19 +122,20 @@ def main() -> None:
         f"{n:,} samples ({n * CONTROL_DT_S / 3600:.2f} h at {1 / CONTROL_DT_S:.0f} Hz) of {ROBOT}, 7 DOF; "
         f"clearance every {every} samples ({args.clearance_hz:g} Hz) against the cell's bodies"
     )
-    with ReplayRobot.from_cell(cell, ROBOT) as robot:
-        context = cell_context(cell, ROBOT)
-        robot.inverse_dynamics(np.zeros((1, 7)), np.zeros((1, 7)), np.zeros((1, 7)))  # warm up
-        runs = []
-        for _ in range(max(1, args.repeat)):  # a fresh checker each run: its setup is part of the replay
-            robot._checker = None
+    context = cell_context(cell, ROBOT)
+    runs = []
+    for _ in range(max(1, args.repeat)):  # a new world each run: the clearance checker's setup is timed too
+        with ReplayRobot.from_cell(cell, ROBOT) as robot:
+            robot.inverse_dynamics(np.zeros((1, 7)), np.zeros((1, 7)), np.zeros((1, 7)))  # warm up
             start, cpu = time.perf_counter(), time.process_time()
             result, data = replay_frame(frame, robot, context, config)
             runs.append((time.perf_counter() - start, time.process_time() - cpu))
-        ours_s, ours_cpu = min(runs)
-        checks = len(data.clearance_rows) if data.clearance_rows is not None else 0
+    ours_s, ours_cpu = min(runs)
+    checks = len(data.clearance_rows) if data.clearance_rows is not None else 0
+    with ReplayRobot.from_cell(cell, ROBOT) as robot:
         q, qd, qdd = data.q.tolist(), data.qd.tolist(), data.qdd.tolist()
         bare_s, bare_cpu, bare_calls = min(bare_loop(robot, q, qd, qdd, every) for _ in range(max(1, args.repeat)))
+        n_bodies = len(robot.obstacles)
         plain = []
         for _ in range(max(1, args.repeat)):
             start, cpu = time.perf_counter(), time.process_time()
@@ -150,7 +152,7 @@ def main() -> None:
     print(
         f"bare: {bare_s:7.2f} s wall, {bare_cpu:7.2f} s CPU  {n / bare_s:9,.0f} samples/s wall  "
         f"{n / bare_cpu:9,.0f} samples/s CPU  (calculateInverseDynamics per sample; resetJointState x 7 + "
-        f"getClosestPoints x {len(robot.obstacles)} per check = {bare_calls:,} calls)"
+        f"getClosestPoints x {n_bodies} per check = {bare_calls:,} calls)"
     )
     print(
         f"ours without clearance: {plain_s:.2f} s wall, {plain_cpu:.2f} s CPU  {n / plain_cpu:,.0f} samples/s CPU; "
