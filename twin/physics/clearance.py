@@ -249,6 +249,16 @@ def probe_margin(client: int, body: int, link: int, world_vertices: NDArray[np.f
     return worst + _BOUND_SLACK_M
 
 
+def _world_hull(client: int, body: int, link: int, probe: int) -> tuple[NDArray[np.float64] | None, float]:
+    """A link's convex collision vertices in the world as it stands, and its measured margin (None, inf if none)."""
+    vertices = convex_vertices(client, body, link)
+    if vertices is None:
+        return None, np.inf
+    inertial = _inertial_frame(client, body, link)
+    world = vertices @ inertial[:3, :3].T + inertial[:3, 3]
+    return world, probe_margin(client, body, link, world, probe)
+
+
 class SupportTables:
     """Upper bounds of convex shapes' support functions, for many (shape, direction) pairs at once.
 
@@ -389,13 +399,8 @@ class ClearanceChecker:
             link_hulls: list[NDArray[np.float64] | None] = []
             self.link_margin = np.full(len(links), np.inf)
             for i, j in enumerate(links):
-                vertices = convex_vertices(client, body, j)
-                if vertices is not None:
-                    inertial = _inertial_frame(client, body, j)
-                    world = vertices @ inertial[:3, :3].T + inertial[:3, 3]
-                    self.link_margin[i] = probe_margin(client, body, j, world, probe)
-                    vertices = (world - zero[j][:3, 3]) @ zero[j][:3, :3]  # into the link frame
-                link_hulls.append(vertices)
+                world, self.link_margin[i] = _world_hull(client, body, j, probe)
+                link_hulls.append(None if world is None else (world - zero[j][:3, 3]) @ zero[j][:3, :3])
             self._pose(saved)
             # boxes of every obstacle link with a collision shape: owner, body, link, hull and margin per box
             box_lo, box_hi, owner, box_body, box_link, box_hulls, box_margin = [], [], [], [], [], [], []
@@ -409,13 +414,8 @@ class ClearanceChecker:
                     owner.append(k)
                     box_body.append(other)
                     box_link.append(link)
-                    vertices = convex_vertices(client, other, link)
-                    margin = np.inf
-                    if vertices is not None:
-                        inertial = _inertial_frame(client, other, link)
-                        vertices = vertices @ inertial[:3, :3].T + inertial[:3, 3]
-                        margin = probe_margin(client, other, link, vertices, probe)
-                    box_hulls.append(vertices)
+                    world, margin = _world_hull(client, other, link, probe)
+                    box_hulls.append(world)
                     box_margin.append(margin)
         finally:
             pb.removeBody(probe, physicsClientId=client)
