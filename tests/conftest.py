@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,30 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data not present at {REALDATA} (a fresh clone has no ../shared)")
     return REALDATA
+
+
+REQUIRE_SYSTEM = "CELLTWIN_REQUIRE_SYSTEM"
+"""Set to 1 (as ``.ci/run`` does after installing them) to turn a missing system program into a failure."""
+
+
+@pytest.fixture
+def system_program() -> Callable[[str, str], Path]:
+    """Find a system program (``/usr/bin/chromium``, ``mosquitto``) or skip the test with the reason.
+
+    Under ``CELLTWIN_REQUIRE_SYSTEM=1`` a missing program fails the test instead: CI installs every
+    program the tests need, so there a skip would hide a broken install step.
+    """
+
+    def find(program: str, install_hint: str) -> Path:
+        found = Path(program) if os.path.isabs(program) and Path(program).exists() else None
+        if found is None and not os.path.isabs(program):
+            where = shutil.which(program)
+            found = Path(where) if where else None
+        if found is not None:
+            return found
+        message = f"{program} is not installed ({install_hint}); this test needs it"
+        if os.environ.get(REQUIRE_SYSTEM) == "1":
+            pytest.fail(f"{message}, and {REQUIRE_SYSTEM}=1 forbids skipping it")
+        pytest.skip(message)
+
+    return find

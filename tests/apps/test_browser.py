@@ -1,6 +1,6 @@
 """The dashboard served by ``streamlit run`` and driven through every page by headless Chromium (Playwright).
 
-Debian's ``chromium`` must be installed at /usr/bin/chromium (CI's ``.ci/run`` installs it); Playwright's
+Debian's ``chromium`` at /usr/bin/chromium (CI's ``.ci/run`` installs it; elsewhere the test skips); Playwright's
 Python package drives it (no browser download). A screenshot of each page is saved under the folder the
 test prints (``$TWIN_SCREENSHOTS_DIR`` when set, else the test's tmp_path/screenshots).
 """
@@ -44,6 +44,12 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def chromium(system_program) -> Path:
+    """Debian's chromium, or a skip (a failure under CELLTWIN_REQUIRE_SYSTEM=1) before the app is built."""
+    return system_program(str(CHROMIUM), "`apt-get install chromium`; CI's .ci/run does; no browser is downloaded")
 
 
 @pytest.fixture
@@ -108,12 +114,7 @@ def screenshot(page, path: Path) -> None:
 
 
 @pytest.mark.browser
-def test_every_page_in_headless_chromium(served_app, tmp_path, capsys):
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`; CI's .ci/run does). "
-            "The real-browser test needs it and never downloads a browser."
-        )
+def test_every_page_in_headless_chromium(chromium, served_app, tmp_path, capsys):
     from playwright.sync_api import sync_playwright
 
     shots = Path(os.environ.get("TWIN_SCREENSHOTS_DIR") or tmp_path / "screenshots")
@@ -121,7 +122,7 @@ def test_every_page_in_headless_chromium(served_app, tmp_path, capsys):
     with capsys.disabled():  # shown even when pytest captures output
         print(f"\nscreenshots of the dashboard pages: {shots}")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.goto(f"{served_app}/", wait_until="domcontentloaded")
