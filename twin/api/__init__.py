@@ -1,5 +1,6 @@
-"""The one door to every capability: typed functions that the commands, the dashboard, the report and the
-demo call (``docs/python.md`` walks through it).
+"""The one door to every capability, called by the commands, the dashboard, the report and the demo.
+
+``docs/python.md`` walks through it.
 
 Rules of this layer:
 
