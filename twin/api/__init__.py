@@ -11,3 +11,23 @@ Rules of this layer:
 - It sits above every domain package (``cell`` .. ``report``) and below ``twin.cli`` and ``apps/``;
   no domain package imports it.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Public name -> the api module that defines it. Loaded on first use (PEP 562), so ``import twin.api``
+# stays cheap and the read functions never pull pybullet in through a sibling module.
+_EXPORTS: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'twin.api' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"twin.api.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
