@@ -148,6 +148,33 @@ def test_source_and_cell_lineage(load):
     assert files == [("test-run", "microfactory-v1")]
 
 
+def test_replication_lineage_is_part_of_the_key(load):
+    """``replication`` defaults to 0, must be a whole number >= 0, is 0 on measured rows and leads the key."""
+    text = (
+        "ts,station_id,event,unit_id,source,replication\n"
+        "2026-11-02T06:00:00Z,printer,cycle_start,U1,simulated:baseline,0\n"
+        "2026-11-02T06:00:00Z,printer,cycle_start,U1,simulated:baseline,1\n"
+        "2026-11-02T06:00:00Z,printer,cycle_start,U1,simulated:baseline,1\n"
+        "2026-11-02T06:00:00Z,printer,cycle_start,U1,,\n"
+        "2026-11-02T06:00:01Z,printer,cycle_start,U1,measured,2\n"
+        "2026-11-02T06:00:02Z,printer,cycle_start,U1,simulated:baseline,-1\n"
+        "2026-11-02T06:00:03Z,printer,cycle_start,U1,simulated:baseline,1.5\n"
+    )
+    result, reasons = load("events-rep.csv", text)
+    assert result.accepted == 3
+    assert [(line, column) for line, column, _ in reasons] == [
+        (4, "station_id, ts, event, unit_id"),
+        (6, "replication"),
+        (7, "replication"),
+        (8, "replication"),
+    ]
+    assert "measured rows are replication 0" in reasons[1][2] and "negative" in reasons[2][2]
+    rows = load.con.execute("select source, replication from raw_events order by source, replication").fetchall()
+    assert rows == [("measured", 0), ("simulated:baseline", 0), ("simulated:baseline", 1)]
+    again, _ = load("events-rep-again.csv", text.replace("U1,simulated:baseline,1\n", "U1,simulated:baseline,2\n", 1))
+    assert again.accepted == 1  # replication 2 is new; every other key is already in the warehouse
+
+
 def test_quality_limits_and_energy_needs_a_reading(load):
     quality = (
         "ts,unit_id,station_id,characteristic,value,lsl,usl\n"
@@ -244,7 +271,7 @@ def test_parquet_types(load):
 def test_raw_tables_declare_only_what_rows_need(ctx):
     names = [c.name for c in raw_columns("joint_states", ctx.max_joints)]
     assert names[:3] == ["ts", "robot_id", "q_1"] and "q_9" in names and "qd_1" not in names
-    assert names[-2:] == ["source", "file_id"]
+    assert names[-3:] == ["source", "replication", "file_id"]
 
 
 def test_parquet_keys_two_robots_same_times_and_duplicates(load):

@@ -3,7 +3,8 @@
 One stream per file; the stream's name leads the file name (``joint_states-2026-11-02.parquet``) or
 names a Hive-partitioned folder. Timestamps are ISO-8601 with an offset or ``Z``, or integer epoch
 microseconds, and are stored in UTC. Every row carries ``source`` in the warehouse: ``measured``, or
-``simulated:<scenario>`` for what the twin writes.
+``simulated:<scenario>`` for what the twin writes, and ``replication`` (which replication of a simulated
+run; 0 for measured rows). Both lead every stream's natural key.
 """
 
 from __future__ import annotations
@@ -188,6 +189,13 @@ STREAMS: dict[str, Stream] = {
 # Lineage columns a file may carry (any stream); the ingest fills them in when absent.
 LINEAGE_COLUMNS = (
     Column("source", pl.String, None, "measured (default) or simulated:<scenario>", required=False),
+    Column(
+        "replication",
+        pl.Int64,
+        None,
+        "replication of a simulated run, from 0; measured rows are replication 0 (the default)",
+        required=False,
+    ),
     Column("run_id", pl.String, None, "the run that produced the row (default: the ingest run)", required=False),
     Column("cell_id", pl.String, None, "the cell (default: the --cell of the ingest)", required=False),
 )

@@ -42,9 +42,11 @@ TS_MIN_US = 946_684_800_000_000  # 2000-01-01T00:00:00Z
 TS_MAX_US = 4_102_444_800_000_000  # 2100-01-01T00:00:00Z
 RESERVED = frozenset({"file_id", "run_id", "loaded_at", LINE, ROW_ERROR, RAW_TEXT, PROBLEM})
 """Column names a file may not use: the warehouse adds them (``run_id``: the ingest run, per file)."""
-LINEAGE = ("source", "cell_id")
-"""Lineage columns a file may carry: ``source`` is stored per row; ``cell_id`` is checked against the cell
-(the cell is recorded per file in ``ingest_files``)."""
+LINEAGE = ("source", "replication", "cell_id")
+"""Lineage columns a file may carry: ``source`` and ``replication`` are stored per row; ``cell_id`` is checked
+against the cell (the cell is recorded per file in ``ingest_files``)."""
+MEASURED_REPLICATION = 0
+"""The ``replication`` of measured rows (and of a row that carries none): one stored value, never NULL."""
 
 _ISO_OFFSET = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)"
 _ISO_NAIVE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?"
@@ -111,9 +113,9 @@ class OutColumn:
 
 
 def raw_columns(stream: str, max_joints: int, *, all_joint_families: bool = False) -> list[OutColumn]:
-    """The declared columns of ``raw_<stream>`` (extras come on top): contract, ``source``, ``file_id``.
+    """The declared columns of ``raw_<stream>`` (extras on top): contract, ``source``, ``replication``, ``file_id``.
 
-    Per row the raw tables keep only ``source`` and ``file_id`` of the lineage; ``run_id``, ``cell_id``
+    Per row the raw tables keep only ``source``, ``replication`` and ``file_id`` of the lineage; ``run_id``, ``cell_id``
     and ``loaded_at`` are per file (``ingest_files``) and joined in by the staging views. Every column
     written costs time on a 10-million-row load, even a constant or NULL one.
 
@@ -136,13 +138,13 @@ def raw_columns(stream: str, max_joints: int, *, all_joint_families: bool = Fals
                 out.extend(OutColumn(f"{prefix}{k}", "DOUBLE") for k in range(1, max_joints + 1))
         else:
             out.append(OutColumn(column.name, _DUCK_TYPES.get(column.dtype, "VARCHAR")))
-    out.extend([OutColumn("source", "VARCHAR"), OutColumn("file_id", "BIGINT")])
+    out.extend([OutColumn("source", "VARCHAR"), OutColumn("replication", "BIGINT"), OutColumn("file_id", "BIGINT")])
     return out
 
 
 def natural_key(stream: str) -> tuple[str, ...]:
-    """The natural key of a stream, per source: ``source`` plus the contract's key (SPEC.md)."""
-    return ("source", *STREAMS[stream].key)
+    """The natural key of a stream, per source and replication: ``source``, ``replication``, the contract's key."""
+    return ("source", "replication", *STREAMS[stream].key)
 
 
 @dataclass
@@ -375,6 +377,9 @@ class _Builder:
     def lineage(self) -> None:
         ctx = self.ctx
         for name in LINEAGE:
+            if name == "replication":
+                self.replication()
+                continue
             if not self.present(name):
                 if name == "source":
                     self.cols.append(_Col(name, "VARCHAR", literal(MEASURED), literal(MEASURED)))
@@ -399,6 +404,40 @@ class _Builder:
                         f"{_msg(name, 'unknown cell ')} || {_quoted(col.s)} || {literal('; valid: ' + ctx.cell_id)}",
                     )
                 )
+
+    def replication(self) -> None:
+        """``replication``: a whole number >= 0 (default 0), and 0 on every measured row."""
+        name, zero = "replication", str(MEASURED_REPLICATION)
+        if not self.present(name):
+            self.cols.append(_Col(name, "BIGINT", zero, zero))
+            return
+        ref, kind = self._ref(name)
+        col = _Col(name, "BIGINT", "", "", raw_ref=ref)
+        s, v = col.s, col.v
+        if self.source.text or kind == "VARCHAR":
+            col.s_sql = self._text_s(ref, kind)
+            col.v_sql = f"case when regexp_full_match({s}, '{_INTEGER}') then try_cast({s} as bigint) end"
+            col.checks.append(
+                (f"{v} is null and {s} is not null", f"{_msg(name, 'not a whole number: ')} || {_quoted(s)}")
+            )
+        elif kind in _INTEGER_TYPES:
+            col.s_sql = ref
+            col.v_sql = f"cast({s} as bigint)"
+        else:
+            col.s_sql = ref
+            col.v_sql = "NULL::bigint"
+            col.checks.append((f"{s} is not null", _msg(name, f"not a whole number (column type {kind})")))
+        col.out_sql = f"coalesce({v}, {zero})"
+        col.checks.append((f"{v} < 0", _msg_expr(name, "", v, " is negative (replications count from 0)")))
+        source = next((c for c in self.cols if c.name == "source"), None)
+        measured = f"coalesce({source.v}, {literal(MEASURED)})" if source is not None else literal(MEASURED)
+        col.checks.append(
+            (
+                f"{measured} = {literal(MEASURED)} and coalesce({v}, {zero}) <> {zero}",
+                _msg_expr(name, "", v, f" on a measured row (measured rows are replication {zero})"),
+            )
+        )
+        self.cols.append(col)
 
     def joints(self, robot: _Col) -> None:
         ctx = self.ctx

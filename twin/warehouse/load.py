@@ -9,7 +9,8 @@ line, column and reason, and log the file in ``ingest_files``. ``accepted + quar
 asserted before the commit. A file that cannot be read as a stream at all is ``rejected``: nothing of
 it is stored except one ``quarantine`` row without a line that says why.
 
-Natural keys are per ``source``: a simulated row may share its robot and timestamp with a measured one.
+Natural keys are per ``source`` and ``replication``: a simulated row may share its robot and timestamp with a
+measured one, and replication 2 of a what-if with its replication 1.
 
 Test hook: ``TWIN_TEST_PAUSE_AFTER_ROWS=N`` makes the insert stop after the rows with line <= N are
 staged inside the open transaction, create the file named by ``TWIN_TEST_PAUSE_FILE`` (if set) and wait
@@ -35,6 +36,7 @@ from twin.errors import TelemetryError
 from twin.telemetry.read import LINE, FileRejected, Source, detect, discover, ident, literal, open_source
 from twin.telemetry.schema import STREAMS
 from twin.telemetry.validate import (
+    MEASURED_REPLICATION,
     PROBLEM,
     TS_MAX_US,
     TS_MIN_US,
@@ -162,7 +164,9 @@ def ensure_schema(con: Any, ctx: ValidationContext) -> None:
             continue
         for column in declared:
             if column.name not in have:
-                con.execute(f"alter table {table} add column {ident(column.name)} {column.sql_type}")
+                # a warehouse from before the replication column: its rows are measured or replication 0
+                default = f" default {MEASURED_REPLICATION}" if column.name == "replication" else ""
+                con.execute(f"alter table {table} add column {ident(column.name)} {column.sql_type}{default}")
 
 
 def file_digest(path: Path) -> str:
@@ -378,7 +382,7 @@ class Ingestor:
             f"priority integer)"
         )
         key = plan.key
-        shown_key = ", ".join(k for k in key if k != "source")
+        shown_key = ", ".join(k for k in key if k not in ("source", "replication"))
         fast = _parquet_keys_unique(con, source, stream, groups) if source.format == "parquet" else None
         # 1. duplicates of a key within the file (the first good row of a key wins)
         if fast is None or not fast[0]:
@@ -432,20 +436,24 @@ class Ingestor:
             f"""
             insert into {_TEMP_EXCLUDED}
             with new as (
-                select p.{LINE}, p.source, p.meter_id, p.ts, p.energy_kwh, p.register_max_kwh
+                select p.{LINE}, p.source, p.replication, p.meter_id, p.ts, p.energy_kwh, p.register_max_kwh
                 from ({plan.parsed_sql}) p
                 where p.{PROBLEM} is null and p.energy_kwh is not null {not_excluded}
             ),
             old as (
-                select null::bigint as {LINE}, r.source, r.meter_id, r.ts, r.energy_kwh, r.register_max_kwh
+                select null::bigint as {LINE}, r.source, r.replication, r.meter_id, r.ts, r.energy_kwh,
+                    r.register_max_kwh
                 from raw_energy r
                 where r.energy_kwh is not null
-                  and exists (select 1 from new n where n.source = r.source and n.meter_id = r.meter_id)
+                  and exists (
+                      select 1 from new n
+                      where n.source = r.source and n.replication = r.replication and n.meter_id = r.meter_id
+                  )
             ),
             ordered as (
                 select *, lag(energy_kwh) over w as prev
                 from (select * from old union all select * from new)
-                window w as (partition by source, meter_id order by ts, {LINE} nulls first)
+                window w as (partition by source, replication, meter_id order by ts, {LINE} nulls first)
             ),
             classified as (
                 select *,
@@ -457,13 +465,13 @@ class Ingestor:
             ),
             segmented as (
                 select *, sum(case when is_reset or is_rollover then 1 else 0 end) over (
-                    partition by source, meter_id order by ts, {LINE} nulls first rows unbounded preceding
+                    partition by source, replication, meter_id order by ts, {LINE} nulls first rows unbounded preceding
                 ) as segment
                 from classified
             ),
             first_pass as (
                 select *, max(energy_kwh) over (
-                    partition by source, meter_id, segment order by ts, {LINE} nulls first
+                    partition by source, replication, meter_id, segment order by ts, {LINE} nulls first
                     rows between unbounded preceding and 1 preceding
                 ) as prior_max
                 from segmented
@@ -478,13 +486,13 @@ class Ingestor:
             ),
             resegmented as (
                 select *, sum(case when is_reset or is_rollover then 1 else 0 end) over (
-                    partition by source, meter_id order by ts, {LINE} nulls first rows unbounded preceding
+                    partition by source, replication, meter_id order by ts, {LINE} nulls first rows unbounded preceding
                 ) as segment2
                 from reclassified
             ),
             judged as (
                 select *, max(energy_kwh) over (
-                    partition by source, meter_id, segment2 order by ts, {LINE} nulls first
+                    partition by source, replication, meter_id, segment2 order by ts, {LINE} nulls first
                     rows between unbounded preceding and 1 preceding
                 ) as prior_max2
                 from resegmented
@@ -595,9 +603,9 @@ def _parquet_keys_unique(
     else:
         return None
     names, values = groups
-    if any(k not in cols and k != "source" for k in natural_key(stream) if k != "ts"):
+    if any(k not in cols and k not in ("source", "replication") for k in natural_key(stream) if k != "ts"):
         return None
-    if any(cols[k][1].upper() != "VARCHAR" for k in names):
+    if any(cols[k][1].upper() != ("BIGINT" if k == "replication" else "VARCHAR") for k in names):
         return None
     if any(v is None or v == "" for row in values for v in row):
         return None  # nulls or empty ids parse to other keys: let SQL decide
@@ -607,7 +615,8 @@ def _parquet_keys_unique(
         code_sql = ""
     else:
         whens = " ".join(
-            f"when {' and '.join(f'{cols[k][0]} = {literal(v)}' for k, v in zip(names, row, strict=True))} then {i}"
+            f"when {' and '.join(f'{cols[k][0]} = {literal(str(v))}' for k, v in zip(names, row, strict=True))} "
+            f"then {i}"
             for i, row in enumerate(values)
         )
         code_sql = f", case {whens} end as g"

@@ -1,10 +1,11 @@
--- one row per fault or setup interval per station per source
--- not_null: source, station_id, kind, start_at
+-- one row per fault or setup interval per station per source and replication
+-- not_null: source, replication, station_id, kind, start_at
 -- check: end_at is null or end_at >= start_at
 -- The n-th *_start is paired with the n-th *_end of the same station and kind; an interval still open has a null end_at. Timestamps are UTC.
 with events as (
     select
         source,
+        replication,
         station_id,
         ts,
         code,
@@ -17,7 +18,7 @@ with events as (
 numbered as (
     select
         *,
-        row_number() over (partition by source, station_id, kind, edge order by ts) as n_stop
+        row_number() over (partition by source, replication, station_id, kind, edge order by ts) as n_stop
     from events
 ),
 
@@ -28,6 +29,7 @@ ends as (select * from numbered where edge = 'end'),
 final as (
     select
         s.source,
+        s.replication,
         s.station_id,
         s.kind,
         coalesce(s.code, e.code) as code,
@@ -37,6 +39,7 @@ final as (
     from starts as s
     left join ends as e
         on s.source = e.source
+        and s.replication = e.replication
         and s.station_id = e.station_id
         and s.kind = e.kind
         and s.n_stop = e.n_stop

@@ -1,10 +1,11 @@
--- one row per region per UTC hour per source: the grid intensity of the hour
--- unique: source, region, hour_at
--- not_null: source, region, hour_at, gco2e_per_kwh, coverage
+-- one row per region per UTC hour per source and replication: the grid intensity of the hour
+-- unique: source, replication, region, hour_at
+-- not_null: source, replication, region, hour_at, gco2e_per_kwh, coverage
 -- Time-weighted over the intervals (interval_min, default 60) that cover it, with the share of the hour covered.
 with grid as (
     select
         source,
+        replication,
         region,
         gco2e_per_kwh,
         epoch_us(ts) as start_us,
@@ -30,13 +31,14 @@ covered as (
 final as (
     select
         source,
+        replication,
         region,
         to_timestamp(hour_us // 1000000) as hour_at,
         sum(gco2e_per_kwh * overlap_us) / sum(overlap_us) as gco2e_per_kwh,
         least(sum(overlap_us) / 3600000000.0, 1.0) as coverage
     from covered
     where overlap_us > 0
-    group by source, region, hour_us
+    group by source, replication, region, hour_us
 )
 
 select * from final

@@ -1,6 +1,6 @@
--- one row per unit per source: its variant, cycle times and ends per station, and its quality disposition
--- unique: source, unit_id
--- not_null: source, unit_id, first_start_at, last_end_at, stations
+-- one row per unit per source and replication: its variant, cycle times and ends per station, and its quality disposition
+-- unique: source, replication, unit_id
+-- not_null: source, replication, unit_id, first_start_at, last_end_at, stations
 -- check: last_end_at >= first_start_at
 -- check: len(stations) = len(station_end_at) and len(stations) = len(station_cycle_s)
 -- check: coalesce(not (is_first_pass_good and is_reworked), true)
@@ -12,40 +12,41 @@
 -- it and was measured again is reworked; it ends good when every measurement at its last measurement time
 -- conforms.
 with events as (
-    select source, station_id, unit_id, variant, event, ts
+    select source, replication, station_id, unit_id, variant, event, ts
     from stg_events
     where event in ('cycle_start', 'cycle_end') and unit_id is not null
 ),
 
-numbered as (
+-- the n-th start and the n-th end of a unit at a station: both lists sorted, unnested side by side
+-- (a grouped list is several times faster than numbering the rows in a window and joining them back)
+station_edges as (
     select
-        *,
-        row_number() over (partition by source, station_id, unit_id, event order by ts) as n_cycle
+        source,
+        replication,
+        station_id,
+        unit_id,
+        max(variant) as variant,
+        list_sort(list(ts) filter (where event = 'cycle_start')) as starts,
+        list_sort(list(ts) filter (where event = 'cycle_end')) as ends
     from events
+    group by source, replication, station_id, unit_id
+),
+
+paired as (
+    select source, replication, station_id, unit_id, variant, unnest(starts) as start_at, unnest(ends) as end_at
+    from station_edges
 ),
 
 cycles as (
-    select
-        s.source,
-        s.station_id,
-        s.unit_id,
-        coalesce(s.variant, e.variant) as variant,
-        s.ts as start_at,
-        e.ts as end_at,
-        (epoch_us(e.ts) - epoch_us(s.ts)) / 1e6 as duration_s
-    from numbered as s
-    inner join numbered as e
-        on s.source = e.source
-        and s.station_id = e.station_id
-        and s.unit_id = e.unit_id
-        and s.n_cycle = e.n_cycle
-        and e.event = 'cycle_end'
-    where s.event = 'cycle_start'
+    select *, (epoch_us(end_at) - epoch_us(start_at)) / 1e6 as duration_s
+    from paired
+    where start_at is not null and end_at is not null
 ),
 
 per_station as (
     select
         source,
+        replication,
         unit_id,
         station_id,
         max(variant) as variant,
@@ -53,12 +54,13 @@ per_station as (
         max(end_at) as end_at,
         sum(duration_s) as cycle_s
     from cycles
-    group by source, unit_id, station_id
+    group by source, replication, unit_id, station_id
 ),
 
 per_unit as (
     select
         source,
+        replication,
         unit_id,
         max(variant) as variant,
         min(start_at) as first_start_at,
@@ -67,12 +69,13 @@ per_unit as (
         list(end_at order by station_id) as station_end_at,
         list(cycle_s order by station_id) as station_cycle_s
     from per_station
-    group by source, unit_id
+    group by source, replication, unit_id
 ),
 
 quality as (
     select
         source,
+        replication,
         unit_id,
         characteristic,
         ts,
@@ -89,21 +92,22 @@ quality as (
 ranked as (
     select
         *,
-        row_number() over (partition by source, unit_id, characteristic order by ts) as n_pass,
-        max(ts) over (partition by source, unit_id) as unit_last_at
+        row_number() over (partition by source, replication, unit_id, characteristic order by ts) as n_pass,
+        max(ts) over (partition by source, replication, unit_id) as unit_last_at
     from quality
 ),
 
 judged as (
     select
         source,
+        replication,
         unit_id,
         count(*) as n_measurements,
         bool_and(is_conforming) filter (where n_pass = 1) as is_first_pass_good,
         max(n_pass) > 1 as has_remeasurement,
         bool_and(is_conforming) filter (where ts = unit_last_at) as is_last_good
     from ranked
-    group by source, unit_id
+    group by source, replication, unit_id
 ),
 
 final as (
@@ -114,7 +118,7 @@ final as (
         not q.is_first_pass_good and q.has_remeasurement as is_reworked,
         q.is_first_pass_good or (q.has_remeasurement and q.is_last_good) as is_final_good
     from per_unit as u
-    left join judged as q on q.source = u.source and q.unit_id = u.unit_id
+    left join judged as q on q.source = u.source and q.replication = u.replication and q.unit_id = u.unit_id
 )
 
 select * from final

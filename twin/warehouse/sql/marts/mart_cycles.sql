@@ -1,8 +1,8 @@
--- one row per cycle per station: a unit's cycle_start at a station (or robot) paired with its cycle_end
--- not_null: station_id, source, started_at, is_complete
+-- one row per cycle per station per source and replication: a unit's cycle_start at a station (or robot) paired with its cycle_end
+-- not_null: station_id, source, replication, started_at, is_complete
 -- check: ended_at is null or ended_at >= started_at
 -- check: is_complete = (ended_at is not null)
--- Pairs are formed per station, unit and source in time order; a start without its end (the end not
+-- Pairs are formed per station, unit, source and replication in time order; a start without its end (the end not
 -- logged yet, or a second start) is an incomplete cycle with ended_at and duration_s null.
 with events as (
     select * from stg_events
@@ -12,6 +12,7 @@ cycle_events as (
     select
         station_id,
         source,
+        replication,
         unit_id,
         variant,
         event,
@@ -22,7 +23,7 @@ cycle_events as (
     from events
     where event in ('cycle_start', 'cycle_end')
     window w as (
-        partition by station_id, source, unit_id
+        partition by station_id, source, replication, unit_id
         order by ts, case when event = 'cycle_start' then 0 else 1 end
     )
 ),
@@ -33,6 +34,7 @@ paired as (
         unit_id,
         coalesce(variant, next_variant) as variant,
         source,
+        replication,
         ts as started_at,
         case when next_event = 'cycle_end' then next_ts end as ended_at
     from cycle_events

@@ -1,6 +1,6 @@
--- one row per meter per source per UTC hour: the energy (kWh) the meter recorded in that hour
--- unique: meter_id, source, hour_at
--- not_null: meter_id, source, hour_at, energy_kwh, method
+-- one row per meter per source and replication per UTC hour: the energy (kWh) the meter recorded in that hour
+-- unique: meter_id, source, replication, hour_at
+-- not_null: meter_id, source, replication, hour_at, energy_kwh, method
 -- check: energy_kwh >= 0
 -- A register's delta between two readings belongs to the interval between them and is spread over the
 -- hours it spans in proportion to time. A fall to below 1 % of the previous reading is a reset and a
@@ -14,6 +14,7 @@ registers as (
     select
         meter_id,
         source,
+        replication,
         ts,
         energy_kwh,
         register_max_kwh,
@@ -21,17 +22,18 @@ registers as (
         lag(energy_kwh) over w as prev_kwh
     from readings
     where energy_kwh is not null
-    window w as (partition by meter_id, source order by ts)
+    window w as (partition by meter_id, source, replication order by ts)
 ),
 
 register_meters as (
-    select distinct meter_id, source from registers
+    select distinct meter_id, source, replication from registers
 ),
 
 register_intervals as (
     select
         meter_id,
         source,
+        replication,
         prev_ts as start_at,
         ts as end_at,
         case
@@ -52,20 +54,23 @@ power_samples as (
     select
         r.meter_id,
         r.source,
+        r.replication,
         r.ts,
         r.power_w,
         lag(r.ts) over w as prev_ts,
         lag(r.power_w) over w as prev_w
     from readings as r
-    anti join register_meters as m on m.meter_id = r.meter_id and m.source = r.source
+    anti join register_meters as m
+        on m.meter_id = r.meter_id and m.source = r.source and m.replication = r.replication
     where r.power_w is not null
-    window w as (partition by r.meter_id, r.source order by r.ts)
+    window w as (partition by r.meter_id, r.source, r.replication order by r.ts)
 ),
 
 power_intervals as (
     select
         meter_id,
         source,
+        replication,
         prev_ts as start_at,
         ts as end_at,
         (prev_w + power_w) / 2.0 * epoch(ts - prev_ts) / 3.6e6 as delta_kwh,
@@ -93,6 +98,7 @@ shares as (
     select
         meter_id,
         source,
+        replication,
         hour_at,
         method,
         delta_kwh
@@ -106,13 +112,14 @@ final as (
     select
         meter_id,
         source,
+        replication,
         hour_at,
         sum(energy_kwh) as energy_kwh,
         count(*) as n_intervals,
         count(*) filter (where is_reset_here) as n_resets,
         min(method) as method
     from shares
-    group by meter_id, source, hour_at
+    group by meter_id, source, replication, hour_at
 )
 
 select * from final

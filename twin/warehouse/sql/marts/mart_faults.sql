@@ -1,5 +1,5 @@
--- one row per fault per station: a fault_start paired with the station's next fault_end
--- not_null: station_id, source, started_at, is_closed
+-- one row per fault per station per source and replication: a fault_start paired with the station's next fault_end
+-- not_null: station_id, source, replication, started_at, is_closed
 -- check: ended_at is null or ended_at >= started_at
 -- A fault still open (no fault_end yet, or another fault_start first) has ended_at and duration_s null.
 with events as (
@@ -10,6 +10,7 @@ fault_events as (
     select
         station_id,
         source,
+        replication,
         code,
         unit_id,
         event,
@@ -20,7 +21,7 @@ fault_events as (
     from events
     where event in ('fault_start', 'fault_end')
     window w as (
-        partition by station_id, source
+        partition by station_id, source, replication
         order by ts, case when event = 'fault_start' then 0 else 1 end
     )
 ),
@@ -29,6 +30,7 @@ paired as (
     select
         station_id,
         source,
+        replication,
         coalesce(code, next_code) as code,
         unit_id,
         ts as started_at,

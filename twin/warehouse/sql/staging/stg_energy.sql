@@ -1,5 +1,5 @@
--- one row per meter reading per source (accepted rows of raw_energy)
--- unique: source, meter_id, ts
+-- one row per meter reading per source and replication (accepted rows of raw_energy)
+-- unique: source, replication, meter_id, ts
 -- energy_kwh is the cumulative register (kWh), power_w the instantaneous power (W)
 with source_rows as (
     select * from raw_energy

@@ -1,4 +1,4 @@
--- one row per event per station per source (accepted rows of raw_events)
+-- one row per event per station per source and replication (accepted rows of raw_events)
 -- ts is UTC; event is one of cycle_start, cycle_end, fault_start, fault_end, setup_*, break_*
 with source_rows as (
     select * from raw_events

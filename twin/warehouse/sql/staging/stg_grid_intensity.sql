@@ -1,5 +1,5 @@
--- one row per grid-intensity interval per region per source (accepted rows of raw_grid_intensity)
--- unique: source, region, ts
+-- one row per grid-intensity interval per region per source and replication (accepted rows of raw_grid_intensity)
+-- unique: source, replication, region, ts
 -- ts is the interval start (UTC); interval_min defaults to 60 (SPEC.md); interval_end_at is derived
 with source_rows as (
     select * from raw_grid_intensity

@@ -1,4 +1,4 @@
--- one row per joint-state sample per robot per source (accepted rows of raw_joint_states)
+-- one row per joint-state sample per robot per source and replication (accepted rows of raw_joint_states)
 -- (key uniqueness is guaranteed by the ingest and not re-checked here: the table is large)
 -- ts is UTC; q_k in rad (m for prismatic joints), qd_k rad/s, tau_k N·m, i_k A, power_w W; joints in URDF order
 with source_rows as (

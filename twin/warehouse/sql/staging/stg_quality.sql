@@ -1,5 +1,5 @@
--- one row per measurement of a characteristic of a unit per source (accepted rows of raw_quality)
--- unique: source, unit_id, characteristic, ts
+-- one row per measurement of a characteristic of a unit per source and replication (accepted rows of raw_quality)
+-- unique: source, replication, unit_id, characteristic, ts
 -- value, lsl and usl are in the characteristic's unit (its name's suffix: _nm, _mm, _deg)
 with source_rows as (
     select * from raw_quality
