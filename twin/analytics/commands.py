@@ -47,7 +47,14 @@ def add_period_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--source",
         default="measured",
-        help="telemetry source: measured (default) or simulated:<scenario>",
+        help="telemetry source: measured (default) or simulated:<scenario> (read on the cell stored with its run)",
+    )
+    parser.add_argument(
+        "--replication",
+        type=int,
+        default=None,
+        metavar="R",
+        help="which replication of a simulated source (default 0; measured data is replication 0)",
     )
 
 
@@ -141,7 +148,7 @@ def resolve_period(args: argparse.Namespace, conn: Any, timezone: str) -> Period
             parse_instant(value, timezone, option)
     default_start = default_end = None
     if args.start is None or args.end is None:
-        bounds = data_period(*data_extent(conn, args.source), timezone)
+        bounds = data_period(*data_extent(conn, args.source, getattr(args, "replication", None)), timezone)
         if bounds is not None:
             default_start, default_end = bounds
     return parse_period(args.start, args.end, timezone, default_start=default_start, default_end=default_end)
@@ -173,18 +180,19 @@ def load_prepared(
     """
     from twin.analytics import figures, store
     from twin.analytics.frames import roles
-    from twin.cell.load import load_cell
 
     _check_source(args.source)
-    cell = load_cell(args.cell, args.overrides)
-    if station is not None and station not in cell.robots and station not in cell.stations:
-        valid = ", ".join([*cell.robots, *cell.stations])
-        raise InputError(f"--station {station!r}: not a robot or station of cell {cell.cell.id}; valid: {valid}")
+    replication = getattr(args, "replication", None)
     with open_warehouse(args.warehouse) as conn:
+        cell = store.source_cell(conn, args.source, args.cell, args.overrides)
+        if station is not None and station not in cell.robots and station not in cell.stations:
+            valid = ", ".join([*cell.robots, *cell.stations])
+            raise InputError(f"--station {station!r}: not a robot or station of cell {cell.cell.id}; valid: {valid}")
         period = resolve_period(args, conn, cell.cell.timezone)
         data = store.load_period(
-            conn, period, roles(cell), args.source, cell.carbon.grid_region, families, station, robot_cycles, defects
-        )
+            conn, period, roles(cell), args.source, cell.carbon.grid_region, families, station, robot_cycles, defects,
+            replication,
+        )  # fmt: skip
     return cell, figures.prepare(cell, data)
 
 

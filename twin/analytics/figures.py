@@ -15,11 +15,12 @@ import polars as pl
 from twin.analytics import carbon as carbon_mod
 from twin.analytics import cost as cost_mod
 from twin.analytics.allocation import EnergySplit, split_energy
-from twin.analytics.calendar import planned_windows, shift_windows
+from twin.analytics.calendar import planned_windows, shift_windows, window_seconds
 from twin.analytics.frames import PeriodData, Roles, roles
 from twin.analytics.kpis import completions, oee, unit_table
 from twin.cell import factors as fx
 from twin.cell.spec import CellSpec
+from twin.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ def oee_of(p: Prepared, ideal_cycle_s: Mapping[str, float], station: str | None 
         "period": p.data.period.to_json(),
         "station": station,
         "source": p.data.source,
+        "replication": p.data.replication,
         **result,
         "ideal_cycle_s": dict(ideal_cycle_s),
     }
@@ -109,7 +111,7 @@ def cost_of(p: Prepared, run_time_s: float) -> dict[str, Any]:
     result = cost_mod.cost(
         p.split, p.units, p.data.occupancy, p.shifts, run_time_s, p.cell, p.roles, p.data.period, schedule
     )
-    return {"period": p.data.period.to_json(), "source": p.data.source, **result}
+    return {"period": p.data.period.to_json(), "source": p.data.source, "replication": p.data.replication, **result}
 
 
 def carbon_of(p: Prepared) -> dict[str, Any]:
@@ -124,7 +126,88 @@ def carbon_of(p: Prepared) -> dict[str, Any]:
     year = p.data.period.start.astimezone(p.data.period.zone).year
     factors = carbon_mod.load_carbon_factors(p.cell, year)
     result = carbon_mod.carbon(p.split, p.data.grid_hourly, p.units, p.cell, factors, p.data.period)
-    return {"period": p.data.period.to_json(), "source": p.data.source, **result}
+    return {"period": p.data.period.to_json(), "source": p.data.source, "replication": p.data.replication, **result}
+
+
+def mix_mean(p: Prepared, per_variant: Mapping[str, float]) -> float | None:
+    """The mean of a per-variant figure over the units completed in the period (their variant mix).
+
+    Args:
+        p: The prepared period.
+        per_variant: Variant -> figure (e.g. the plan's cycle time); a variant missing from it is an error.
+
+    Returns:
+        The mean, or None when no unit was completed.
+
+    Raises:
+        InputError: A completed unit's variant has no figure.
+    """
+    done = p.units.filter(pl.col("in_period"))
+    if done.is_empty():
+        return None
+    counts = dict(done.group_by("variant").len().iter_rows())
+    missing = sorted(str(v) for v in counts if v not in per_variant)
+    if missing:
+        raise InputError(f"no figure for variant(s) {', '.join(missing)}; known: {', '.join(sorted(per_variant))}")
+    return sum(n * float(per_variant[v]) for v, n in counts.items()) / done.height
+
+
+def flow_of(p: Prepared) -> dict[str, Any]:
+    """Work in process and flow time of the period (Little's law: WIP = throughput x flow time).
+
+    A unit is in process from its first cycle start (a printer bank's print start releases it) to its
+    completion (its cycle end at the output station).
+
+    Args:
+        p: The prepared period.
+
+    Returns:
+        ``{"wip_units", "flow_time_s", "units_completed"}``: the time-average number of units in process
+        over the period, and the mean first-start-to-completion time of the units completed in it (None
+        without such units).
+    """
+    period = p.data.period
+    span_s = (period.end - period.start).total_seconds()
+    units = p.units.filter(pl.col("first_start_at").is_not_null())
+    lo, hi = pl.lit(period.start), pl.lit(period.end)
+    start = pl.min_horizontal(pl.max_horizontal(pl.col("first_start_at"), lo), hi)
+    end = pl.min_horizontal(pl.max_horizontal(pl.col("completed_at").fill_null(hi), lo), hi)
+    inside_s = float(units.select(((end - start).dt.total_microseconds().clip(0) / 1e6).sum()).item() or 0.0)
+    done = units.filter(pl.col("in_period"))
+    flow = done.select(((pl.col("completed_at") - pl.col("first_start_at")).dt.total_microseconds() / 1e6).mean())
+    return {
+        "wip_units": inside_s / span_s if span_s > 0 else None,
+        "flow_time_s": flow.item() if done.height else None,
+        "units_completed": done.height,
+    }
+
+
+def utilization_of(p: Prepared) -> dict[str, float | None]:
+    """Each robot's and station's time in unit cycles over its planned busy time.
+
+    A printer bank's time is printer-hours (the sum of its print jobs) over its printers' planned busy
+    time, so a bank of four printing half the time is at 0.5. Cycle time includes what a machine does for
+    its unit while it waits on another (a robot holding its unit at inspection).
+
+    Args:
+        p: The prepared period.
+
+    Returns:
+        Robot or station id -> utilization (None without planned busy time).
+    """
+    planned_s = float(window_seconds(p.windows))
+    busy = dict(
+        cost_mod.machine_hours(p.data.occupancy, p.roles, p.data.period)
+        .group_by("station_id")
+        .agg(pl.col("busy_s").sum())
+        .iter_rows()
+    )
+    out: dict[str, float | None] = {}
+    for machine in p.roles.machines:
+        station = p.cell.stations.get(machine)
+        parallel = (station.printer_count or 1) if station is not None else 1
+        out[machine] = float(busy.get(machine, 0.0)) / (parallel * planned_s) if planned_s > 0 else None
+    return out
 
 
 def planned_run_time_s(p: Prepared) -> float:

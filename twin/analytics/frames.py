@@ -193,6 +193,7 @@ class PeriodData:
         robot_cycles: :data:`ROBOT_CYCLES` of the period's units (may be empty).
         source: Which telemetry source the rows come from.
         counted_station: The station whose cycle ends ``units.station_end_at`` holds (None: the output station).
+        replication: Which replication of the source (0 for measured rows).
     """
 
     period: Period
@@ -206,6 +207,7 @@ class PeriodData:
     robot_cycles: pl.DataFrame = field(default_factory=lambda: empty(ROBOT_CYCLES))
     source: str = "measured"
     counted_station: str | None = None
+    replication: int = 0
 
     def __post_init__(self) -> None:
         for name, schema in (

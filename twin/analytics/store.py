@@ -1,7 +1,9 @@
 """Read a period's analytics frames from the warehouse marts, with parameterized queries only.
 
-Every value that comes from a user (period bounds, source, region, station, characteristic family) is
-bound as a query parameter; table and column names are constants of this module. Units are read when
+Every value that comes from a user (period bounds, source, replication, region, station, characteristic
+family) is bound as a query parameter; table and column names are constants of this module. A source's rows
+are read one replication at a time: measured rows are replication 0, and so is a simulated source read
+without a replication (:func:`replication_of`). Units are read when
 any of their cycles touches the period (the analytics then keep those completed in it); fault and setup
 intervals and nonconforming measurements within :data:`MARGIN` of the period.
 """
@@ -9,8 +11,11 @@ intervals and nonconforming measurements within :data:`MARGIN` of the period.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import duckdb
 import polars as pl
@@ -18,7 +23,11 @@ import polars as pl
 from twin.analytics import frames
 from twin.analytics.frames import PeriodData, Roles
 from twin.analytics.period import Period
-from twin.errors import WarehouseError
+from twin.cell.load import load_cell
+from twin.cell.spec import CellSpec
+from twin.errors import InputError, WarehouseError
+from twin.telemetry.schema import SIMULATED_PREFIX
+from twin.warehouse.scenario_runs import scenario_cell, stored_run
 
 MARGIN = timedelta(days=1)
 """How far around the period fault and setup intervals and quality measurements are read."""
@@ -34,8 +43,34 @@ MARTS: tuple[str, ...] = (
 )
 """The marts the analytics read: this package's ``mart_an_*`` and the warehouse's ``mart_energy_hourly``."""
 
+PERIOD_MARTS: tuple[str, ...] = (
+    "mart_an_units",
+    "mart_an_downtime",
+    "mart_an_occupancy_hourly",
+    "mart_energy_hourly",
+    "mart_an_grid_hourly",
+)
+"""The marts :func:`load_period` reads for the OEE, cost and carbon figures (no measurements, defects or
+robot cycles): what a what-if's scratch warehouse builds (:mod:`twin.warehouse.scratch`)."""
+
 GRID_SOURCE = "measured"
 """Grid intensity is an external series: always its measured rows, whatever the energy source."""
+
+
+def replication_of(replication: int | None) -> int:
+    """The replication a read selects: ``replication``, or 0 (measured rows; a simulated run's first) when None.
+
+    >>> replication_of(None), replication_of(3)
+    (0, 3)
+
+    Raises:
+        InputError: A negative replication.
+    """
+    if replication is None:
+        return 0
+    if replication < 0:
+        raise InputError(f"replication {replication}: replications count from 0")
+    return int(replication)
 
 
 def arrow_table(result: Any) -> Any:
@@ -64,20 +99,43 @@ def _query(conn: Any, sql: str, params: dict[str, Any], schema: dict[str, pl.Dat
     return frames.conform(frame, schema, name)
 
 
-_UNITS_OF_PERIOD = """
-    select unit_id from mart_an_units
-    where source = $source and last_end_at >= $lo and first_start_at < $hi
-"""
-
-
 def _station_sql(name: str) -> str:
     """The element of a per-station list of ``mart_an_units`` for the station bound to ``$<name>``."""
     return f"u.station_end_at[list_position(u.stations, ${name})]"
 
 
+def source_cell(conn: Any, source: str, cell: str | Path | None = None, overrides: Iterable[str] = ()) -> CellSpec:
+    """The cell a source's figures are computed on: a simulated run's own cell, else the cell file.
+
+    A what-if ran on the base cell with its changes (an added robot, a night shift); its telemetry is read
+    against that cell, stored with the run (:func:`twin.warehouse.scenario_runs.scenario_cell`), never
+    against ``cell``.
+
+    Args:
+        conn: An open warehouse connection.
+        source: ``measured`` or ``simulated:<scenario>``.
+        cell: The cell file of measured data (the sample cell when None).
+        overrides: ``--set`` overrides of the cell file.
+
+    Returns:
+        The validated cell.
+
+    Raises:
+        InputError: ``--set`` overrides given for a simulated source, or no stored run of it.
+    """
+    if not source.startswith(SIMULATED_PREFIX):
+        return load_cell(cell, overrides)
+    if list(overrides):
+        raise InputError(
+            f"--set changes the cell file; source {source} is read on the cell stored with its run "
+            "(change the scenario and run it again instead)"
+        )
+    return scenario_cell(conn, source)
+
+
 def load_units(
     conn: Any, period: Period, output_station: str, parallel_stations: list[str], source: str = "measured",
-    counted_station: str | None = None,
+    counted_station: str | None = None, replication: int | None = None,
 ) -> pl.DataFrame:  # fmt: skip
     """The units whose cycles touch the period, with completion, run time and quality disposition.
 
@@ -88,12 +146,14 @@ def load_units(
         parallel_stations: Stations left out of a unit's run time (printer banks).
         source: Telemetry source.
         counted_station: Station whose cycle ends fill ``station_end_at`` (default: the output station).
+        replication: Which replication of the source (:func:`replication_of`).
 
     Returns:
         :data:`twin.analytics.frames.UNITS` rows.
     """
     params: dict[str, Any] = {
         "source": source,
+        "replication": replication_of(replication),
         "lo": period.start,
         "hi": period.end,
         "output": output_station,
@@ -110,7 +170,7 @@ def load_units(
                list_sum(u.station_cycle_s){"".join(minus)} as run_s,
                u.is_first_pass_good, u.is_reworked, u.is_final_good
         from mart_an_units as u
-        where u.source = $source and u.last_end_at >= $lo and u.first_start_at < $hi
+        where u.source = $source and u.replication = $replication and u.last_end_at >= $lo and u.first_start_at < $hi
     """
     return _query(conn, sql, params, frames.UNITS, "mart_an_units")
 
@@ -125,6 +185,7 @@ def load_period(
     counted_station: str | None = None,
     robot_cycles: bool = False,
     defects: bool = False,
+    replication: int | None = None,
 ) -> PeriodData:
     """Every frame the period figures need.
 
@@ -139,6 +200,7 @@ def load_period(
         counted_station: A station or robot whose cycle ends OEE counts (default: the output station).
         robot_cycles: Also read each unit's robot cycle times (for the settings-change analysis).
         defects: Also read the nonconforming measurements of the period's units (defect Pareto).
+        replication: Which replication of the source (:func:`replication_of`: None reads replication 0).
 
     Returns:
         The :class:`~twin.analytics.frames.PeriodData`.
@@ -146,23 +208,25 @@ def load_period(
     Raises:
         WarehouseError: A mart is missing or a query fails.
     """
-    units = load_units(conn, period, roles.output_station, list(roles.parallel_stations), source, counted_station)
-    margin = {"source": source, "lo": period.start - MARGIN, "hi": period.end + MARGIN}
+    rep = replication_of(replication)
+    units = load_units(conn, period, roles.output_station, list(roles.parallel_stations), source, counted_station, rep)
+    margin = {"source": source, "replication": rep, "lo": period.start - MARGIN, "hi": period.end + MARGIN}
     downtime = _query(
         conn,
         """
         select station_id, kind, code, start_at, end_at from mart_an_downtime
-        where source = $source and start_at < $hi and (end_at is null or end_at > $lo)
+        where source = $source and replication = $replication and start_at < $hi
+          and (end_at is null or end_at > $lo)
         """,
         margin,
         frames.DOWNTIME,
         "mart_an_downtime",
     )
-    hours = {"source": source, "lo": period.start - timedelta(hours=1), "hi": period.end}
+    hours = {"source": source, "replication": rep, "lo": period.start - timedelta(hours=1), "hi": period.end}
     occupancy = _query(
         conn,
         "select station_id, variant, hour_at, busy_s, n_units from mart_an_occupancy_hourly "
-        "where source = $source and hour_at >= $lo and hour_at < $hi",
+        "where source = $source and replication = $replication and hour_at >= $lo and hour_at < $hi",
         hours,
         frames.OCCUPANCY,
         "mart_an_occupancy_hourly",
@@ -170,12 +234,12 @@ def load_period(
     energy = _query(
         conn,
         "select meter_id, hour_at, energy_kwh as kwh from mart_energy_hourly "
-        "where source = $source and hour_at >= $lo and hour_at < $hi",
+        "where source = $source and replication = $replication and hour_at >= $lo and hour_at < $hi",
         hours,
         frames.ENERGY_HOURLY,
         "mart_energy_hourly",
     )
-    grid_params: dict[str, Any] = {"source": GRID_SOURCE, "lo": hours["lo"], "hi": hours["hi"]}
+    grid_params: dict[str, Any] = {"source": GRID_SOURCE, "lo": hours["lo"], "hi": hours["hi"]}  # replication 0
     region_filter = ""
     if region is not None:
         grid_params["region"] = region
@@ -188,9 +252,11 @@ def load_period(
         frames.GRID_HOURLY,
         "mart_an_grid_hourly",
     )
-    nonconforming = load_defects(conn, period, units, source) if defects else frames.empty(frames.DEFECTS)
-    measurements = load_measurements(conn, period, families, source) if families else frames.empty(frames.MEASUREMENTS)
-    cycles = load_robot_cycles(conn, period, list(roles.robots), source) if robot_cycles else None
+    nonconforming = load_defects(conn, period, units, source, rep) if defects else frames.empty(frames.DEFECTS)
+    measurements = (
+        load_measurements(conn, period, families, source, rep) if families else frames.empty(frames.MEASUREMENTS)
+    )
+    cycles = load_robot_cycles(conn, period, list(roles.robots), source, rep) if robot_cycles else None
     return PeriodData(
         period=period,
         units=units,
@@ -203,10 +269,13 @@ def load_period(
         robot_cycles=cycles if cycles is not None else frames.empty(frames.ROBOT_CYCLES),
         source=source,
         counted_station=counted_station,
+        replication=rep,
     )
 
 
-def load_defects(conn: Any, period: Period, units: pl.DataFrame, source: str = "measured") -> pl.DataFrame:
+def load_defects(
+    conn: Any, period: Period, units: pl.DataFrame, source: str = "measured", replication: int | None = None
+) -> pl.DataFrame:
     """Nonconforming measurements of the given units, measured within :data:`MARGIN` of the period.
 
     Args:
@@ -214,20 +283,29 @@ def load_defects(conn: Any, period: Period, units: pl.DataFrame, source: str = "
         period: The reporting period.
         units: The period's units (``unit_id``), e.g. :func:`load_units`.
         source: Telemetry source.
+        replication: Which replication of the source (:func:`replication_of`).
 
     Returns:
         :data:`twin.analytics.frames.DEFECTS` rows.
     """
-    params = {"source": source, "lo": period.start - MARGIN, "hi": period.end + MARGIN}
+    params = {
+        "source": source,
+        "replication": replication_of(replication),
+        "lo": period.start - MARGIN,
+        "hi": period.end + MARGIN,
+    }
     sql = """
         select unit_id, measured_at, station_id, characteristic, defect, is_first_pass from mart_an_measurements
-        where source = $source and not is_conforming and measured_at >= $lo and measured_at < $hi
+        where source = $source and replication = $replication and not is_conforming
+          and measured_at >= $lo and measured_at < $hi
     """
     rows = _query(conn, sql, params, frames.DEFECTS, "mart_an_measurements")
     return rows.join(units.select("unit_id"), on="unit_id", how="semi")
 
 
-def load_measurements(conn: Any, period: Period, families: list[str], source: str = "measured") -> pl.DataFrame:
+def load_measurements(
+    conn: Any, period: Period, families: list[str], source: str = "measured", replication: int | None = None
+) -> pl.DataFrame:
     """First-pass quality measurements of some characteristic families taken in the period (any order).
 
     Args:
@@ -235,21 +313,31 @@ def load_measurements(conn: Any, period: Period, families: list[str], source: st
         period: The reporting period (measurement times inside it).
         families: Characteristic families (``screw_torque_nm``, ``gap_mm``), bound as a parameter.
         source: Telemetry source.
+        replication: Which replication of the source (:func:`replication_of`).
 
     Returns:
         :data:`twin.analytics.frames.MEASUREMENTS` rows, in time order.
     """
-    params: dict[str, Any] = {"source": source, "lo": period.start, "hi": period.end, "families": list(families)}
+    params: dict[str, Any] = {
+        "source": source,
+        "replication": replication_of(replication),
+        "lo": period.start,
+        "hi": period.end,
+        "families": list(families),
+    }
     sql = """
         select unit_id, measured_at, family, value
         from mart_an_measurements
-        where source = $source and is_first_pass and list_contains($families::varchar[], family)
+        where source = $source and replication = $replication and is_first_pass
+          and list_contains($families::varchar[], family)
           and measured_at >= $lo and measured_at < $hi
     """
     return _query(conn, sql, params, frames.MEASUREMENTS, "mart_an_measurements")
 
 
-def load_robot_cycles(conn: Any, period: Period, robots: list[str], source: str = "measured") -> pl.DataFrame:
+def load_robot_cycles(
+    conn: Any, period: Period, robots: list[str], source: str = "measured", replication: int | None = None
+) -> pl.DataFrame:
     """Each period unit's cycle time on each robot.
 
     Args:
@@ -257,17 +345,24 @@ def load_robot_cycles(conn: Any, period: Period, robots: list[str], source: str 
         period: The reporting period.
         robots: Robot ids, bound as a parameter.
         source: Telemetry source.
+        replication: Which replication of the source (:func:`replication_of`).
 
     Returns:
         :data:`twin.analytics.frames.ROBOT_CYCLES` rows.
     """
-    params: dict[str, Any] = {"source": source, "lo": period.start, "hi": period.end, "robots": list(robots)}
+    params: dict[str, Any] = {
+        "source": source,
+        "replication": replication_of(replication),
+        "lo": period.start,
+        "hi": period.end,
+        "robots": list(robots),
+    }
     sql = """
         with per_station as (
             select unit_id, variant, first_start_at as "at",
                    unnest(stations) as station_id, unnest(station_cycle_s) as duration_s
             from mart_an_units
-            where source = $source and last_end_at >= $lo and first_start_at < $hi
+            where source = $source and replication = $replication and last_end_at >= $lo and first_start_at < $hi
         )
         select unit_id, station_id, variant, "at", duration_s from per_station
         where list_contains($robots::varchar[], station_id)
@@ -275,20 +370,34 @@ def load_robot_cycles(conn: Any, period: Period, robots: list[str], source: str 
     return _query(conn, sql, params, frames.ROBOT_CYCLES, "mart_an_units")
 
 
-def data_extent(conn: Any, source: str = "measured") -> tuple[datetime | None, datetime | None]:
+def data_extent(
+    conn: Any, source: str = "measured", replication: int | None = None
+) -> tuple[datetime | None, datetime | None]:
     """First cycle start and last cycle end of a source (for the default period).
+
+    A simulated source with a stored run (:mod:`twin.warehouse.scenario_runs`) spans its horizon instead:
+    its first instant and the last microsecond before its end, so the default period is the horizon the
+    scenario's KPIs were computed over (rounded out to local midnights).
 
     Args:
         conn: An open DuckDB connection.
         source: Telemetry source.
+        replication: Which replication of the source (:func:`replication_of`).
 
     Returns:
         ``(first, last)`` as aware UTC datetimes, or ``(None, None)`` without data.
     """
+    run = stored_run(conn, source) if source.startswith(SIMULATED_PREFIX) else None
+    if run is not None:
+        zone = ZoneInfo(scenario_cell(conn, source).cell.timezone)
+        first = datetime.combine(run["start_date"], time(0), tzinfo=zone).astimezone(UTC)
+        end = first + timedelta(days=float(run["horizon_days"]))
+        return first, end - timedelta(microseconds=1)
     frame = _query(
         conn,
-        "select min(first_start_at) as start_at, max(last_end_at) as end_at from mart_an_units where source = $source",
-        {"source": source},
+        "select min(first_start_at) as start_at, max(last_end_at) as end_at from mart_an_units "
+        "where source = $source and replication = $replication",
+        {"source": source, "replication": replication_of(replication)},
         {"start_at": frames.UTC_US, "end_at": frames.UTC_US},
         "mart_an_units",
     )
@@ -297,13 +406,16 @@ def data_extent(conn: Any, source: str = "measured") -> tuple[datetime | None, d
     return frame["start_at"][0], frame["end_at"][0]
 
 
-def robot_energy_by_step(conn: Any, period: Period, source: str = "measured") -> pl.DataFrame:
+def robot_energy_by_step(
+    conn: Any, period: Period, source: str = "measured", replication: int | None = None
+) -> pl.DataFrame:
     """Robot electrical energy per program step, integrated from joint-state power (``mart_an_robot_energy_hourly``).
 
     Args:
         conn: An open DuckDB connection.
         period: The reporting period (whole UTC hours starting inside it).
         source: Telemetry source.
+        replication: Which replication of the source (:func:`replication_of`).
 
     Returns:
         ``robot_id``, ``program_step``, ``n_samples``, ``logged_s``, ``kwh``, ``mean_power_w``, ``peak_power_w``.
@@ -322,10 +434,9 @@ def robot_energy_by_step(conn: Any, period: Period, source: str = "measured") ->
                case when sum(logged_s) > 0 then sum(kwh) * 3.6e6 / sum(logged_s) end as mean_power_w,
                max(peak_power_w) as peak_power_w
         from mart_an_robot_energy_hourly
-        where source = $source and hour_at >= $lo and hour_at < $hi
+        where source = $source and replication = $replication and hour_at >= $lo and hour_at < $hi
         group by robot_id, program_step
         order by robot_id, program_step
     """
-    return _query(
-        conn, sql, {"source": source, "lo": period.start, "hi": period.end}, schema, "mart_an_robot_energy_hourly"
-    )
+    params = {"source": source, "replication": replication_of(replication), "lo": period.start, "hi": period.end}
+    return _query(conn, sql, params, schema, "mart_an_robot_energy_hourly")

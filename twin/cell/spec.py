@@ -329,6 +329,13 @@ class AuxPowerSpec(Spec):
     off_shift: float = Field(default=150.0, ge=0.0)
 
 
+class IdleShareSpec(Spec):
+    """A robot's draw while it waits (no motion), as a share of its ``power_model.controller_w``."""
+
+    in_shift: float = Field(default=0.35, ge=0.0, le=1.0)
+    off_shift: float = Field(default=0.2, ge=0.0, le=1.0)
+
+
 class CellInfo(Spec):
     """Identity and context of the cell."""
 
@@ -338,6 +345,7 @@ class CellInfo(Spec):
     grid_region: str
     clearance_threshold_m: float = Field(default=0.02, ge=0.0)
     aux_power_w: AuxPowerSpec = AuxPowerSpec()
+    robot_idle_share: IdleShareSpec = IdleShareSpec()
 
     @field_validator("timezone")
     @classmethod

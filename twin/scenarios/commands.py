@@ -55,7 +55,8 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--to-warehouse",
         action="store_true",
-        help="ingest replication 0's events and energy (source simulated:<scenario>) into --warehouse",
+        help="ingest every replication's events, energy and quality (source simulated:<scenario>, with the "
+        "scenario's cell) into --warehouse",
     )
     run.add_argument("--no-store", action="store_true", help="do not keep the KPIs in the warehouse")
     run.set_defaults(func=run_run)

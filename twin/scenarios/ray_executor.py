@@ -13,10 +13,12 @@ from typing import Any
 from twin.errors import InputError
 
 
-def _replication(inputs: Any, seed: int, replication: int, run: int) -> tuple[int, int, dict[str, float]]:
+def _replication(
+    inputs: Any, seed: int, replication: int, run: int, out_dir: str | None = None
+) -> tuple[int, int, dict[str, float]]:
     from twin.sim.runner import run_replication
 
-    kpis, _ = run_replication(inputs, seed, replication)
+    kpis, _ = run_replication(inputs, seed, replication, out_dir)
     return run, replication, kpis
 
 
@@ -62,7 +64,7 @@ def run_on_ray(
         for task in tasks:
             if task.run not in refs:
                 refs[task.run] = ray.put(task.inputs)
-            pending.append(remote.remote(refs[task.run], task.seed, task.replication, task.run))
+            pending.append(remote.remote(refs[task.run], task.seed, task.replication, task.run, task.out_dir))
         order = {ref: i for i, ref in enumerate(pending)}
         results: list[Any] = [None] * len(pending)
         waiting = list(pending)

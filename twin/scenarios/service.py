@@ -8,14 +8,17 @@
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from twin.errors import ConfigError
+from twin.paths import data_dir
 from twin.scenarios.load import Scenario, load_scenario, load_sweep
 from twin.scenarios.sweep import expand, parameter_changes
 from twin.sim.kpis import compare_kpis, summarize
-from twin.sim.runner import ScenarioResult, prepare, run_many
+from twin.sim.runner import ScenarioResult, prepare, run_many, telemetry_stem
+from twin.warehouse.scenario_runs import SimulatedRun, write_run
 
 NULL_ERROR: dict[str, float | None] = {"cycle_time_rel": None, "energy_per_unit_rel": None}
 TWIN_ERROR_REPLICATIONS = 3
@@ -73,8 +76,11 @@ def run_scenario(
 ) -> ScenarioResult:
     """Run a scenario file (or registered id) and attach the baseline's twin error.
 
-    With ``write``, replication 0 is run again with its events recorded and its ``events`` and ``energy``
-    telemetry (``source = simulated:<scenario>``) is ingested into ``warehouse``.
+    With ``write``, every replication's telemetry (events, energy, quality; ``source =
+    simulated:<scenario>``, ``replication = r``) is written as Parquet files under
+    ``data/generated/simulated/`` while it runs, and ingested into ``warehouse`` with the scenario's cell
+    (:func:`twin.warehouse.scenario_runs.write_run`), so ``twin cost|carbon|oee --source
+    simulated:<scenario> --replication r`` give the figures this run's KPIs were computed from.
     """
     scenario = load_scenario(reference)
     spec = scenario.spec
@@ -82,17 +88,24 @@ def run_scenario(
     days = horizon_days if horizon_days is not None else spec.horizon_days
     s = seed if seed is not None else spec.seed
     inputs = prepare(scenario, days, measured=measured)
+    out_dir = None
+    if write:
+        out_dir = data_dir() / "generated" / "simulated" / f"{scenario.id}-seed{s}"
     (per_rep,) = run_many(
-        [(inputs, s, n)], executor=_executor(workers), workers=workers, progress=progress, desc=scenario.id
+        [(inputs, s, n)],
+        executor=_executor(workers),
+        workers=workers,
+        progress=progress,
+        desc=scenario.id,
+        out_dir=out_dir,
     )
     result = ScenarioResult(scenario.id, s, n, days, per_rep)
     result.twin_error = baseline_twin_error(scenario, measured)
-    if write:
-        from twin.paths import data_dir
-        from twin.sim.telemetry import simulated_frames, write_to_warehouse
-
-        frames = simulated_frames(inputs, s, 0)
-        write_to_warehouse(frames, scenario.id, s, warehouse, data_dir() / "generated" / "simulated")
+    if out_dir is not None:
+        stems = [telemetry_stem(scenario.id, s, r) for r in range(n)]
+        paths = [out_dir / f"{stream}-{stem}.parquet" for stem in stems for stream in ("events", "energy", "quality")]
+        first = date.fromisoformat(inputs.start_iso)
+        write_run(SimulatedRun(scenario.id, s, days, first, n, scenario.cell), paths, warehouse)
     return result
 
 

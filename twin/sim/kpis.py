@@ -1,158 +1,150 @@
-"""Scenario KPIs per replication, their means with 95 % Student-t intervals, and deltas against a baseline.
+"""Scenario KPIs: each replication's period figures, computed by the analytics from its telemetry.
+
+A replication's KPIs are not computed here. Its telemetry (:mod:`twin.sim.telemetry`: events, energy,
+quality, with ``source = simulated:<scenario>`` and its ``replication``) is loaded into a private
+in-memory warehouse (:mod:`twin.warehouse.scratch`), the marts are built from the same SQL files as for
+measured data, and the period figures of :mod:`twin.analytics.figures` are read off the horizon on the
+scenario's own cell: the same functions ``twin oee|cost|carbon --source simulated:<scenario>
+--replication r`` run on the warehouse. A what-if KPI is then the mean of the replications' figures
+with a 95 % Student-t interval (:func:`summarize`), and a delta is paired over replications
+(:func:`compare_kpis`).
 
 KPI names follow SPEC.md ("Scenario KPIs"); ``utilization`` is flattened per resource
-(``utilization_R2``) and cycle time also per variant (``cycle_time_s_B4-PLA``). Definitions:
+(``utilization_R2``) and cycle time also per variant (``cycle_time_s_B4-PLA``). Each is:
 
-- ``throughput_units_per_h``: units shipped (good, reworked, or escaped undetected) per planned busy hour
-  (the shift calendar minus breaks); ``output_units_per_day`` per calendar day (a longer calendar shows
-  here).
-- ``cycle_time_s``: a unit's operations in sequence with no waiting, printing excluded (mean over the
-  units completed); ``takt_s``: the bottleneck's work per unit (the printer bank's print time divided by
-  its printer count), over the completed mix; the bottleneck is the resource with the most work per unit.
-- ``oee`` = availability x performance x quality (ISO 22400): availability = run time / planned busy time,
-  where down time is the union of every fault and setup interval inside the working windows; performance
-  = takt x units completed / run time; quality = first-pass good / completed (``oee_availability``,
-  ``oee_performance``, ``oee_quality``).
-- ``wip_units``: time-average number of units released (print started) and not completed, over the
-  whole horizon; ``flow_time_s``: mean release-to-completion time (so WIP = throughput x flow time,
-  Little's law, with throughput per calendar hour).
-- ``energy_kwh_per_unit``: every meter's energy (operations, idle, standby, ``cell_aux``) per unit shipped.
-- ``cost_eur_per_unit``: energy at the time-of-use tariff of its 15-minute interval, labour (paid shift
-  time), equipment depreciation and maintenance per planned hour, material of every unit completed
-  (scrap included), rework; per unit shipped.
-- ``kgco2e_per_unit``: scope 2 market-based (renewable share at zero, supplier factor or residual mix for
-  the rest) plus scope 3 category 1 materials (scrap included), per unit shipped;
-  ``kgco2e_location_per_unit`` uses the location-based annual grid factor instead.
-- ``first_pass_yield``: units without a defect / units completed; ``escape_rate``: defective units
-  shipped undetected (inspection sampling below 1) / units shipped.
-- ``utilization_<resource>``: operating time (work, excluding waits and repairs) / planned busy time; for
-  the printer bank, printing time / (printers x planned busy time).
+- ``throughput_units_per_h``: good units delivered (first-pass good or reworked to good: the cost and
+  carbon figures' ``units``) per hour of planned busy time (OEE's ``planned_time_s``);
+  ``output_units_per_day`` per calendar day of the horizon.
+- ``cycle_time_s``: the plan's cycle time (a unit's operations in sequence with no waiting, printing
+  excluded) over the variant mix completed; ``takt_s``: OEE's ideal cycle time over the same mix (the
+  bottleneck's work per unit).
+- ``oee`` and ``oee_availability``, ``oee_performance``, ``oee_quality``: the cell's OEE (ISO 22400).
+- ``wip_units``, ``flow_time_s``: :func:`twin.analytics.figures.flow_of`.
+- ``energy_kwh_per_unit``: every meter's energy per good unit (the carbon figure's).
+- ``cost_eur_per_unit``: the cost figure's total per good unit, in the cell's currency (EUR).
+- ``kgco2e_per_unit``: the carbon figure's market-based total per good unit (scope 1, scope 2
+  market-based, scope 3 cat. 1); ``kgco2e_location_per_unit`` the location-based one.
+- ``first_pass_yield``: OEE's quality (first-pass good / completed).
+- ``utilization_<resource>``: :func:`twin.analytics.figures.utilization_of`.
+- ``escape_rate``: defective units that left uninspected / good units delivered. The one figure the
+  telemetry cannot show (an escape is what nobody measured), so the simulation's own record gives it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from twin.analytics import figures
+from twin.analytics.frames import roles
+from twin.analytics.period import Period
+from twin.analytics.store import PERIOD_MARTS, load_period
 from twin.scenarios.spec import SCENARIO_KPIS
-from twin.sim.plan import BIN_S, SimInputs
-from twin.sim.record import ESCAPED, GOOD, REWORKED, SCRAPPED, ReplicationRecord
+from twin.sim.plan import SimInputs
+from twin.sim.record import ESCAPED, ReplicationRecord
+from twin.sim.telemetry import grid_frame, replication_frames
+from twin.warehouse.scratch import scratch_warehouse
 
 HEADLINE = SCENARIO_KPIS
 
 
-def _union_in_windows(intervals: list[tuple[float, float]], windows: Sequence[tuple[float, float]]) -> float:
-    """Length of the union of ``intervals`` inside ``windows`` (both lists of (start, end))."""
-    if not intervals:
-        return 0.0
-    merged: list[list[float]] = []
-    for a, b in sorted(intervals):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    total, j = 0.0, 0
-    for a, b in merged:
-        while j < len(windows) and windows[j][1] <= a:
-            j += 1
-        k = j
-        while k < len(windows) and windows[k][0] < b:
-            total += max(0.0, min(b, windows[k][1]) - max(a, windows[k][0]))
-            k += 1
-    return total
+def horizon_period(inputs: SimInputs) -> Period:
+    """The simulated horizon as a reporting period: local midnight of the first day, ``horizon_days`` long."""
+    start = datetime.fromtimestamp(inputs.calendar.t0_epoch_s, tz=UTC)
+    return Period(start, start + timedelta(seconds=inputs.horizon_s), inputs.calendar.timezone)
+
+
+def _num(value: Any) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 
 
-def energy_bins_j(inputs: SimInputs, record: ReplicationRecord) -> dict[str, np.ndarray]:
-    """Energy per meter per 15-minute bin: the operations' energy plus idle and standby power."""
-    n = inputs.n_bins
-    last = inputs.horizon_s - (n - 1) * BIN_S
-    length = np.full(n, BIN_S)
-    length[-1] = last
-    in_shift = np.asarray(inputs.in_shift, dtype=bool)
-    out: dict[str, np.ndarray] = {}
-    for meter in inputs.meters:
-        on, off = inputs.idle_w.get(meter, (0.0, 0.0))
-        out[meter] = np.asarray(record.energy_j[meter]) + np.where(in_shift, on, off) * length
-    return out
+def period_kpis(p: figures.Prepared, inputs: SimInputs) -> dict[str, float]:
+    """The scenario KPIs of one period of one source (see the module docstring); NaN where undefined.
 
+    Args:
+        p: The prepared period (:func:`twin.analytics.figures.prepare` on the scenario's cell).
+        inputs: The scenario's inputs (the plan's cycle times, the ideal cycle times, the resources).
 
-def replication_kpis(inputs: SimInputs, record: ReplicationRecord) -> dict[str, float]:
-    """Every KPI of one replication (see the module docstring); NaN where undefined (no unit)."""
-    horizon = inputs.horizon_s
-    planned = inputs.calendar.planned_s
-    variant = np.asarray(record.unit_variant, dtype=np.int64)
-    release = np.asarray(record.unit_release_s, dtype=np.float64)
-    done = np.asarray(record.unit_done_s, dtype=np.float64)
-    status = np.asarray(record.unit_status, dtype=np.int64)
-    work = np.asarray(record.unit_work_s, dtype=np.float64)
-    completed = np.nan_to_num(done, nan=math.inf) <= horizon
-    shipped = completed & np.isin(status, (GOOD, REWORKED, ESCAPED))
-    n_done, n_shipped = int(completed.sum()), int(shipped.sum())
-    n_good = int((completed & (status == GOOD)).sum())
-    n_rework = int((completed & (status == REWORKED)).sum())
-    n_escaped = int((completed & (status == ESCAPED)).sum())
-    counts = (
-        np.bincount(variant[completed], minlength=len(inputs.variants)) if n_done else np.zeros(len(inputs.variants))
-    )
-
-    kpis: dict[str, float] = {}
-    kpis["throughput_units_per_h"] = _ratio(n_shipped, planned / 3600.0)
-    kpis["cycle_time_s"] = float(work[completed].mean()) if n_done else math.nan
-    resources = sorted({r for v in inputs.variants for r in v.work_s})
-    work_per_unit = {
-        r: _ratio(sum(c * v.work_s.get(r, 0.0) for c, v in zip(counts, inputs.variants, strict=True)), n_done)
-        for r in resources
+    Returns:
+        KPI name -> value.
+    """
+    oee = figures.oee_of(p, inputs.ideal_cycle_s)
+    cost = figures.cost_of(p, oee["run_time_s"])
+    carbon = figures.carbon_of(p)
+    flow = figures.flow_of(p)
+    utilization = figures.utilization_of(p)
+    good = float(cost["units"])
+    planned_h = oee["planned_time_s"] / 3600.0
+    days = (p.data.period.end - p.data.period.start).total_seconds() / 86400.0
+    cycle = {v.name: v.cycle_time_s for v in inputs.variants}
+    kpis: dict[str, float] = {
+        "throughput_units_per_h": _ratio(good, planned_h),
+        "cycle_time_s": _num(figures.mix_mean(p, cycle)),
+        "takt_s": _ratio(oee["ideal_time_s"], oee["total_count"]),
+        "oee": _num(oee["oee"]),
+        "wip_units": _num(flow["wip_units"]),
+        "energy_kwh_per_unit": _num(carbon["energy_kwh_per_unit"]),
+        "cost_eur_per_unit": _num(cost["cost_per_unit"]["total"]),
+        "kgco2e_per_unit": _num(carbon["per_unit_kg"]["total_market"]),
+        "first_pass_yield": _num(oee["quality"]),
     }
-    takt = max((w for w in work_per_unit.values() if not math.isnan(w)), default=math.nan)
-    kpis["takt_s"] = takt
-    down = _union_in_windows(
-        [(a, b) for _, a, b in record.faults] + [(a, b) for _, a, b in record.setups], inputs.calendar.windows
-    )
-    run = planned - down
-    availability = _ratio(run, planned)
-    ideal = sum(c * v.takt_s for c, v in zip(counts, inputs.variants, strict=True))
-    performance = _ratio(ideal, run)
-    quality = _ratio(n_good, n_done)
-    kpis["oee"] = availability * performance * quality
-    in_system = np.clip(np.minimum(np.nan_to_num(done, nan=horizon), horizon) - np.minimum(release, horizon), 0.0, None)
-    kpis["wip_units"] = float(in_system.sum() / horizon) if horizon > 0 else math.nan
-
-    bins = energy_bins_j(inputs, record)
-    total_j = np.sum([b for b in bins.values()], axis=0)
-    kwh = float(total_j.sum() / 3.6e6)
-    energy_eur = float(np.dot(total_j / 3.6e6, np.asarray(inputs.bin_price_eur_per_kwh)))
-    material_eur = float(sum(c * v.material_eur for c, v in zip(counts, inputs.variants, strict=True)))
-    material_kg = float(sum(c * v.material_kgco2e for c, v in zip(counts, inputs.variants, strict=True)))
-    cost = energy_eur + material_eur + n_rework * inputs.rework_eur_per_unit + sum(inputs.fixed_cost_eur.values())
-    kpis["energy_kwh_per_unit"] = _ratio(kwh, n_shipped)
-    kpis["cost_eur_per_unit"] = _ratio(cost, n_shipped)
-    kpis["kgco2e_per_unit"] = _ratio(kwh * inputs.market_gco2e_per_kwh / 1000.0 + material_kg, n_shipped)
-    kpis["first_pass_yield"] = quality
     for resource in inputs.resources:
-        scale = inputs.printer_count if resource == "printer" else 1
-        kpis[f"utilization_{resource}"] = _ratio(record.busy_s.get(resource, 0.0), scale * planned)
-    kpis["output_units_per_day"] = _ratio(n_shipped, horizon / 86400.0)
-    kpis["oee_availability"] = availability
-    kpis["oee_performance"] = performance
-    kpis["oee_quality"] = quality
-    flow = (done - release)[completed]
-    kpis["flow_time_s"] = float(flow.mean()) if n_done else math.nan
-    kpis["kgco2e_location_per_unit"] = _ratio(kwh * inputs.location_gco2e_per_kwh / 1000.0 + material_kg, n_shipped)
-    kpis["escape_rate"] = _ratio(n_escaped, n_shipped)
-    for index, v in enumerate(inputs.variants):
-        mask = completed & (variant == index)
-        kpis[f"cycle_time_s_{v.name}"] = float(work[mask].mean()) if mask.any() else math.nan
-    kpis["_units_completed"] = float(n_done)
-    kpis["_units_scrapped"] = float((completed & (status == SCRAPPED)).sum())
-    kpis["_energy_kwh"] = kwh
-    kpis["_bottleneck_work_s"] = takt
+        kpis[f"utilization_{resource}"] = _num(utilization.get(resource))
+    kpis["output_units_per_day"] = _ratio(good, days)
+    kpis["oee_availability"] = _num(oee["availability"])
+    kpis["oee_performance"] = _num(oee["performance"])
+    kpis["oee_quality"] = _num(oee["quality"])
+    kpis["flow_time_s"] = _num(flow["flow_time_s"])
+    kpis["kgco2e_location_per_unit"] = _num(carbon["per_unit_kg"]["total_location"])
+    for name, value in cycle.items():
+        kpis[f"cycle_time_s_{name}"] = value
+    kpis["_units_completed"] = float(cost["units_completed"])
+    kpis["_units_good"] = good
+    kpis["_units_scrapped"] = float(cost["units_scrapped"])
+    kpis["_energy_kwh"] = float(carbon["energy_kwh"])
+    kpis["_missing_intensity_hours"] = float(carbon["missing_intensity_hours"])
+    return kpis
+
+
+def replication_kpis(
+    inputs: SimInputs, record: ReplicationRecord, frames: Mapping[str, pl.DataFrame] | None = None
+) -> dict[str, float]:
+    """Every KPI of one replication: its telemetry through the warehouse's marts and the analytics.
+
+    Args:
+        inputs: The scenario's inputs.
+        record: The replication's record.
+        frames: Its telemetry (:func:`twin.sim.telemetry.replication_frames`; made here when None).
+
+    Returns:
+        KPI name -> value (see the module docstring); NaN where undefined (no unit).
+    """
+    frames = dict(frames) if frames is not None else replication_frames(inputs, record)
+    if inputs.grid_intensity:
+        frames["grid_intensity"] = grid_frame(inputs)
+    cell = inputs.cell
+    with scratch_warehouse(frames, PERIOD_MARTS) as con:
+        data = load_period(
+            con,
+            horizon_period(inputs),
+            roles(cell),
+            inputs.source,
+            cell.carbon.grid_region,
+            replication=record.replication,
+        )
+    kpis = period_kpis(figures.prepare(cell, data), inputs)
+    done = np.nan_to_num(np.asarray(record.unit_done_s, dtype=np.float64), nan=math.inf) <= inputs.horizon_s
+    escaped = int((done & (np.asarray(record.unit_status) == ESCAPED)).sum())
+    kpis["escape_rate"] = _ratio(escaped, kpis["_units_good"])
     return kpis
 
 

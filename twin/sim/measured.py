@@ -33,6 +33,7 @@ STREAM_TABLES = {
     "events": ("stg_events", "raw_events", "events"),
     "energy": ("stg_energy", "raw_energy", "energy"),
     "quality": ("stg_quality", "raw_quality", "quality"),
+    "grid_intensity": ("stg_grid_intensity", "raw_grid_intensity", "grid_intensity"),
 }
 
 
@@ -45,6 +46,28 @@ class MeasuredData:
     quality_rows: pl.DataFrame | None = None
     faults: dict[str, tuple[float, float]] = field(default_factory=dict)
     quality: dict[str, tuple[float, float]] = field(default_factory=dict)
+    grid: pl.DataFrame | None = None
+
+    def grid_rows(self, region: str, first: Any, end: Any) -> tuple[tuple[int, str, float, int], ...]:
+        """Measured grid intensity of a region around local days ``first`` to ``end`` (exclusive).
+
+        Rows within a day of the period either side (the analytics match them to hours in UTC), as
+        ``(ts_us, region, gco2e_per_kwh, interval_min)``; none without a grid stream.
+        """
+        if self.grid is None or self.grid.is_empty():
+            return ()
+        from datetime import UTC, datetime, time, timedelta
+
+        lo = int((datetime.combine(first, time(0), tzinfo=UTC) - timedelta(days=2)).timestamp() * US)
+        hi = int((datetime.combine(end, time(0), tzinfo=UTC) + timedelta(days=2)).timestamp() * US)
+        interval = pl.col("interval_min") if "interval_min" in self.grid.columns else pl.lit(None)
+        rows = (
+            self.grid.filter((pl.col("region") == region) & pl.col("ts_us").is_between(lo, hi, closed="left"))
+            .select("ts_us", "region", "gco2e_per_kwh", interval.cast(pl.Int64).fill_null(60).alias("interval_min"))
+            .drop_nulls("gco2e_per_kwh")
+            .sort("ts_us")
+        )
+        return tuple((int(t), str(g), float(v), int(m)) for t, g, v, m in rows.iter_rows())
 
     @property
     def first_ts_us(self) -> int:
@@ -70,7 +93,10 @@ def _measured_only(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def from_frames(
-    events: pl.DataFrame, energy: pl.DataFrame | None = None, quality: pl.DataFrame | None = None
+    events: pl.DataFrame,
+    energy: pl.DataFrame | None = None,
+    quality: pl.DataFrame | None = None,
+    grid: pl.DataFrame | None = None,
 ) -> MeasuredData | None:
     """Measured data from telemetry frames (``ts`` as UTC datetime or ``ts_us``); None without measured cycles."""
     events = _measured_only(events)
@@ -78,7 +104,8 @@ def from_frames(
         return None
     energy = _measured_only(energy) if energy is not None else None
     quality = _measured_only(quality) if quality is not None else None
-    data = MeasuredData(events=events, energy=energy, quality_rows=quality)
+    grid = _measured_only(grid) if grid is not None else None
+    data = MeasuredData(events=events, energy=energy, quality_rows=quality, grid=grid)
     data.faults = fit_faults(events)
     data.quality = fit_quality(quality) if quality is not None else {}
     return data
@@ -278,7 +305,7 @@ def read_warehouse(path: str | Path | None) -> MeasuredData | None:
         return None
     if frames["events"] is None:
         return None
-    return from_frames(frames["events"], frames["energy"], frames["quality"])
+    return from_frames(frames["events"], frames["energy"], frames["quality"], frames["grid_intensity"])
 
 
 def _read_streams(con: Any) -> dict[str, pl.DataFrame | None]:

@@ -58,7 +58,17 @@ from twin.sim.plan import (
     WORK,
     SimInputs,
 )
-from twin.sim.record import ESCAPED, GOOD, IN_PROCESS, REWORKED, SCRAPPED, ReplicationRecord
+from twin.sim.record import (
+    ESCAPED,
+    GOOD,
+    IN_PROCESS,
+    INSPECTION_DEFECT,
+    NO_DEFECT,
+    REWORKED,
+    SCRAPPED,
+    SCREW_DEFECT,
+    ReplicationRecord,
+)
 
 MAINTENANCE_S = 600.0  # screwdriver bit change, done before the next working window (as the generator does)
 ROBOT_JITTER = 0.003  # relative spread of a robot cycle's duration
@@ -66,7 +76,6 @@ STATION_JITTER = 0.02  # relative spread of a station's process time
 PRINT_JITTER = 0.01  # relative spread of a print job
 BATCH = 1024
 OWN_TAIL = -1  # step kind of a stage's last stretch of the robot's own work
-US = 1_000_000
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:
@@ -209,17 +218,16 @@ class Slots:
 class ProductionModel:
     """One replication of the cell's production over the scenario's horizon."""
 
-    def __init__(self, inputs: SimInputs, seed: int, replication: int, record: bool = False) -> None:
+    def __init__(self, inputs: SimInputs, seed: int, replication: int) -> None:
         """Build the SimPy environment, buffers and random streams.
 
         Args:
             inputs: The scenario's simulation inputs.
             seed: The scenario seed.
             replication: Replication index (0-based); with ``seed`` it fixes every random draw.
-            record: Keep every event (telemetry ``events`` stream); off for fast KPI-only runs.
         """
         self.inputs = inputs
-        self.seed, self.replication, self.record = seed, replication, record
+        self.seed, self.replication = seed, replication
         self.cal = inputs.calendar
         self.env = simpy.Environment()
         env = self.env
@@ -245,18 +253,31 @@ class ProductionModel:
         self.energy = {m: [0.0] * self.n_bins for m in inputs.meters}
         self.busy = {r: 0.0 for r in inputs.resources}
         self.faults: list[tuple[str, float, float]] = []
+        self.fault_units: list[int] = []  # the unit in work when each fault struck (-1: none)
         self.setups: list[tuple[str, float, float]] = []
+        # every cycle of every robot and station: unit, start, end (a robot's end once the cycle is done)
+        stations = {
+            seg.resource
+            for v in inputs.variants
+            for stages in (v.stages, v.stages_no_inspection or ())
+            for stage in stages
+            for seg in stage
+            if seg.kind in (INSPECT, CONVEY)
+        }
+        self.cycles: dict[str, tuple[list[int], list[float], list[float]]] = {
+            r: ([], [], []) for r in (*inputs.stage_robots, inputs.printer_id, *sorted(stations))
+        }
         self.u_variant: list[int] = []
         self.u_release: list[float] = []
         self.u_done: list[float] = []
         self.u_status: list[int] = []
-        self.u_defect: list[bool] = []
+        self.u_defect: list[int] = []  # NO_DEFECT, SCREW_DEFECT or INSPECTION_DEFECT
+        self.u_screwed_at: list[float] = []  # when the unit's last screw was driven (NaN: not yet)
+        self.u_screws_before: list[int] = []  # screws the screwdriver drove since its last bit change, before
+        self.u_inspected_at: list[float] = []  # end of the unit's inspection (NaN: not inspected)
         self.u_sampled: list[bool] = []
         self.u_work: list[float] = []
         self.u_plan: list[Any] = []  # the unit's compiled stages (its variant's, with or without inspection)
-        self.events: dict[str, list[Any]] = {
-            k: [] for k in ("ts_us", "station_id", "event", "unit_id", "variant", "code")
-        }
         self.screws = {r: 0 for r in inputs.stage_robots}
         self.maintenance_due: dict[str, int | None] = {r: None for r in inputs.stage_robots}
         self._torque_log_ok = _torque_table(inputs.quality)
@@ -265,7 +286,9 @@ class ProductionModel:
         self._heat_s = inputs.heating_s
         self._print_s = [v.print_s for v in inputs.variants]
         self._printer_count = inputs.printer_count
-        self._printer_energy = self.energy["printer"]
+        self._printer = inputs.printer_id
+        self._printer_energy = self.energy[inputs.printer_id]
+        self._printer_cycles = self.cycles[inputs.printer_id]
         self._printing_n = self.printing.normals()
         self._orders_u = self.orders.uniforms()
         self._sampling = inputs.quality.sampling
@@ -273,19 +296,6 @@ class ProductionModel:
         self._plans = [(_compile(v.stages), _compile(v.stages_no_inspection)) for v in inputs.variants]
 
     # helpers ---------------------------------------------------------------------------------------
-    def _event(self, t: float, station: str, event: str, unit: int | None = None, code: str | None = None) -> None:
-        ev = self.events
-        ev["ts_us"].append(int(round((self.cal.t0_epoch_s + t) * US)))
-        ev["station_id"].append(station)
-        ev["event"].append(event)
-        ev["unit_id"].append(None if unit is None else self.unit_id(unit))
-        ev["variant"].append(None if unit is None else self.inputs.variants[self.u_variant[unit]].name)
-        ev["code"].append(code)
-
-    def unit_id(self, unit: int) -> str:
-        """The unit's id in telemetry."""
-        return f"U{unit + 1:07d}"
-
     def _energy(self, meter: str, t: float, joules: float) -> None:
         index = int(t / BIN_S)
         if 0 <= index < self.n_bins:
@@ -308,10 +318,7 @@ class ProductionModel:
             remaining -= clock
             repair = math.exp(mu + REPAIR_SIGMA * draws.normal())
             self.faults.append((resource, t, t + repair))
-            if self.record:
-                code = f"{resource.upper()}_FAULT"
-                self._event(t, resource, "fault_start", unit, code)
-                self._event(t + repair, resource, "fault_end", unit, code)
+            self.fault_units.append(-1 if unit is None else unit)
             t += repair
             extra += repair
             clock = draws.exponential(fault.mtbf_s)
@@ -326,7 +333,10 @@ class ProductionModel:
         self.u_release.append(release_s)
         self.u_done.append(math.nan)
         self.u_status.append(IN_PROCESS)
-        self.u_defect.append(False)
+        self.u_defect.append(NO_DEFECT)
+        self.u_screwed_at.append(math.nan)
+        self.u_screws_before.append(0)
+        self.u_inspected_at.append(math.nan)
         sampling = self._sampling
         sampled = sampling >= 1.0 or (orders.pop() if orders else self.orders.uniform()) < sampling
         self.u_sampled.append(sampled)
@@ -396,13 +406,14 @@ class ProductionModel:
         )
         busy = self._heat_s + print_s
         repair = 0.0
-        clock = self.clock.get("printer")
+        printer = self._printer
+        clock = self.clock.get(printer)
         if clock is not None:  # bank-level faults: the bank's operating time is its printers' mean
             share = busy / self._printer_count
             if clock > share:
-                self.clock["printer"] = clock - share
+                self.clock[printer] = clock - share
             else:
-                repair = self._fail("printer", start, share, unit)
+                repair = self._fail(printer, start, share, unit)
                 fault_at = self.faults[-1][1]
                 heap[:] = [(t + repair if t > fault_at else t, j, u) for t, j, u in heap]
                 heapq.heapify(heap)
@@ -410,10 +421,11 @@ class ProductionModel:
         bin_index = int((start + 0.5 * busy) / BIN_S)
         if bin_index < self.n_bins:
             self._printer_energy[bin_index] += self._heat_j + self._print_w * print_s
-        self.busy["printer"] += min(busy, windows[index][1] - start)
-        if self.record:
-            self._event(start, "printer", "cycle_start", unit)
-            self._event(done, "printer", "cycle_end", unit)
+        self.busy[printer] += min(busy, windows[index][1] - start)
+        units, starts, ends = self._printer_cycles
+        units.append(unit)
+        starts.append(start)
+        ends.append(done)
         heapq.heappush(heap, (done, i, unit))
 
     def _stage(self, k: int) -> Any:
@@ -443,8 +455,10 @@ class ProductionModel:
         last = len(table) - 1
         last_rate = table[last] - table[last - 1]
         screws, maintenance_due = self.screws, self.maintenance_due
-        record = self.record
         u_plan, u_work, u_status, u_defect, u_done = self.u_plan, self.u_work, self.u_status, self.u_defect, self.u_done
+        u_screwed_at, u_screws_before, u_inspected_at = self.u_screwed_at, self.u_screws_before, self.u_inspected_at
+        cycles = self.cycles
+        own_units, own_starts, own_ends = cycles[robot]
         clock, busy, energy, n_bins = self.clock, self.busy, self.energy, self.n_bins
         robot_energy = energy[robot]
         spots = self.conveyor_free
@@ -502,8 +516,8 @@ class ProductionModel:
             check = left is not None and left <= work
             if left is not None and not check:
                 clock[robot] = left - work
-            if record:
-                self._event(t, robot, "cycle_start", unit)
+            own_units.append(unit)
+            own_starts.append(t)
             for kind, resource, duration, joules, count, own_s in segments:
                 if own_s:  # the robot's own work before this step (contiguous, so one fault check covers it)
                     d = own_s * factor
@@ -526,9 +540,14 @@ class ProductionModel:
                     log_ok = table[n if n < last else last] - table[s if s < last else last]
                     if n > last:  # past the table: every further screw at the last screw's rate
                         log_ok += (n - (s if s > last else last)) * last_rate
-                    u_defect[unit] = (quality_u.pop() if quality_u else quality.uniform()) >= math.exp(
-                        log_ok
-                    ) * p_ok_inspected
+                    # one draw decides: below P(screws ok) x P(gap and flush ok) the unit is good; above
+                    # P(screws ok) a screw is out of its limits; in between gap or flush will be
+                    draw = quality_u.pop() if quality_u else quality.uniform()
+                    p_screws_ok = math.exp(log_ok)
+                    if draw >= p_screws_ok * p_ok_inspected:
+                        u_defect[unit] = SCREW_DEFECT if draw >= p_screws_ok else INSPECTION_DEFECT
+                    u_screwed_at[unit] = at
+                    u_screws_before[unit] = s
                     screws[resource] = n
                     if n >= interval and maintenance_due[resource] is None:
                         maintenance_due[resource] = bisect_right(window_starts, at) - 1
@@ -551,9 +570,11 @@ class ProductionModel:
                     busy[resource] += d
                     u_work[unit] += d
                     pending += repair + d
-                    if record:
-                        self._event(at, resource, "cycle_start", unit)
-                        self._event(at + d, resource, "cycle_end", unit)
+                    station_units, station_starts, station_ends = cycles[resource]
+                    station_units.append(unit)
+                    station_starts.append(at)
+                    station_ends.append(at + d)
+                    u_inspected_at[unit] = at + d
                     if u_defect[unit]:
                         draw = quality_u.pop() if quality_u else quality.uniform()
                         u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
@@ -582,9 +603,10 @@ class ProductionModel:
                     u_done[unit] = done
                     if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
                         u_status[unit] = ESCAPED if u_defect[unit] else GOOD
-                    if record:
-                        self._event(at, resource, "cycle_start", unit)
-                        self._event(done, resource, "cycle_end", unit)
+                    station_units, station_starts, station_ends = cycles[resource]
+                    station_units.append(unit)
+                    station_starts.append(at)
+                    station_ends.append(done)
                     pending += waited_s
             if pending > 0.0:
                 yield timeout(pending)
@@ -594,8 +616,7 @@ class ProductionModel:
             index = int(0.5 * (started + now) / BIN_S)  # the cycle's robot energy, in its middle
             if index < n_bins:
                 robot_energy[index] += robot_j * factor
-            if record:
-                self._event(now, robot, "cycle_end", unit)
+            own_ends.append(now)
             if target is not None:
                 target.put(unit)
 
@@ -606,9 +627,6 @@ class ProductionModel:
             return
         start = self.cal.windows[index][0] - MAINTENANCE_S
         self.setups.append((robot, start, start + MAINTENANCE_S))
-        if self.record:
-            self._event(start, robot, "setup_start", code="MAINT_SCREWDRIVER_BIT")
-            self._event(start + MAINTENANCE_S, robot, "setup_end", code="MAINT_SCREWDRIVER_BIT")
         self.screws[robot] = 0
         self.maintenance_due[robot] = None
 
@@ -632,7 +650,12 @@ class ProductionModel:
             faults=self.faults,
             setups=self.setups,
             energy_j=self.energy,
-            events=self.events if self.record else None,
+            fault_units=self.fault_units,
+            cycles=self.cycles,
+            unit_defect=self.u_defect,
+            unit_screwed_at_s=self.u_screwed_at,
+            unit_screws_before=self.u_screws_before,
+            unit_inspected_at_s=self.u_inspected_at,
             sim_events=_scheduled(env),
         )
 

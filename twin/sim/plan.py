@@ -1,4 +1,4 @@
-"""A scenario's cell -> the simulation's inputs: stages per variant from the physics twin, plus economics.
+"""A scenario's cell -> the simulation's inputs: stages per variant from the physics twin, faults and defects.
 
 Operation durations and energies come from :class:`twin.physics.evaluate.CellPlanner`, cached by the
 content hash of their inputs, so a scenario re-plans only the operations its changes touched.
@@ -11,28 +11,27 @@ a fixture nest from the start of loading until the first operation that carries 
 When an operation template is assigned to another robot (``changes.operation_robots``, e.g. the screws
 to a second screwdriver ``R2b``), its work becomes a stage of its own and the stages hand the unit over.
 
-Everything here is plain data (frozen dataclasses of floats and strings): it pickles to worker processes
-and Ray tasks, and the model never touches pybullet.
+Everything here is plain data (frozen dataclasses of floats and strings, and the validated cell): it
+pickles to worker processes and Ray tasks, and the model never touches pybullet. Cost and carbon are not
+here: a replication's KPIs are the analytics' period figures of its telemetry (:mod:`twin.sim.kpis`), so
+tariffs, grid factors and the bill of materials have one owner, :mod:`twin.analytics`.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError, PhysicsError
 from twin.sim.calendar import ShiftCalendar
+from twin.telemetry.schema import SIMULATED_PREFIX
 
 # segment kinds of a stage
 WORK, RELEASE_NEST, INSPECT, SCREWED, CONVEY = range(5)
 
 BIN_S = 900.0  # energy meter interval (the generator's 15 min)
-ROBOT_IDLE_SHARE = {"in_shift": 0.35, "off_shift": 0.2}  # of controller_w, as the generator models idle robots
 NOMINAL_CP = 5.0 / 3.0  # nominal process capability (Cp) when no measured quality data exists
 REPAIR_SIGMA = 0.6  # log-normal spread of repair times (mean = MTTR)
 NO_INSPECTION = "|no_inspection"  # suffix of a variant's plan without inspection (sampling < 1)
@@ -68,8 +67,6 @@ class VariantPlan:
     work_s: dict[str, float]
     takt_s: float
     bottleneck: str
-    material_eur: float
-    material_kgco2e: float
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,22 @@ class Fault:
 
     mtbf_s: float
     mttr_s: float
+
+
+@dataclass(frozen=True)
+class Characteristic:
+    """A measured characteristic: normal with this mean and spread, judged against its limits."""
+
+    name: str
+    mean: float
+    sigma: float
+    lsl: float
+    usl: float
+
+    @property
+    def p_out(self) -> float:
+        """Probability of a measurement outside the limits."""
+        return _normal_out(self.mean, self.sigma, self.lsl, self.usl)
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,7 @@ class Quality:
     rework_share: float
     sampling: float
     source: str
+    inspected: tuple[Characteristic, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,10 +116,12 @@ class SimInputs:
 
     scenario_id: str
     start_iso: str
+    cell: CellSpec
     calendar: ShiftCalendar
     variants: tuple[VariantPlan, ...]
     stage_robots: tuple[str, ...]
     screw_robot: str | None
+    printer_id: str
     printer_count: int
     heating_s: float
     printer_power_w: dict[str, float]
@@ -114,13 +130,16 @@ class SimInputs:
     quality: Quality
     meters: tuple[str, ...]
     idle_w: dict[str, tuple[float, float]]
-    bin_price_eur_per_kwh: tuple[float, ...]
     in_shift: tuple[bool, ...]
-    fixed_cost_eur: dict[str, float]
-    rework_eur_per_unit: float
-    market_gco2e_per_kwh: float
-    location_gco2e_per_kwh: float
     resources: tuple[str, ...]
+    ideal_cycle_s: dict[str, float]
+    grid_intensity: tuple[tuple[int, str, float, int], ...] = ()
+    """Measured grid intensity rows ``(ts_us, region, gco2e_per_kwh, interval_min)`` of the period (may be none)."""
+
+    @property
+    def source(self) -> str:
+        """The ``source`` of the scenario's telemetry: ``simulated:<scenario>``."""
+        return f"{SIMULATED_PREFIX}{self.scenario_id}"
 
     @property
     def horizon_s(self) -> float:
@@ -265,19 +284,6 @@ def stage_robots(stages: tuple[tuple[Segment, ...], ...]) -> tuple[str, ...]:
     return tuple(next(s.resource for s in stage if s.kind == WORK) for stage in stages)
 
 
-def _bom(cell: CellSpec, variant: str) -> list[tuple[str, float]]:
-    spec = cell.variants[variant]
-    bracket = cell.parts[spec.bracket]
-    items = [(bracket.material, bracket.mass_kg)]
-    if bracket.insert_material and bracket.insert_mass_kg:
-        items.append((bracket.insert_material, bracket.insert_mass_kg))
-    if "base_panel" in cell.parts:
-        items.append((cell.parts["base_panel"].material, cell.parts["base_panel"].mass_kg))
-    if "screw_m4" in cell.parts and spec.screws:
-        items.append((cell.parts["screw_m4"].material, cell.parts["screw_m4"].mass_kg * spec.screws))
-    return items
-
-
 def _normal_out(mean: float, sigma: float, lsl: float, usl: float) -> float:
     """P(x outside [lsl, usl]) for x ~ N(mean, sigma)."""
     if sigma <= 0:
@@ -302,10 +308,12 @@ def quality_model(cell: CellSpec, fitted: dict[str, tuple[float, float]] | None 
 
     t_mean, t_sigma = char("screw_torque_nm", q.screw_torque_nm)
     p_ok = 1.0
+    inspected = []
     for name in ("gap_mm", "flush_mm"):
         spec = getattr(q, name)
         mean, sigma = char(name, spec)
-        p_ok *= 1.0 - _normal_out(mean, sigma, spec.lsl, spec.usl)
+        inspected.append(Characteristic(name, mean, sigma, spec.lsl, spec.usl))
+        p_ok *= 1.0 - inspected[-1].p_out
     return Quality(
         torque_mean_nm=t_mean,
         torque_sigma_nm=t_sigma,
@@ -317,44 +325,8 @@ def quality_model(cell: CellSpec, fitted: dict[str, tuple[float, float]] | None 
         rework_share=q.rework_share_of_failed,
         sampling=q.inspection_sampling,
         source="measured" if fitted else "nominal",
+        inspected=tuple(inspected),
     )
-
-
-def _prices(cell: CellSpec, calendar: ShiftCalendar, n_bins: int) -> tuple[float, ...]:
-    from twin.cell.factors import tariff_schedule
-
-    schedule = tariff_schedule(cell.cost.tariff_id)
-    zone = ZoneInfo(schedule.timezone)
-    prices = []
-    by_hour: dict[int, float] = {}
-    for i in range(n_bins):
-        epoch = calendar.t0_epoch_s + (i + 0.5) * BIN_S
-        hour_key = int(epoch // 3600)
-        if hour_key not in by_hour:
-            by_hour[hour_key] = schedule.price_at(datetime.fromtimestamp(epoch, tz=UTC).astimezone(zone))
-        prices.append(by_hour[hour_key])
-    return tuple(prices)
-
-
-def _carbon_factors(cell: CellSpec) -> tuple[float, float]:
-    """(market-based, location-based) gCO2e/kWh of grid electricity for the cell."""
-    from twin.cell.factors import grid_factor, residual_mix
-
-    region = cell.carbon.grid_region
-    location = grid_factor(region).value
-    if cell.carbon.supplier_factor_gco2e_per_kwh is not None:
-        contractual = cell.carbon.supplier_factor_gco2e_per_kwh
-    else:
-        try:
-            contractual = residual_mix(region).value
-        except ConfigError:
-            warnings.warn(
-                f"no residual mix for grid region {region}; the market-based factor falls back to the "
-                "location-based one",
-                stacklevel=2,
-            )
-            contractual = location
-    return (1.0 - cell.carbon.renewable_share) * contractual, location
 
 
 def build_inputs(
@@ -368,6 +340,8 @@ def build_inputs(
     faults_enabled: bool = True,
     fitted_faults: dict[str, tuple[float, float]] | None = None,
     fitted_quality: dict[str, tuple[float, float]] | None = None,
+    ideal_cycle_s: dict[str, float] | None = None,
+    grid_intensity: tuple[tuple[int, str, float, int], ...] = (),
 ) -> SimInputs:
     """The simulation inputs of a cell over a period.
 
@@ -381,23 +355,29 @@ def build_inputs(
         faults_enabled: False removes every fault.
         fitted_faults: Resource -> (MTBF h, MTTR min) fitted from measured events; overrides the cell's.
         fitted_quality: Characteristic -> (mean, sigma) fitted from measured quality rows.
+        ideal_cycle_s: Ideal cycle time per variant for OEE (the analytics' own,
+            :func:`twin.analytics.ideal.ideal_cycle_times`, planned here when None).
+        grid_intensity: Measured grid intensity rows ``(ts_us, region, gco2e_per_kwh, interval_min)`` of the
+            period: the carbon figures use them where they cover an hour, else the annual factor.
 
     Returns:
         The inputs of every replication.
 
     Raises:
-        ConfigError: The plan cannot be read as stages, or a material has no price.
+        ConfigError: The plan cannot be read as stages, or the cell has no printer bank.
         PhysicsError: A variant is infeasible.
     """
     sampling = cell.quality.inspection_sampling
     extra = {f"{v}{NO_INSPECTION}": _no_inspection_plan(cell, v) for v in cell.variants} if sampling < 1.0 else {}
     if planned is None:
         planned = plan_variants(cell, cache=cache, extra=extra)
-    printer = cell.stations["printer"]
+    banks = [sid for sid, station in cell.stations.items() if station.kind == "printer_bank"]
+    if not banks:
+        kinds = ", ".join(f"{sid} ({s.kind})" for sid, s in cell.stations.items())
+        raise ConfigError(f"cell {cell.cell.id}: the simulation needs a printer_bank station; stations: {kinds}")
+    printer_id = banks[0]
+    printer = cell.stations[printer_id]
     printer_count = printer.printer_count or 1
-    prices = cell.cost.materials_eur_per_kg
-    from twin.cell.factors import material_factor
-
     variants = []
     robots_seen: tuple[str, ...] | None = None
     for name, spec in cell.variants.items():
@@ -422,17 +402,8 @@ def build_inputs(
             keys = set(work) | set(other.work_s)
             work = {r: sampling * work.get(r, 0.0) + (1.0 - sampling) * other.work_s.get(r, 0.0) for r in keys}
             cycle_time = sampling * cycle_time + (1.0 - sampling) * other.cycle_time_s
-        work["printer"] = spec.print_time_s / printer_count
+        work[printer_id] = spec.print_time_s / printer_count
         bottleneck = max(sorted(work), key=lambda k: work[k])
-        material_eur = material_kg = 0.0
-        for material, kg in _bom(cell, name):
-            if material not in prices:
-                raise ConfigError(
-                    f"cost.materials_eur_per_kg: no price for material {material!r} (variant {name}); "
-                    f"priced: {', '.join(sorted(prices))}"
-                )
-            material_eur += kg * prices[material]
-            material_kg += kg * material_factor(material).value
         variants.append(
             VariantPlan(
                 name=name,
@@ -446,8 +417,6 @@ def build_inputs(
                 work_s=work,
                 takt_s=work[bottleneck],
                 bottleneck=bottleneck,
-                material_eur=material_eur,
-                material_kgco2e=material_kg,
             )
         )
     assert robots_seen is not None
@@ -464,9 +433,10 @@ def build_inputs(
         faults = {k: Fault(v[0] * 3600.0, v[1] * 60.0) for k, v in sorted(sources.items())}
     meters = (*cell.robots, *cell.stations, "cell_aux")
     idle: dict[str, tuple[float, float]] = {}
+    share = cell.cell.robot_idle_share
     for rid, robot in cell.robots.items():
         w = robot.power_model.controller_w
-        idle[rid] = (ROBOT_IDLE_SHARE["in_shift"] * w, ROBOT_IDLE_SHARE["off_shift"] * w)
+        idle[rid] = (share.in_shift * w, share.off_shift * w)
     for sid, station in cell.stations.items():
         idle[sid] = (
             station.power_w.get("standby", 0.0) * (station.printer_count or 1),
@@ -474,26 +444,23 @@ def build_inputs(
         )
     aux: Any = cell.cell.aux_power_w
     idle["cell_aux"] = (aux["in_shift"], aux["off_shift"]) if isinstance(aux, dict) else (aux.in_shift, aux.off_shift)
-    planned_h = calendar.planned_s / 3600.0
-    machines = [*cell.robots, *cell.stations]
-    depreciation = sum(cell.cost.depreciation_eur_per_machine_h.get(m, 0.0) for m in machines) * planned_h
-    fixed = {
-        "labour": cell.cost.labour_eur_per_h * cell.cost.operators_per_shift * calendar.shift_s / 3600.0,
-        "equipment": depreciation,
-        "maintenance": cell.cost.maintenance_eur_per_h * planned_h,
-    }
-    market, location = _carbon_factors(cell)
     buffers = dict(DEFAULT_BUFFERS)
     buffers.update({k: b.capacity for k, b in cell.buffers.items() if k in DEFAULT_BUFFERS})
-    resources = tuple(dict.fromkeys([*robots_seen, "printer", *_inspection_stations(cell), "outfeed"]))
-    resources = tuple(r for r in resources if r in cell.robots or r in cell.stations)
+    conveyors = sorted(sid for sid, s in cell.stations.items() if s.kind == "conveyor")
+    resources = tuple(dict.fromkeys([*robots_seen, printer_id, *sorted(_inspection_stations(cell)), *conveyors]))
+    if ideal_cycle_s is None:
+        from twin.analytics.ideal import ideal_cycle_times
+
+        ideal_cycle_s = ideal_cycle_times(cell)
     return SimInputs(
         scenario_id=scenario_id,
         start_iso=start.isoformat(),
+        cell=cell,
         calendar=calendar,
         variants=tuple(variants),
         stage_robots=robots_seen,
         screw_robot=screw_robot,
+        printer_id=printer_id,
         printer_count=printer_count,
         heating_s=printer.heating_time_s or 0.0,
         printer_power_w=dict(printer.power_w),
@@ -502,11 +469,8 @@ def build_inputs(
         quality=quality_model(cell, fitted_quality),
         meters=meters,
         idle_w=idle,
-        bin_price_eur_per_kwh=_prices(cell, calendar, n_bins),
         in_shift=tuple(calendar.in_shift_mask(BIN_S, n_bins)),
-        fixed_cost_eur=fixed,
-        rework_eur_per_unit=cell.cost.rework_eur_per_unit,
-        market_gco2e_per_kwh=market,
-        location_gco2e_per_kwh=location,
         resources=resources,
+        ideal_cycle_s=dict(ideal_cycle_s),
+        grid_intensity=tuple(grid_intensity),
     )

@@ -2,7 +2,9 @@
 
 Replication ``r`` of seed ``s`` always draws the same numbers (``SeedSequence(s, spawn_key=(r,))``),
 whatever N is and wherever it runs (in process, a local process pool or Ray), so results are identical
-across executors and a larger N only adds replications.
+across executors and a larger N only adds replications. Each replication's KPIs are the analytics' period
+figures of its telemetry (:mod:`twin.sim.kpis`), computed where it ran; with an output folder the task
+also writes that telemetry as Parquet files, for the warehouse.
 """
 
 from __future__ import annotations
@@ -11,23 +13,43 @@ import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from twin.sim.engine import ProductionModel
-from twin.sim.kpis import bottleneck, summarize
+from twin.sim.kpis import bottleneck, replication_kpis, summarize
 from twin.sim.plan import SimInputs, build_inputs
 from twin.sim.record import ReplicationRecord
+from twin.sim.telemetry import replication_frames, write_frames
 
 
 @dataclass(frozen=True)
 class ReplicationTask:
-    """One unit of work for an executor: a replication of prepared inputs."""
+    """One unit of work for an executor: a replication of prepared inputs.
+
+    Attributes:
+        run: Which run of the batch it belongs to.
+        inputs: The run's inputs.
+        seed: The run's seed.
+        replication: The replication index.
+        out_dir: Where to write its telemetry (:func:`telemetry_stem` names the files); none when None.
+    """
 
     run: int
     inputs: SimInputs
     seed: int
     replication: int
+    out_dir: str | None = None
+
+
+def telemetry_stem(scenario_id: str, seed: int, replication: int) -> str:
+    """What follows the stream in a replication's telemetry file names.
+
+    >>> telemetry_stem("baseline-v1", 7, 2)
+    'simulated-baseline-v1-seed7-r2'
+    """
+    return f"simulated-{scenario_id}-seed{seed}-r{replication}"
 
 
 @dataclass
@@ -67,18 +89,29 @@ class ScenarioResult:
 
 
 def run_replication(
-    inputs: SimInputs, seed: int, replication: int, record: bool = False
+    inputs: SimInputs, seed: int, replication: int, out_dir: str | Path | None = None
 ) -> tuple[dict[str, float], ReplicationRecord]:
-    """Run one replication; its KPIs and its record."""
-    from twin.sim.kpis import replication_kpis
+    """Run one replication: its KPIs (the analytics' figures of its telemetry) and its record.
 
-    rec = ProductionModel(inputs, seed, replication, record=record).run()
-    return replication_kpis(inputs, rec), rec
+    Args:
+        inputs: Prepared inputs.
+        seed: The scenario seed.
+        replication: The replication index.
+        out_dir: Also write its telemetry there (``<stream>-<telemetry_stem>.parquet``).
+
+    Returns:
+        ``(kpis, record)``.
+    """
+    record = ProductionModel(inputs, seed, replication).run()
+    frames = replication_frames(inputs, record)
+    if out_dir is not None:
+        write_frames(frames, Path(out_dir), telemetry_stem(inputs.scenario_id, seed, replication))
+    return replication_kpis(inputs, record, frames), record
 
 
 def replication_kpis_task(task: ReplicationTask) -> tuple[int, int, dict[str, float]]:
     """Executor entry point (module level, picklable): ``(run, replication, kpis)``."""
-    kpis, _ = run_replication(task.inputs, task.seed, task.replication)
+    kpis, _ = run_replication(task.inputs, task.seed, task.replication, task.out_dir)
     return task.run, task.replication, kpis
 
 
@@ -97,13 +130,16 @@ def prepare(
         horizon_days: Overrides the scenario's horizon.
         cache: Physics cache (the on-disk default when None).
         measured: :class:`twin.sim.measured.MeasuredData` to fit faults and defects from (measured rows
-            only), when the scenario allows it.
+            only), when the scenario allows it; its grid intensity of the cell's region over the horizon
+            is used whatever the scenario says (an external series, like the tariff).
         start: Overrides the scenario's first day.
 
     Returns:
         The inputs of every replication.
     """
     spec = scenario.spec
+    first = start or spec.start
+    days = horizon_days if horizon_days is not None else spec.horizon_days
     fitted_faults = fitted_quality = None
     if measured is not None and spec.fit_from_warehouse:
         fitted_faults = {
@@ -113,15 +149,19 @@ def prepare(
         # an explicit fault change in the scenario wins over the fit
         for resource in spec.changes.faults:
             fitted_faults.pop(resource, None)
+    grid: tuple[tuple[int, str, float, int], ...] = ()
+    if measured is not None:
+        grid = measured.grid_rows(scenario.cell.carbon.grid_region, first, first + timedelta(days=days))
     return build_inputs(
         scenario.id,
         scenario.cell,
-        start or spec.start,
-        horizon_days if horizon_days is not None else spec.horizon_days,
+        first,
+        days,
         cache=cache,
         faults_enabled=spec.changes.faults_enabled,
         fitted_faults=fitted_faults,
         fitted_quality=fitted_quality,
+        grid_intensity=grid,
     )
 
 
@@ -193,45 +233,6 @@ def _bar(total: int, desc: str) -> Any:
     return tqdm(total=total, desc=desc, unit="rep", leave=False, file=sys.stderr, disable=not sys.stderr.isatty())
 
 
-def simulate(
-    scenario: Any,
-    *,
-    replications: int | None = None,
-    horizon_days: float | None = None,
-    seed: int | None = None,
-    inputs: SimInputs | None = None,
-    measured: Any = None,
-    executor: str = "inline",
-    workers: int | None = None,
-    progress: bool = False,
-) -> ScenarioResult:
-    """Run a scenario's replications and summarize them.
-
-    Args:
-        scenario: A :class:`twin.scenarios.load.Scenario`.
-        replications: Overrides the scenario's replications.
-        horizon_days: Overrides the scenario's horizon.
-        seed: Overrides the scenario's seed.
-        inputs: Prepared inputs (prepared here when None).
-        measured: Measured data for the fits (see :func:`prepare`).
-        executor: ``inline``, ``local`` or ``ray`` (see :func:`execute`).
-        workers: Parallel workers.
-        progress: Show a progress bar on stderr.
-
-    Returns:
-        The result with KPI means and 95 % intervals (twin error not yet filled in).
-    """
-    spec = scenario.spec
-    n = replications if replications is not None else spec.replications
-    days = horizon_days if horizon_days is not None else spec.horizon_days
-    s = seed if seed is not None else spec.seed
-    if inputs is None:
-        inputs = prepare(scenario, days, measured=measured)
-    tasks = [ReplicationTask(0, inputs, s, r) for r in range(n)]
-    results = execute(tasks, executor=executor, workers=workers, progress=progress, desc=scenario.id)
-    return ScenarioResult(scenario.id, s, n, days, [kpis for _, _, kpis in results])
-
-
 def run_many(
     items: Iterable[tuple[SimInputs, int, int]],
     executor: str = "inline",
@@ -240,10 +241,15 @@ def run_many(
     progress: bool = False,
     desc: str = "runs",
     on_result: Callable[[int, list[dict[str, float]]], None] | None = None,
+    out_dir: str | Path | None = None,
 ) -> list[list[dict[str, float]]]:
-    """Several prepared runs ``(inputs, seed, replications)`` on one executor; per run, its replications' KPIs."""
+    """Several prepared runs ``(inputs, seed, replications)`` on one executor; per run, its replications' KPIs.
+
+    With ``out_dir``, every replication's telemetry is written there too (:func:`run_replication`).
+    """
     runs = list(items)
-    tasks = [ReplicationTask(i, inp, s, r) for i, (inp, s, n) in enumerate(runs) for r in range(n)]
+    folder = str(out_dir) if out_dir is not None else None
+    tasks = [ReplicationTask(i, inp, s, r, folder) for i, (inp, s, n) in enumerate(runs) for r in range(n)]
     results = execute(tasks, executor=executor, workers=workers, address=address, progress=progress, desc=desc)
     per_run: list[list[dict[str, float]]] = [[] for _ in runs]
     for run, _, kpis in results:

@@ -578,9 +578,10 @@ class Generator:
         in_shift = np.array([self.calendar.in_shift(t + METER_INTERVAL_S / 2) for t in starts])
         aux = self.cell.cell.aux_power_w
         self.energy_j["cell_aux"] += np.where(in_shift, aux.in_shift, aux.off_shift) * METER_INTERVAL_S
+        share = self.cell.cell.robot_idle_share
         for rid, robot in self.cell.robots.items():
             idle = robot.power_model.controller_w
-            self.energy_j[rid] += np.where(in_shift, 0.35 * idle, 0.2 * idle) * METER_INTERVAL_S
+            self.energy_j[rid] += np.where(in_shift, share.in_shift * idle, share.off_shift * idle) * METER_INTERVAL_S
         for sid, station in self.cell.stations.items():
             standby = station.power_w.get("standby", 0.0) * (station.printer_count or 1)
             off = station.power_w.get("off", 0.0)

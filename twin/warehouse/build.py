@@ -16,6 +16,7 @@ checked after it is built (STYLE.md rule 11)::
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,13 +110,44 @@ def check_model(con: Any, model: Model) -> list[str]:
     return problems
 
 
-def build(con: Any, *, check: bool = True, sql_dir: Path = SQL_DIR) -> list[str]:
+def needed(names: Collection[str], sql_dir: Path = SQL_DIR) -> list[Model]:
+    """The models ``names`` and every model they read, transitively, in build order.
+
+    Args:
+        names: Model names (marts or staging views).
+        sql_dir: Folder with ``staging/`` and ``marts/``.
+
+    Returns:
+        The models, staging first, each layer in file-name order.
+
+    Raises:
+        WarehouseError: A name is not a model.
+    """
+    every = models(sql_dir)
+    by_name = {m.name: m for m in every}
+    unknown = sorted(set(names) - set(by_name))
+    if unknown:
+        raise WarehouseError(f"no model named {', '.join(unknown)}; models: {', '.join(by_name)}")
+    wanted: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        code = re.sub(r"--[^\n]*", "", by_name[name].sql)  # a name in a comment is not a read
+        todo += [other for other in by_name if other != name and re.search(rf"\b{other}\b", code)]
+    return [m for m in every if m.name in wanted]
+
+
+def build(con: Any, *, check: bool = True, sql_dir: Path = SQL_DIR, only: Collection[str] | None = None) -> list[str]:
     """(Re)build every staging view and mart in one transaction.
 
     Args:
         con: A write connection with the raw tables in place.
         check: Verify each model's declared contract afterwards.
         sql_dir: Folder with ``staging/`` and ``marts/``.
+        only: Build just these models and what they read (:func:`needed`); every model when None.
 
     Returns:
         The models built, in order.
@@ -128,7 +160,7 @@ def build(con: Any, *, check: bool = True, sql_dir: Path = SQL_DIR) -> list[str]
     built = []
     con.begin()
     try:
-        for model in models(sql_dir):
+        for model in models(sql_dir) if only is None else needed(only, sql_dir):
             kind = "view" if model.layer == "staging" else "table"
             try:
                 con.execute(f"create or replace {kind} {model.name} as {model.sql}")

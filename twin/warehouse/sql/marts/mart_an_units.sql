@@ -57,7 +57,9 @@ per_station as (
     group by source, replication, unit_id, station_id
 ),
 
-per_unit as (
+-- one sorted list of (station, end, cycle time) per unit, split into the three parallel lists (a sorted list is
+-- cheaper than three ordered aggregates)
+per_unit_stations as (
     select
         source,
         replication,
@@ -65,11 +67,23 @@ per_unit as (
         max(variant) as variant,
         min(start_at) as first_start_at,
         max(end_at) as last_end_at,
-        list(station_id order by station_id) as stations,
-        list(end_at order by station_id) as station_end_at,
-        list(cycle_s order by station_id) as station_cycle_s
+        list_sort(list(struct_pack(station_id := station_id, end_at := end_at, cycle_s := cycle_s))) as per_station
     from per_station
     group by source, replication, unit_id
+),
+
+per_unit as (
+    select
+        source,
+        replication,
+        unit_id,
+        variant,
+        first_start_at,
+        last_end_at,
+        [s.station_id for s in per_station] as stations,
+        [s.end_at for s in per_station] as station_end_at,
+        [s.cycle_s for s in per_station] as station_cycle_s
+    from per_unit_stations
 ),
 
 quality as (
@@ -89,25 +103,46 @@ quality as (
     where unit_id is not null
 ),
 
-ranked as (
+-- per characteristic of a unit: its first and its last measurement (a key holds one row per time)
+per_characteristic as (
     select
-        *,
-        row_number() over (partition by source, replication, unit_id, characteristic order by ts) as n_pass,
-        max(ts) over (partition by source, replication, unit_id) as unit_last_at
+        source,
+        replication,
+        unit_id,
+        characteristic,
+        count(*) as n_measurements,
+        arg_min(is_conforming, ts) as is_first_conforming,
+        max(ts) as last_at,
+        arg_max(is_conforming, ts) as is_last_conforming
     from quality
+    group by source, replication, unit_id, characteristic
 ),
 
+per_unit_quality as (
+    select
+        source,
+        replication,
+        unit_id,
+        sum(n_measurements) as n_measurements,
+        bool_and(is_first_conforming) as is_first_pass_good,
+        max(n_measurements) > 1 as has_remeasurement,
+        max(last_at) as unit_last_at,
+        list(struct_pack(last_at := last_at, is_conforming := is_last_conforming)) as lasts
+    from per_characteristic
+    group by source, replication, unit_id
+),
+
+-- good at the end: every measurement taken at the unit's last measurement time conforms
 judged as (
     select
         source,
         replication,
         unit_id,
-        count(*) as n_measurements,
-        bool_and(is_conforming) filter (where n_pass = 1) as is_first_pass_good,
-        max(n_pass) > 1 as has_remeasurement,
-        bool_and(is_conforming) filter (where ts = unit_last_at) as is_last_good
-    from ranked
-    group by source, replication, unit_id
+        n_measurements,
+        is_first_pass_good,
+        has_remeasurement,
+        list_bool_and([m.is_conforming for m in lasts if m.last_at = unit_last_at]) as is_last_good
+    from per_unit_quality
 ),
 
 final as (
