@@ -6,9 +6,11 @@ import math
 
 import numpy as np
 import pytest
+from polars.testing import assert_frame_equal
 
 from twin.sim.kpis import bottleneck, summarize
 from twin.sim.runner import run_replication
+from twin.sim.telemetry import replication_frames
 
 pytestmark = pytest.mark.physics
 
@@ -19,11 +21,13 @@ def _kpis(inputs, replications, seed=7):
 
 def test_same_seed_same_kpis_replications_differ(prepared):
     inputs = prepared("baseline-v1", 3.0)
-    first, record = run_replication(inputs, 11, 0, record=True)
-    again, record_again = run_replication(inputs, 11, 0, record=True)
+    first, record = run_replication(inputs, 11, 0)
+    again, record_again = run_replication(inputs, 11, 0)
     other, _ = run_replication(inputs, 11, 1)
     assert first == again
-    assert record.events == record_again.events  # the whole (actor, t) log repeats
+    assert record.cycles == record_again.cycles  # every (actor, unit, start, end) repeats
+    for stream, frame in replication_frames(inputs, record).items():  # and so does the telemetry
+        assert_frame_equal(frame, replication_frames(inputs, record_again)[stream])
     assert other["throughput_units_per_h"] != first["throughput_units_per_h"]
     assert other["wip_units"] != first["wip_units"]
 
@@ -37,9 +41,12 @@ def test_littles_law_on_a_long_run(prepared):
     throughput_calendar = kpis["_units_completed"] / horizon_h  # units per calendar hour
     flow_h = kpis["flow_time_s"] / 3600.0
     assert kpis["wip_units"] == pytest.approx(throughput_calendar * flow_h, rel=0.02)
-    # and WIP counted from the unit records directly
-    release = np.asarray(record.unit_release_s)
-    done = np.nan_to_num(np.asarray(record.unit_done_s), nan=inputs.horizon_s)
+    # and WIP counted from the unit records directly: the telemetry shows a unit from its print start once
+    # its print has ended (a print still running at the horizon has no cycle yet)
+    units, _, print_end = record.cycles[inputs.printer_id]
+    printed = np.asarray(units)[np.asarray(print_end) < inputs.horizon_s]
+    release = np.asarray(record.unit_release_s)[printed]
+    done = np.nan_to_num(np.asarray(record.unit_done_s)[printed], nan=inputs.horizon_s)
     area = np.clip(np.minimum(done, inputs.horizon_s) - np.minimum(release, inputs.horizon_s), 0, None).sum()
     assert kpis["wip_units"] == pytest.approx(area / inputs.horizon_s)
 

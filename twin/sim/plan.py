@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from twin.analytics.ideal import WITHOUT_INSPECTION, ideal_cycle_times, inspection_stations, plan_without_inspection
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError, PhysicsError
 from twin.sim.calendar import ShiftCalendar
@@ -34,7 +35,7 @@ WORK, RELEASE_NEST, INSPECT, SCREWED, CONVEY = range(5)
 BIN_S = 900.0  # energy meter interval (the generator's 15 min)
 NOMINAL_CP = 5.0 / 3.0  # nominal process capability (Cp) when no measured quality data exists
 REPAIR_SIGMA = 0.6  # log-normal spread of repair times (mean = MTTR)
-NO_INSPECTION = "|no_inspection"  # suffix of a variant's plan without inspection (sampling < 1)
+NO_INSPECTION = WITHOUT_INSPECTION  # suffix of a variant's plan without inspection (sampling < 1)
 NEST_BUFFER = "fixture_to_inspection"  # fixture nests: units loaded or in work on the fixture
 BRACKET_BUFFER = "printer_to_fixture"  # printed brackets waiting for the loader
 OUTFEED_BUFFER = "inspection_to_outfeed"  # places on the outfeed conveyor
@@ -184,15 +185,6 @@ def plan_variants(cell: CellSpec, cache: Any = None, extra: dict[str, list[str]]
     return results
 
 
-def _station_of(cell: CellSpec, template: str) -> str | None:
-    op = cell.operations[template]
-    return op.station or (op.target.station if op.target else None)
-
-
-def _inspection_stations(cell: CellSpec) -> set[str]:
-    return {sid for sid, s in cell.stations.items() if s.kind == "inspection"}
-
-
 def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segment, ...], ...]:
     """A planned variant's operations as the production model's stages (see the module docstring).
 
@@ -201,7 +193,7 @@ def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segme
     """
     plan_name = result.variant
     base = cell.variants[variant]
-    spec = base if plan_name == variant else base.model_copy(update={"plan": _no_inspection_plan(cell, variant)})
+    spec = base if plan_name == variant else base.model_copy(update={"plan": plan_without_inspection(cell, variant)})
     expanded = _expand(cell, spec)
     ops = list(result.operations)
     homes = {op.robot_id: op for op in ops[len(expanded) :]}
@@ -272,11 +264,6 @@ def _expand(cell: CellSpec, spec: Any) -> list[Any]:
     name = "__expand__"
     tmp = cell.model_copy(update={"variants": {**cell.variants, name: spec}})
     return tmp.expand_plan(name)
-
-
-def _no_inspection_plan(cell: CellSpec, variant: str) -> list[str]:
-    inspection = _inspection_stations(cell)
-    return [t for t in cell.variants[variant].plan if _station_of(cell, t) not in inspection]
 
 
 def stage_robots(stages: tuple[tuple[Segment, ...], ...]) -> tuple[str, ...]:
@@ -368,7 +355,7 @@ def build_inputs(
         PhysicsError: A variant is infeasible.
     """
     sampling = cell.quality.inspection_sampling
-    extra = {f"{v}{NO_INSPECTION}": _no_inspection_plan(cell, v) for v in cell.variants} if sampling < 1.0 else {}
+    extra = {f"{v}{NO_INSPECTION}": plan_without_inspection(cell, v) for v in cell.variants} if sampling < 1.0 else {}
     if planned is None:
         planned = plan_variants(cell, cache=cache, extra=extra)
     banks = [sid for sid, station in cell.stations.items() if station.kind == "printer_bank"]
@@ -447,10 +434,8 @@ def build_inputs(
     buffers = dict(DEFAULT_BUFFERS)
     buffers.update({k: b.capacity for k, b in cell.buffers.items() if k in DEFAULT_BUFFERS})
     conveyors = sorted(sid for sid, s in cell.stations.items() if s.kind == "conveyor")
-    resources = tuple(dict.fromkeys([*robots_seen, printer_id, *sorted(_inspection_stations(cell)), *conveyors]))
+    resources = tuple(dict.fromkeys([*robots_seen, printer_id, *sorted(inspection_stations(cell)), *conveyors]))
     if ideal_cycle_s is None:
-        from twin.analytics.ideal import ideal_cycle_times
-
         ideal_cycle_s = ideal_cycle_times(cell)
     return SimInputs(
         scenario_id=scenario_id,
