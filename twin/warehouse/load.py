@@ -158,15 +158,16 @@ def ensure_schema(con: Any, ctx: ValidationContext) -> None:
         table = raw_table(stream)
         declared = raw_columns(stream, ctx.max_joints)
         have = table_columns(con, table)
+        # a row loaded without a replication (a warehouse from before the column, a test's rows) is replication 0
+        default = {"replication": f" default {MEASURED_REPLICATION}"}
         if not have:
-            body = ", ".join(f"{ident(c.name)} {c.sql_type}" for c in declared)
+            body = ", ".join(f"{ident(c.name)} {c.sql_type}{default.get(c.name, '')}" for c in declared)
             con.execute(f"create table {table} ({body})")
             continue
         for column in declared:
             if column.name not in have:
-                # a warehouse from before the replication column: its rows are measured or replication 0
-                default = f" default {MEASURED_REPLICATION}" if column.name == "replication" else ""
-                con.execute(f"alter table {table} add column {ident(column.name)} {column.sql_type}{default}")
+                kind = f"{column.sql_type}{default.get(column.name, '')}"
+                con.execute(f"alter table {table} add column {ident(column.name)} {kind}")
 
 
 def file_digest(path: Path) -> str:
