@@ -134,11 +134,26 @@ def load_carbon_factors(cell: CellSpec, year: int, factors_dir: str | None = Non
     return CarbonFactors(region, grid_annual, market, basis, cell.carbon.renewable_share, materials, fuels)
 
 
-def _hour_intensity(split: EnergySplit, grid_hourly: pl.DataFrame, factors: CarbonFactors) -> pl.DataFrame:
-    """Per hour with energy: ``hour_at``, ``kwh``, ``g_per_kwh`` (filled), ``is_missing``."""
+def hourly_intensity(hourly: pl.DataFrame, grid_hourly: pl.DataFrame, factors: CarbonFactors) -> pl.DataFrame:
+    """The grid rule, for measured and simulated energy alike: each hour's intensity, or the annual factor, flagged.
+
+    An hour the ``grid_intensity`` stream covers (any of its intervals overlaps it, time-weighted, see
+    ``mart_an_grid_hourly``) takes the region's intensity of that hour; any other hour with energy takes the
+    region's annual location-based factor and ``is_missing`` is true, so the count of filled hours is
+    ``is_missing.sum()`` (``missing_intensity_hours``). Never zero.
+
+    Args:
+        hourly: ``hour_at``, ``kwh``: energy per UTC hour (:attr:`EnergySplit.hourly`).
+        grid_hourly: :data:`twin.analytics.frames.GRID_HOURLY` rows.
+        factors: The cell's factors (region, annual factor).
+
+    Returns:
+        ``hour_at``, ``kwh``, ``g_per_kwh`` (filled), ``is_missing``, ``gco2e_per_kwh`` (the stream's, null
+        when missing).
+    """
     grid = grid_hourly.filter(pl.col("region") == factors.region).select("hour_at", "gco2e_per_kwh")
     return (
-        split.hourly.join(grid, on="hour_at", how="left")
+        hourly.join(grid, on="hour_at", how="left")
         .with_columns(
             pl.col("gco2e_per_kwh").is_null().alias("is_missing"),
             pl.col("gco2e_per_kwh").fill_null(factors.grid_annual.value).alias("g_per_kwh"),
@@ -171,7 +186,7 @@ def carbon(
         "scope2_location_complete", "units", "per_unit_kg": {...}, "by_variant": [...], "factors": [...],
         "allocation": str}``.
     """
-    hours = _hour_intensity(split, grid_hourly, factors)
+    hours = hourly_intensity(split.hourly, grid_hourly, factors)
     market_g = factors.market_g_per_kwh
     energy_kwh = float(hours["kwh"].sum()) if hours.height else 0.0
     loc_kg = float((hours["kwh"] * hours["g_per_kwh"]).sum()) / 1000.0 if hours.height else 0.0

@@ -1186,23 +1186,11 @@ def hourly_energy(prepared: Any) -> pl.DataFrame:
         ``hour_at`` (UTC), ``local_hour`` (text), ``kwh``, ``gco2e_per_kwh`` (null when missing),
         ``price_eur_per_kwh``, ``energy_eur``, ``scope2_location_kg`` (missing hours use the annual factor).
     """
-    from twin.analytics.carbon import load_carbon_factors
-    from twin.analytics.cost import hourly_energy_cost
-    from twin.cell import factors as fx
+    from twin.analytics.figures import hourly_of
 
-    cell, period = prepared.cell, prepared.data.period
-    factors = load_carbon_factors(cell, period.start.astimezone(period.zone).year)
-    grid = prepared.data.grid_hourly.filter(pl.col("region") == factors.region).select("hour_at", "gco2e_per_kwh")
-    costs = hourly_energy_cost(prepared.split, fx.tariff_schedule(cell.cost.tariff_id))
-    out = (
-        costs.join(grid, on="hour_at", how="left")
-        .with_columns(
-            (pl.col("kwh") * pl.col("gco2e_per_kwh").fill_null(factors.grid_annual.value) / 1000.0).alias(
-                "scope2_location_kg"
-            ),
-            pl.col("hour_at").dt.convert_time_zone(period.timezone).dt.strftime("%Y-%m-%d %H:%M").alias("local_hour"),
-        )
-        .sort("hour_at")
+    period = prepared.data.period
+    out = hourly_of(prepared).with_columns(
+        pl.col("hour_at").dt.convert_time_zone(period.timezone).dt.strftime("%Y-%m-%d %H:%M").alias("local_hour"),
     )
     first = ["hour_at", "local_hour", "kwh", "gco2e_per_kwh"]
     return out.select(first + [c for c in out.columns if c not in first])

@@ -129,6 +129,37 @@ def carbon_of(p: Prepared) -> dict[str, Any]:
     return {"period": p.data.period.to_json(), "source": p.data.source, "replication": p.data.replication, **result}
 
 
+def hourly_of(p: Prepared) -> pl.DataFrame:
+    """Energy per UTC hour with its price and its grid intensity, as the cost and carbon figures count them.
+
+    The tariff rule (:func:`twin.analytics.cost.hourly_prices`: the price of the local hour) and the grid
+    rule (:func:`twin.analytics.carbon.hourly_intensity`: the hour's intensity, else the annual factor,
+    flagged) applied to the period's hours: the tables of the report and the dashboard show these, never
+    a rule of their own.
+
+    Args:
+        p: The prepared period.
+
+    Returns:
+        ``hour_at``, ``kwh``, ``eur_per_kwh``, ``band``, ``eur``, ``gco2e_per_kwh`` (the stream's, null when
+        missing), ``is_missing_intensity`` and ``scope2_location_kg`` (missing hours at the annual factor), in
+        time order.
+    """
+    year = p.data.period.start.astimezone(p.data.period.zone).year
+    factors = carbon_mod.load_carbon_factors(p.cell, year)
+    grid = carbon_mod.hourly_intensity(p.split.hourly, p.data.grid_hourly, factors)
+    costs = cost_mod.hourly_energy_cost(p.split, fx.tariff_schedule(p.cell.cost.tariff_id))
+    return (
+        costs.join(grid.select("hour_at", "gco2e_per_kwh", "g_per_kwh", "is_missing"), on="hour_at", how="left")
+        .with_columns(
+            pl.col("is_missing").alias("is_missing_intensity"),
+            (pl.col("kwh") * pl.col("g_per_kwh") / 1000.0).alias("scope2_location_kg"),
+        )
+        .drop("g_per_kwh", "is_missing")
+        .sort("hour_at")
+    )
+
+
 def mix_mean(p: Prepared, per_variant: Mapping[str, float]) -> float | None:
     """The mean of a per-variant figure over the units completed in the period (their variant mix).
 

@@ -15,9 +15,8 @@ import polars as pl
 
 from twin.analytics import figures, quality
 from twin.analytics.capability import capability
-from twin.analytics.carbon import load_carbon_factors
-from twin.analytics.cost import LINES, hourly_energy_cost
-from twin.analytics.figures import Prepared
+from twin.analytics.cost import LINES
+from twin.analytics.figures import Prepared, hourly_of
 from twin.analytics.spc import p_chart, xbar_s
 from twin.cell import factors as fx
 from twin.errors import InputError
@@ -393,19 +392,8 @@ def collect(p: Prepared, ideal_cycle_s: Mapping[str, float], step: Callable[[str
         [{"variant": v["variant"], "units": v["units"], **{f"{k}_kg_per_unit": x for k, x in v["per_unit_kg"].items()}}
          for v in carbon["by_variant"]]
     )  # fmt: skip
-    factors = load_carbon_factors(p.cell, period.start.astimezone(period.zone).year)
-    grid = p.data.grid_hourly.filter(pl.col("region") == factors.region).select("hour_at", "gco2e_per_kwh")
-    tables["energy_hourly"] = (
-        hourly_energy_cost(p.split, fx.tariff_schedule(p.cell.cost.tariff_id))
-        .join(grid, on="hour_at", how="left")
-        .with_columns(
-            pl.col("gco2e_per_kwh").is_null().alias("is_missing_intensity"),
-            (pl.col("kwh") * pl.col("gco2e_per_kwh").fill_null(factors.grid_annual.value) / 1000.0).alias(
-                "scope2_location_kg"
-            ),
-            pl.col("hour_at").dt.convert_time_zone(tz).dt.strftime("%Y-%m-%dT%H:%M%:z").alias("local_hour"),
-        )
-        .sort("hour_at")
+    tables["energy_hourly"] = hourly_of(p).with_columns(
+        pl.col("hour_at").dt.convert_time_zone(tz).dt.strftime("%Y-%m-%dT%H:%M%:z").alias("local_hour"),
     )
     tables["energy_by_meter"] = p.split.by_meter.with_columns(
         (pl.col("kwh") - pl.col("direct_kwh")).alias("shared_kwh")

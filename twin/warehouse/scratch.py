@@ -2,11 +2,12 @@
 
 A what-if computes each replication's KPIs with the analytics, which read marts. Writing every
 replication through ``twin ingest`` would validate rows the simulation wrote in the contract's schema by
-construction, and would cost more than the simulation itself; so the frames go straight into the raw
-tables of a private in-memory DuckDB (one thread: replications already run in parallel processes), the
-models the analytics read are built from the same SQL files (:func:`twin.warehouse.build.build`), and the
-connection is handed to the analytics. The same frames ingested into a warehouse file give the same marts
-(``tests/scenarios/test_kpi_consistency.py`` holds that to 1e-9).
+construction, and would cost more than the simulation itself; so in a private in-memory DuckDB (one
+thread: replications already run in parallel processes) each ``raw_<stream>`` is a view over the frame
+itself (Arrow, not copied), the models the analytics read are built from the same SQL files
+(:func:`twin.warehouse.build.build`), and the connection is handed to the analytics. The same frames
+ingested into a warehouse file give the same marts (``tests/scenarios/test_kpi_consistency.py`` holds
+that to 1e-9).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from typing import Any
 import polars as pl
 
 from twin.errors import WarehouseError
+from twin.telemetry.read import ident
 from twin.telemetry.schema import MEASURED, STREAMS
-from twin.telemetry.validate import MEASURED_REPLICATION, ValidationContext
+from twin.telemetry.validate import MEASURED_REPLICATION, ValidationContext, raw_columns
 from twin.warehouse.build import build
 from twin.warehouse.connection import connect
-from twin.warehouse.load import ensure_schema
+from twin.warehouse.load import ensure_schema, raw_table
 
 
 @contextmanager
@@ -49,17 +51,17 @@ def scratch_warehouse(frames: Mapping[str, pl.DataFrame], marts: Collection[str]
         # no joint states here: the raw tables need no joint columns, so no URDF is read
         ensure_schema(con, ValidationContext("scratch", {}, ()))
         for stream, frame in frames.items():
-            if frame.is_empty():
-                continue
             if "source" not in frame.columns:
                 frame = frame.with_columns(pl.lit(MEASURED).alias("source"))
             if "replication" not in frame.columns:
                 frame = frame.with_columns(pl.lit(MEASURED_REPLICATION, pl.Int64).alias("replication"))
-            con.register("twin_frame", frame.to_arrow())
-            try:
-                con.execute(f"insert into raw_{stream} by name select * from twin_frame")
-            finally:
-                con.unregister("twin_frame")
+            con.register(f"scratch_{stream}", frame.to_arrow())
+            columns = [
+                ident(c.name) if c.name in frame.columns else f"null::{c.sql_type} as {ident(c.name)}"
+                for c in raw_columns(stream, 0)
+            ]
+            con.execute(f"drop table {raw_table(stream)}")
+            con.execute(f"create view {raw_table(stream)} as select {', '.join(columns)} from scratch_{stream}")
         build(con, check=False, only=marts)
         yield con
     finally:
