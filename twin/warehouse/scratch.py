@@ -48,6 +48,7 @@ def scratch_warehouse(frames: Mapping[str, pl.DataFrame], marts: Collection[str]
     con = connect(":memory:")
     try:
         con.execute("set threads = 1")
+        con.execute("set enable_progress_bar = false")  # a command's stdout holds its output only
         # no joint states here: the raw tables need no joint columns, so no URDF is read
         ensure_schema(con, ValidationContext("scratch", {}, ()))
         for stream, frame in frames.items():
