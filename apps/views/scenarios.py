@@ -222,8 +222,10 @@ def simulated_telemetry(ctx: common.Context) -> None:
         },
     )
     st.caption(
-        "Replication 0 of a `twin scenario run --to-warehouse`, ingested as `simulated:<scenario>` telemetry and run "
-        "through the same analytics as the measured data, each over its own period (no interval: one replication)."
+        "Replication 0 of a `twin scenario run --to-warehouse` (it writes every replication as `simulated:<scenario>` "
+        "telemetry, with the scenario's own cell), run through the same analytics as the measured data, each over its "
+        "own period (no interval: one replication; `twin cost --source simulated:<scenario> --replication R` reads "
+        "another)."
     )
 
 

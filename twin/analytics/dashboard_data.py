@@ -1544,7 +1544,7 @@ def scenario_files(folder: str | Path | None = None) -> list[Path]:
 
 
 def simulated_sources(con: Any) -> list[str]:
-    """The ``simulated:<scenario>`` sources whose events the warehouse holds (``twin scenario run --to-warehouse``).
+    """The ``simulated:<scenario>`` runs the warehouse holds (``twin scenario run --to-warehouse``), with their cells.
 
     Args:
         con: An open connection to the snapshot.
@@ -1552,10 +1552,11 @@ def simulated_sources(con: Any) -> list[str]:
     Returns:
         The sources, sorted.
     """
-    if not _has(con, "mart_an_units"):
-        return []
+    if not _has(con, "mart_an_units") or not _has(con, "scenario_runs"):
+        return []  # a simulated source is read on the cell stored with its run: without one it cannot be
     rows = con.execute(
-        "select distinct source from mart_an_units where source like 'simulated:%' order by source"
+        "select distinct source from mart_an_units where source like 'simulated:%' "
+        "and source in (select source from scenario_runs) order by source"
     ).fetchall()
     return [str(r[0]) for r in rows]
 
