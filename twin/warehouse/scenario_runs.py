@@ -169,7 +169,7 @@ def write_run(run: SimulatedRun, paths: Iterable[str | Path], warehouse: str | P
 
     One write job: an earlier, different run of the source is forgotten first (see the module docstring),
     each file is ingested in its own transaction (validated against the scenario's own cell, so an added
-    robot's rows are accepted), and the run's row is written last.
+    robot's rows are accepted), and the run's row is written last, only when no row was quarantined.
 
     Args:
         run: The run.
@@ -180,7 +180,8 @@ def write_run(run: SimulatedRun, paths: Iterable[str | Path], warehouse: str | P
         The ingest report.
 
     Raises:
-        WarehouseError: The warehouse is held by another writer, or the build failed.
+        WarehouseError: The warehouse is held by another writer, a file was rejected or a row quarantined, or
+            the build failed.
     """
     target = Path(warehouse) if warehouse is not None else default_warehouse()
     ctx = ValidationContext.from_cell(run.cell)
@@ -202,6 +203,12 @@ def write_run(run: SimulatedRun, paths: Iterable[str | Path], warehouse: str | P
         rejected = [r for r in results if r.status == "rejected"]
         if rejected:
             raise WarehouseError(f"simulated telemetry {rejected[0].path} was rejected: {rejected[0].error}")
+        quarantined = [r for r in results if r.quarantined]
+        if quarantined:  # the twin writes the contract by construction: a quarantined row is a bug, not data
+            raise WarehouseError(
+                f"{sum(r.quarantined for r in quarantined)} rows of simulated telemetry were quarantined, "
+                f"first in {quarantined[0].path}; see twin quarantine (the run is not recorded)"
+            )
         replications = run.replications
         if previous is not None and run.same_telemetry(previous):
             replications = max(replications, int(previous["replications"]))

@@ -1,0 +1,83 @@
+"""A replication's telemetry says what the model decided: every defect visible where it was measured, nothing else."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+from twin.sim.record import INSPECTION_DEFECT, NO_DEFECT, REWORKED, SCREW_DEFECT
+from twin.sim.runner import run_replication
+from twin.sim.telemetry import energy_bins_j, replication_frames, unit_ids
+
+pytestmark = pytest.mark.physics
+
+
+def _units(record, horizon_s: float) -> pl.DataFrame:
+    n = len(record.unit_variant)
+    done = np.nan_to_num(np.asarray(record.unit_done_s, dtype=float), nan=np.inf)
+    return pl.DataFrame(
+        {
+            "unit_id": pl.select(unit_ids(pl.int_range(n, dtype=pl.Int64))).to_series(),
+            "defect": record.unit_defect,
+            "status": record.unit_status,
+            "inspected": np.isfinite(np.asarray(record.unit_inspected_at_s, dtype=float))
+            & (np.nan_to_num(np.asarray(record.unit_inspected_at_s, dtype=float), nan=np.inf) < horizon_s),
+            "completed": done <= horizon_s,
+        }
+    )
+
+
+@pytest.mark.parametrize("scenario", ["baseline-v1", "inspection-sampling-v1"])
+def test_measurements_show_exactly_the_models_defects(prepared, scenario):
+    inputs = prepared(scenario, 2.0)
+    kpis, record = run_replication(inputs, 17, 1)
+    frames = replication_frames(inputs, record)
+    quality = frames["quality"]
+    assert quality["source"].unique().to_list() == [f"simulated:{scenario}"]
+    assert quality["replication"].unique().to_list() == [1]
+    units = _units(record, inputs.horizon_s)
+    out = (pl.col("value") < pl.col("lsl")) | (pl.col("value") > pl.col("usl"))
+    assert quality.filter(out).equals(quality.filter(pl.col("defect_code").is_not_null()))  # coded iff out
+    torque = quality.filter(pl.col("characteristic").str.ends_with("_torque_nm"))
+    per_unit = torque.group_by("unit_id").agg(out.sum().alias("n_out"), pl.len().alias("n")).join(units, on="unit_id")
+    assert per_unit.filter(pl.col("defect") == SCREW_DEFECT)["n_out"].to_list() == [1] * int(
+        (per_unit["defect"] == SCREW_DEFECT).sum()
+    )
+    assert per_unit.filter(pl.col("defect") != SCREW_DEFECT)["n_out"].sum() == 0
+    screws = {v.name: v.screws for v in inputs.variants}
+    variant = pl.Series([inputs.variants[i].name for i in record.unit_variant])
+    expected = sum(screws[v] for v in variant.gather(per_unit["unit_id"].str.slice(1).cast(pl.Int64) - 1))
+    assert torque.height == expected  # one row per screw of every screwed unit
+
+    inspected = quality.filter(pl.col("station_id") == "inspection")
+    first = inspected.sort("ts").group_by("unit_id", "characteristic").first()
+    seen = first.group_by("unit_id").agg(out.sum().alias("n_out")).join(units, on="unit_id")
+    assert seen["inspected"].all()  # only inspected units have gap and flush
+    assert (seen.filter(pl.col("defect") == INSPECTION_DEFECT)["n_out"] == 1).all()
+    assert seen.filter(pl.col("defect") != INSPECTION_DEFECT)["n_out"].sum() == 0
+    again = inspected.group_by("unit_id").agg(pl.len().alias("n")).join(units, on="unit_id")
+    assert set(again.filter(pl.col("n") > 2)["status"].unique()) <= {REWORKED}  # re-measured: reworked only
+    assert units.filter(pl.col("inspected")).height == seen.height
+
+    # first-pass yield, as the analytics see it: every completed unit but those whose defect was measured
+    done = units.filter(pl.col("completed"))
+    visible = (pl.col("defect") == SCREW_DEFECT) | ((pl.col("defect") == INSPECTION_DEFECT) & pl.col("inspected"))
+    assert kpis["first_pass_yield"] == pytest.approx(1.0 - done.filter(visible).height / done.height, rel=1e-12)
+    if scenario == "inspection-sampling-v1":  # most units leave uninspected; their gap and flush nobody knows
+        assert done.filter(~pl.col("inspected")).height > 0.5 * done.height
+    else:
+        assert units.filter(pl.col("completed"))["inspected"].all()
+    assert (units["defect"] == NO_DEFECT).sum() > 0.9 * units.height
+
+
+def test_energy_registers_hold_every_joule(prepared):
+    inputs = prepared("baseline-v1", 2.0)
+    _, record = run_replication(inputs, 17, 0)
+    energy = replication_frames(inputs, record)["energy"].sort("meter_id", "ts")
+    first = energy.group_by("meter_id").first()
+    assert (first["energy_kwh"] == 0.0).all()  # the register starts at 0 with the horizon
+    assert energy.group_by("meter_id").agg((pl.col("energy_kwh").diff().drop_nulls() >= 0).all())["energy_kwh"].all()
+    last = dict(energy.group_by("meter_id").last().select("meter_id", "energy_kwh").iter_rows())
+    for meter, joules in energy_bins_j(inputs, record).items():
+        assert last[meter] == pytest.approx(joules.sum() / 3.6e6, abs=1e-8)
