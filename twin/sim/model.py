@@ -251,7 +251,6 @@ class ProductionModel:
         self.mix[-1] = 1.0 + 1e-12
         self.n_bins = inputs.n_bins
         self.energy = {m: [0.0] * self.n_bins for m in inputs.meters}
-        self.busy = {r: 0.0 for r in inputs.resources}
         self.faults: list[tuple[str, float, float]] = []
         self.fault_units: list[int] = []  # the unit in work when each fault struck (-1: none)
         self.setups: list[tuple[str, float, float]] = []
@@ -276,7 +275,6 @@ class ProductionModel:
         self.u_screws_before: list[int] = []  # screws the screwdriver drove since its last bit change, before
         self.u_inspected_at: list[float] = []  # end of the unit's inspection (NaN: not inspected)
         self.u_sampled: list[bool] = []
-        self.u_work: list[float] = []
         self.u_plan: list[Any] = []  # the unit's compiled stages (its variant's, with or without inspection)
         self.screws = {r: 0 for r in inputs.stage_robots}
         self.maintenance_due: dict[str, int | None] = {r: None for r in inputs.stage_robots}
@@ -341,7 +339,6 @@ class ProductionModel:
         sampled = sampling >= 1.0 or (orders.pop() if orders else self.orders.uniform()) < sampling
         self.u_sampled.append(sampled)
         self.u_plan.append(self._plans[index][0 if sampled else 1])
-        self.u_work.append(0.0)
         return unit
 
     # processes ---------------------------------------------------------------------------------------
@@ -421,7 +418,6 @@ class ProductionModel:
         bin_index = int((start + 0.5 * busy) / BIN_S)
         if bin_index < self.n_bins:
             self._printer_energy[bin_index] += self._heat_j + self._print_w * print_s
-        self.busy[printer] += min(busy, windows[index][1] - start)
         units, starts, ends = self._printer_cycles
         units.append(unit)
         starts.append(start)
@@ -455,11 +451,11 @@ class ProductionModel:
         last = len(table) - 1
         last_rate = table[last] - table[last - 1]
         screws, maintenance_due = self.screws, self.maintenance_due
-        u_plan, u_work, u_status, u_defect, u_done = self.u_plan, self.u_work, self.u_status, self.u_defect, self.u_done
+        u_plan, u_status, u_defect, u_done = self.u_plan, self.u_status, self.u_defect, self.u_done
         u_screwed_at, u_screws_before, u_inspected_at = self.u_screwed_at, self.u_screws_before, self.u_inspected_at
         cycles = self.cycles
         own_units, own_starts, own_ends = cycles[robot]
-        clock, busy, energy, n_bins = self.clock, self.busy, self.energy, self.n_bins
+        clock, energy, n_bins = self.clock, self.energy, self.n_bins
         robot_energy = energy[robot]
         spots = self.conveyor_free
         fail = self._fail
@@ -528,8 +524,6 @@ class ProductionModel:
                     index = int((t + pending + repair + 0.5 * d) / BIN_S)
                     if index < n_bins:
                         energy[resource][index] += joules * factor
-                    busy[resource] += d
-                    u_work[unit] += d
                     pending += d + repair
                 elif kind == SCREWED:  # the screws are driven: is the unit defective? the screwdriver wears
                     at = t + pending
@@ -567,8 +561,6 @@ class ProductionModel:
                     index = int((at + 0.5 * d) / BIN_S)
                     if index < n_bins:
                         energy[resource][index] += joules * d / duration
-                    busy[resource] += d
-                    u_work[unit] += d
                     pending += repair + d
                     station_units, station_starts, station_ends = cycles[resource]
                     station_units.append(unit)
@@ -598,8 +590,6 @@ class ProductionModel:
                     index = int((at + 0.5 * duration) / BIN_S)
                     if index < n_bins:
                         energy[resource][index] += joules
-                    busy[resource] += duration
-                    u_work[unit] += duration
                     u_done[unit] = done
                     if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
                         u_status[unit] = ESCAPED if u_defect[unit] else GOOD
@@ -610,8 +600,6 @@ class ProductionModel:
                     pending += waited_s
             if pending > 0.0:
                 yield timeout(pending)
-            busy[robot] += work
-            u_work[unit] += work
             now = env.now
             index = int(0.5 * (started + now) / BIN_S)  # the cycle's robot energy, in its middle
             if index < n_bins:
@@ -645,8 +633,6 @@ class ProductionModel:
             unit_release_s=self.u_release,
             unit_done_s=self.u_done,
             unit_status=self.u_status,
-            unit_work_s=self.u_work,
-            busy_s=self.busy,
             faults=self.faults,
             setups=self.setups,
             energy_j=self.energy,

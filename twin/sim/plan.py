@@ -65,9 +65,6 @@ class VariantPlan:
     stages_no_inspection: tuple[tuple[Segment, ...], ...] | None
     stage_work_s: tuple[float, ...]
     cycle_time_s: float
-    work_s: dict[str, float]
-    takt_s: float
-    bottleneck: str
 
 
 @dataclass(frozen=True)
@@ -382,15 +379,9 @@ def build_inputs(
             skip = build_stages(cell, name, planned[f"{name}{NO_INSPECTION}"])
             if stage_robots(skip) != robots:
                 raise ConfigError(f"variant {name}: without inspection the robots change order; not supported")
-        work = dict(result.work_s)
         cycle_time = result.cycle_time_s
-        if skip is not None:  # the ideal work per unit blends the plans with and without inspection
-            other = planned[f"{name}{NO_INSPECTION}"]
-            keys = set(work) | set(other.work_s)
-            work = {r: sampling * work.get(r, 0.0) + (1.0 - sampling) * other.work_s.get(r, 0.0) for r in keys}
-            cycle_time = sampling * cycle_time + (1.0 - sampling) * other.cycle_time_s
-        work[printer_id] = spec.print_time_s / printer_count
-        bottleneck = max(sorted(work), key=lambda k: work[k])
+        if skip is not None:  # a unit's planned cycle blends the plans with and without inspection
+            cycle_time = sampling * cycle_time + (1.0 - sampling) * planned[f"{name}{NO_INSPECTION}"].cycle_time_s
         variants.append(
             VariantPlan(
                 name=name,
@@ -401,9 +392,6 @@ def build_inputs(
                 stages_no_inspection=skip,
                 stage_work_s=tuple(sum(s.duration_s for s in st if s.kind in (WORK, INSPECT)) for st in stages),
                 cycle_time_s=cycle_time,
-                work_s=work,
-                takt_s=work[bottleneck],
-                bottleneck=bottleneck,
             )
         )
     assert robots_seen is not None

@@ -26,8 +26,6 @@ class ReplicationRecord:
         unit_release_s: When its print started.
         unit_done_s: When it left the outfeed (NaN: not yet).
         unit_status: ``IN_PROCESS``, ``GOOD``, ``REWORKED``, ``SCRAPPED`` or ``ESCAPED``.
-        unit_work_s: Its operations' time in sequence (no waiting, printing excluded).
-        busy_s: Operating time per resource.
         faults: ``(resource, start, end)`` of every fault.
         setups: ``(resource, start, end)`` of every setup (screwdriver bit changes).
         energy_j: Operations' energy per meter per 15-minute bin (idle and standby not included).
@@ -47,8 +45,6 @@ class ReplicationRecord:
     unit_release_s: list[float]
     unit_done_s: list[float]
     unit_status: list[int]
-    unit_work_s: list[float]
-    busy_s: dict[str, float]
     faults: list[tuple[str, float, float]]
     setups: list[tuple[str, float, float]]
     energy_j: dict[str, list[float]]
