@@ -135,3 +135,11 @@ def test_rewriting_the_same_run_adds_nothing_and_another_run_replaces_it(tmp_pat
         again = _period_figures(conn, "simulated:baseline-v1", 0)
     assert _rel(other.per_replication[0]["cost_eur_per_unit"], again["cost_eur_per_unit"]) < TOLERANCE
     assert first.per_replication[0]["cost_eur_per_unit"] != other.per_replication[0]["cost_eur_per_unit"]
+
+
+def test_a_replication_of_measured_data_or_an_unknown_run_is_an_error(runs, capsys):
+    warehouse, _ = runs
+    assert main(["cost", "--source", "measured", "--replication", "1", "--warehouse", str(warehouse)]) != 0
+    assert "measured rows are replication 0" in capsys.readouterr().err
+    assert main(["oee", "--source", "simulated:no-such-v1", "--warehouse", str(warehouse)]) != 0
+    assert "holds no simulated run 'simulated:no-such-v1'" in capsys.readouterr().err

@@ -57,19 +57,21 @@ GRID_SOURCE = "measured"
 """Grid intensity is an external series: always its measured rows, whatever the energy source."""
 
 
-def replication_of(replication: int | None) -> int:
+def replication_of(replication: int | None, source: str = SIMULATED_PREFIX) -> int:
     """The replication a read selects: ``replication``, or 0 (measured rows; a simulated run's first) when None.
 
     >>> replication_of(None), replication_of(3)
     (0, 3)
 
     Raises:
-        InputError: A negative replication.
+        InputError: A negative replication, or one other than 0 of a measured ``source``.
     """
     if replication is None:
         return 0
     if replication < 0:
         raise InputError(f"replication {replication}: replications count from 0")
+    if replication != 0 and not source.startswith(SIMULATED_PREFIX):
+        raise InputError(f"replication {replication} of source {source!r}: measured rows are replication 0")
     return int(replication)
 
 
@@ -206,9 +208,10 @@ def load_period(
         The :class:`~twin.analytics.frames.PeriodData`.
 
     Raises:
+        InputError: A replication other than 0 of measured data.
         WarehouseError: A mart is missing or a query fails.
     """
-    rep = replication_of(replication)
+    rep = replication_of(replication, source)
     units = load_units(conn, period, roles.output_station, list(roles.parallel_stations), source, counted_station, rep)
     margin = {"source": source, "replication": rep, "lo": period.start - MARGIN, "hi": period.end + MARGIN}
     downtime = _query(
@@ -387,6 +390,7 @@ def data_extent(
     Returns:
         ``(first, last)`` as aware UTC datetimes, or ``(None, None)`` without data.
     """
+    rep = replication_of(replication, source)
     run = stored_run(conn, source) if source.startswith(SIMULATED_PREFIX) else None
     if run is not None:
         zone = ZoneInfo(scenario_cell(conn, source).cell.timezone)
@@ -397,7 +401,7 @@ def data_extent(
         conn,
         "select min(first_start_at) as start_at, max(last_end_at) as end_at from mart_an_units "
         "where source = $source and replication = $replication",
-        {"source": source, "replication": replication_of(replication)},
+        {"source": source, "replication": rep},
         {"start_at": frames.UTC_US, "end_at": frames.UTC_US},
         "mart_an_units",
     )
