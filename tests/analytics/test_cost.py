@@ -14,11 +14,11 @@ import polars as pl
 import pytest
 
 from twin.analytics.allocation import EnergySplit
-from twin.analytics.calendar import shift_windows
 from twin.analytics.cost import cost, hourly_prices
 from twin.analytics.frames import roles
 from twin.analytics.kpis import unit_table
 from twin.analytics.period import Period
+from twin.cell.calendar import shift_windows
 from twin.cell.factors import tariff_schedule
 
 UTC_US = pl.Datetime("us", "UTC")

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from twin.analytics.calendar import planned_windows, shift_windows, window_seconds
 from twin.analytics.kpis import completions, oee, oee_figures, unit_table
 from twin.analytics.period import parse_period
+from twin.cell.calendar import planned_windows, shift_windows, window_seconds
 from twin.cell.spec import CalendarSpec
 from twin.errors import InputError
 
