@@ -14,7 +14,9 @@ windows (shifts minus breaks). The rules:
    (PEP 495 ``fold=0``).
 3. **A break counts when it starts inside a shift**, also after midnight of an overnight shift (``02:00``
    in 22:00-06:00 is 02:00 of the next local day), and it is **clipped to the shift's end**. A break that
-   starts outside every shift does not count. Overlapping breaks of one shift count once.
+   starts outside every shift does not count. A break lasts its ``duration_min`` of elapsed time from its
+   wall-clock start (30 minutes at 02:30 on the autumn night, not until 03:00 of the second hour).
+   Overlapping breaks of one shift count once.
 4. **Overlapping shifts never count working time twice.** The working windows are the union of every
    shift's own working time (shift minus its breaks): the cell works while any shift works. A stretch that
    two shifts share belongs to the one that started first (the first listed when both start together),
@@ -221,7 +223,8 @@ def lay_out(calendar: CalendarSpec, timezone: str, start: datetime, end: datetim
             for b0, b1 in breaks_min:
                 for offset in (0, 1440):  # on the shift's own day, or after its midnight
                     if s_min <= b0 + offset < e_min:
-                        c0, c1 = max(at(day, b0 + offset), s_at), min(at(day, b1 + offset), e_at)
+                        b_at = at(day, b0 + offset)  # a break lasts its minutes, even across a DST change
+                        c0, c1 = max(b_at, s_at), min(b_at + (b1 - b0) * 60.0, e_at)
                         if c1 > c0:
                             cuts.append((c0, c1))
             cuts = _union(cuts)
