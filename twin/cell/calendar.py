@@ -221,9 +221,9 @@ def lay_out(calendar: CalendarSpec, timezone: str, start: datetime, end: datetim
                 continue
             cuts = []
             for b0, b1 in breaks_min:
-                for offset in (0, 1440):  # on the shift's own day, or after its midnight
-                    if s_min <= b0 + offset < e_min:
-                        b_at = at(day, b0 + offset)  # a break lasts its minutes, even across a DST change
+                for past_midnight in (0, 1440):  # on the shift's own day, or after its midnight
+                    if s_min <= b0 + past_midnight < e_min:
+                        b_at = at(day, b0 + past_midnight)  # a break lasts its minutes, even across a DST change
                         c0, c1 = max(b_at, s_at), min(b_at + (b1 - b0) * 60.0, e_at)
                         if c1 > c0:
                             cuts.append((c0, c1))
