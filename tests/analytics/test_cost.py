@@ -8,17 +8,17 @@ shoulder 6-22; EUR/kWh). Bills of materials use the sample cell's part masses an
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
 
 from twin.analytics.allocation import EnergySplit
-from twin.analytics.calendar import shift_windows
 from twin.analytics.cost import cost, hourly_prices
 from twin.analytics.frames import roles
 from twin.analytics.kpis import unit_table
 from twin.analytics.period import Period
+from twin.cell.calendar import shift_windows
 from twin.cell.factors import tariff_schedule
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -136,12 +136,3 @@ def test_twin_cost_json(tmp_path, capsys):
 
     code = main(["cost", "--warehouse", str(tmp_path / "missing.duckdb")])
     assert code == 2 and "no warehouse" in capsys.readouterr().err
-
-
-def test_shift_windows_count_breaks_as_paid_time(sample_cell):
-    period = Period(utc("2026-10-04T22:00"), utc("2026-10-05T22:00") + timedelta(0), "Europe/Berlin")
-    windows = shift_windows(sample_cell.shifts, period)
-    assert [(w.hour, w.minute) for w in windows["start_at"].dt.convert_time_zone("Europe/Berlin").to_list()] == [
-        (6, 0),
-        (14, 0),
-    ]

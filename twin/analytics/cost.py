@@ -27,10 +27,10 @@ from typing import Any
 import polars as pl
 
 from twin.analytics.allocation import UNKNOWN_VARIANT, EnergySplit, bill_of_materials, period_hours, run_time_shares
-from twin.analytics.calendar import window_seconds
 from twin.analytics.frames import Roles
 from twin.analytics.period import Period
 from twin.cell import factors as fx
+from twin.cell.calendar import window_seconds
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError
 
@@ -98,7 +98,7 @@ def cost(
         split: The period's energy (:func:`twin.analytics.allocation.split_energy`).
         units: :func:`twin.analytics.kpis.unit_table` rows.
         occupancy: :data:`twin.analytics.frames.OCCUPANCY` rows.
-        shift_time: :func:`twin.analytics.calendar.shift_windows` of the period.
+        shift_time: :func:`twin.cell.calendar.shift_windows` of the period.
         run_time_s: The cell's run time in the period (:func:`twin.analytics.kpis.oee`).
         cell: The validated cell.
         roles: The cell's roles.

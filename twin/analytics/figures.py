@@ -15,10 +15,10 @@ import polars as pl
 from twin.analytics import carbon as carbon_mod
 from twin.analytics import cost as cost_mod
 from twin.analytics.allocation import EnergySplit, split_energy
-from twin.analytics.calendar import planned_windows, shift_windows
 from twin.analytics.frames import PeriodData, Roles, roles
 from twin.analytics.kpis import completions, oee, unit_table
 from twin.cell import factors as fx
+from twin.cell.calendar import planned_windows, shift_windows
 from twin.cell.spec import CellSpec
 
 

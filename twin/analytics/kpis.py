@@ -3,7 +3,7 @@
 Definitions (``docs/analytics.md`` has the long form):
 
 - **Planned busy time** (PBT): the shift calendar minus planned breaks, in the cell's time zone
-  (:mod:`twin.analytics.calendar`).
+  (:mod:`twin.cell.calendar`).
 - **Run time** (APT, actual production time): planned busy time minus down time inside it, where down
   time is the union of every fault interval (``fault_start`` .. ``fault_end``) and every setup interval
   (``setup_start`` .. ``setup_end``) of the stations considered, so overlapping stops count once. For
@@ -32,9 +32,9 @@ from typing import Any
 
 import polars as pl
 
-from twin.analytics.calendar import WINDOW_SCHEMA
 from twin.analytics.intervals import overlap_by_window, spans_of
 from twin.analytics.period import Period
+from twin.cell.calendar import WINDOW_SCHEMA
 from twin.errors import InputError
 
 UNITS_SCHEMA: dict[str, pl.DataType] = {
@@ -152,7 +152,7 @@ def oee(
     """OEE of a period and of each day in it (ISO 22400-2; see the module docstring).
 
     Args:
-        windows: Planned busy windows (:func:`twin.analytics.calendar.planned_windows`).
+        windows: Planned busy windows (:func:`twin.cell.calendar.planned_windows`).
         downtime: :data:`twin.analytics.frames.DOWNTIME` rows.
         completions: One row per counted unit: ``unit_id``, ``variant``, ``end_at`` (completion, UTC),
             ``is_first_pass_good``; rows outside the period are ignored.

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from twin.analytics.calendar import planned_windows
 from twin.analytics.period import Period, local_midnight
+from twin.cell.calendar import planned_windows
 from twin.cell.spec import CellSpec
 
 US = 1_000_000

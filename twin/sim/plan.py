@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from twin.cell.calendar import ShiftCalendar
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError, PhysicsError
-from twin.sim.calendar import ShiftCalendar
 
 # segment kinds of a stage
 WORK, RELEASE_NEST, INSPECT, SCREWED, CONVEY = range(5)
