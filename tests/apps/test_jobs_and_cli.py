@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from dashtest import APP, REPO
@@ -82,6 +83,7 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
 
     def fake_store_plan(path, cell):
         calls["plan"] = (Path(path), Path(cell))
+        return SimpleNamespace(content_hash="0" * 64, cell_id="cell")
 
     class FakePopen:
         def __init__(self, cmd, env, stdout):

@@ -270,3 +270,21 @@ def test_ideal_cycle_times_read_the_stored_plan_without_the_planner(planned, sam
         ideal_cycle_times(
             load_cell(sample_cell.source_path, [f"robots.{robot}.speed_override=0.3"]), warehouse=warehouse
         )
+
+
+@pytest.mark.physics
+def test_the_replay_clearance_checker_reports_witness_points_too(planned, sample_cell):
+    from twin.physics.replay_world import ReplayRobot
+
+    plan = planned[0]
+    variant = plan.variant_names[0]
+    robot_id = plan.operations.filter(pl.col("robot_id").is_not_null())["robot_id"][0]
+    seqs = plan.operations.filter((pl.col("variant") == variant) & (pl.col("robot_id") == robot_id))["seq"]
+    q = np.concatenate([plan.trajectory(variant, s)[1] for s in seqs]).astype(float)
+    with ReplayRobot.from_cell(sample_cell, robot_id) as robot:
+        result = robot.clearance(q)
+    near = np.array([body is not None for body in result.body])
+    assert near.sum() > len(q) // 2
+    gap = np.linalg.norm(result.robot_point_m - result.body_point_m, axis=1)
+    np.testing.assert_allclose(gap[near], np.abs(result.distance_m[near]), atol=1e-6)
+    assert np.isnan(result.robot_point_m[~near]).all() and np.isnan(result.body_point_m[~near]).all()
