@@ -144,11 +144,17 @@ def test_stored_plan_gives_the_dashboard_its_ideal_cycle_times(tmp_path):
     from twin.analytics.ideal import ideal_cycle_times
     from twin.api import store_cell_plan
     from twin.cell.load import load_cell
+    from twin.errors import WarehouseError
     from twin.paths import DEFAULT_CELL
-    from twin.warehouse.connection import read_connection
+    from twin.warehouse.connection import read_connection, write_job
     from twin.warehouse.plans import stored_plans
 
     warehouse = tmp_path / "twin.duckdb"
+    with pytest.raises(WarehouseError, match="no warehouse yet"):  # never a warehouse holding only a plan
+        store_cell_plan(warehouse, DEFAULT_CELL)
+    assert not warehouse.exists()
+    with write_job(warehouse):
+        pass
     plan = store_cell_plan(warehouse, DEFAULT_CELL)
     with read_connection(warehouse) as con:  # what the pages read: the published snapshot
         assert [row[:2] for row in stored_plans(con)] == [(plan.content_hash, plan.cell_id)]

@@ -21,6 +21,7 @@ from typing import Any
 # stays cheap and the read functions never pull pybullet in through a sibling module.
 _EXPORTS: dict[str, str] = {
     "CellPlan": "plan",
+    "find_plan": "plan",
     "plan_cell": "plan",
     "store_cell_plan": "plan",
 }

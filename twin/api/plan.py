@@ -11,11 +11,12 @@ from pathlib import Path
 
 from twin.cell.load import load_cell
 from twin.cell.spec import CellSpec
+from twin.errors import WarehouseError
 from twin.physics.cache import PhysicsCache
 from twin.physics.evaluate import plan_cell as _plan_cell
 from twin.physics.plan import CellPlan
 from twin.warehouse.connection import write_job
-from twin.warehouse.plans import find_plan, has_plan, store_plan
+from twin.warehouse.plans import find_plan, has_plan, store_plan, warehouse_exists
 
 __all__ = ["CellPlan", "find_plan", "plan_cell", "store_cell_plan"]
 
@@ -45,10 +46,11 @@ def store_cell_plan(
 ) -> CellPlan:
     """Plan a cell (:func:`plan_cell`) and store the plan in a warehouse, unless it is stored there already.
 
-    A write job when it stores: it publishes the warehouse's read snapshot.
+    A write job when it stores: it publishes the warehouse's read snapshot. A warehouse is complete or
+    absent, so this never creates one.
 
     Args:
-        warehouse: The warehouse file (created when missing).
+        warehouse: The warehouse file.
         cell: A validated cell, or the path of its YAML file.
         overrides: ``--set`` overrides, applied when ``cell`` is a path.
 
@@ -56,8 +58,10 @@ def store_cell_plan(
         The plan.
 
     Raises:
-        WarehouseError: Another process is writing the warehouse, or the write failed.
+        WarehouseError: No warehouse, another process is writing it, or the write failed.
     """
+    if not warehouse_exists(warehouse):
+        raise WarehouseError(f"{warehouse}: no warehouse yet; run `twin ingest` or `twin demo` first")
     spec = cell if isinstance(cell, CellSpec) else load_cell(cell, overrides or [])
     plan = _plan_cell(spec)
     if not has_plan(warehouse, plan.content_hash):

@@ -128,7 +128,7 @@ def load_plan(con: Any, content_hash: str) -> CellPlan | None:
 
 def has_plan(warehouse: str | Path, content_hash: str) -> bool:
     """Whether the warehouse's published snapshot holds the plan ``content_hash`` (False without a warehouse)."""
-    if not _warehouse_exists(Path(warehouse)):
+    if not warehouse_exists(warehouse):
         return False
     with read_connection(warehouse) as con:
         if PLANS_TABLE not in _tables(con):
@@ -173,7 +173,7 @@ def find_plan(
     """
     key = plan_key(cell)
     others: list[tuple[str, str, datetime]] = []
-    if warehouse is not None and _warehouse_exists(Path(warehouse)):
+    if warehouse is not None and warehouse_exists(warehouse):
         with read_connection(warehouse) as con:
             plan = load_plan(con, key)
             if plan is not None:
@@ -193,5 +193,6 @@ def find_plan(
     raise WarehouseError(f"no plan of cell {cell.cell.id} (content hash {key[:12]}) {where}{also}; {how}")
 
 
-def _warehouse_exists(warehouse: Path) -> bool:
-    return warehouse.is_file() or snapshot_path(warehouse).is_file()
+def warehouse_exists(warehouse: str | Path) -> bool:
+    """Whether the warehouse file or its published snapshot is there."""
+    return Path(warehouse).is_file() or snapshot_path(warehouse).is_file()
