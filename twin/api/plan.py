@@ -1,8 +1,15 @@
 """The physics twin's plan of a cell, as data: ``plan_cell(cell) -> CellPlan``.
 
->>> from twin.api import CellPlan, plan_cell
->>> plan = plan_cell("assets/cells/microfactory.yaml")  # doctest: +SKIP
->>> plan.variants.select("variant", "takt_s", "bottleneck")  # doctest: +SKIP
+>>> from twin.api import plan_cell
+>>> from twin.paths import DEFAULT_CELL
+>>> plan = plan_cell(DEFAULT_CELL)  # planned once, then read from the cache by content hash
+>>> plan == plan_cell(DEFAULT_CELL)
+True
+>>> plan.variants.columns[:4]
+['variant', 'cycle_time_s', 'takt_s', 'bottleneck']
+>>> t, q = plan.trajectory(plan.variant_names[0], 0)  # the first operation's joint positions over time
+>>> bool(t[0] == 0.0 and len(t) == len(q))
+True
 """
 
 from __future__ import annotations
