@@ -92,7 +92,7 @@ class PeriodKey:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
-def ideal_times(warehouse: str, cell: str, ideal_mtime: int) -> tuple[dd.IdealTimes | None, str | None]:
+def ideal_times(warehouse: str, cell: str, version: int, cell_mtime: int) -> tuple[dd.IdealTimes | None, str | None]:
     try:
         return dd.load_ideal(warehouse, cell), None
     except dd.MissingData as exc:
@@ -249,12 +249,11 @@ class Context:
         return dd.period_of(self.first, self.last, self.cell.timezone)
 
     def ideal(self) -> tuple[dd.IdealTimes | None, str | None]:
-        path = dd.ideal_path(self.warehouse)
-        try:
-            mtime = path.stat().st_mtime_ns
-        except FileNotFoundError:
+        try:  # the stored plan is found by the cell file's content: a changed file asks again
+            mtime = Path(self.cell_file).stat().st_mtime_ns
+        except OSError:
             mtime = 0
-        return ideal_times(self.warehouse, self.cell_file, mtime)
+        return ideal_times(self.warehouse, self.cell_file, self.version, mtime)
 
     def describe(self) -> str:
         """The period and filters in words."""

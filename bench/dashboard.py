@@ -78,11 +78,11 @@ def main() -> int:
         if not warehouse.is_file():
             warehouse = build_demo(folder, args.days)
 
+    from twin import api
     from twin.analytics import dashboard_data as dd
-    from twin.dashboard import write_ideal_cycle_times
+    from twin.paths import DEFAULT_CELL
 
-    if not dd.ideal_path(warehouse).is_file():
-        write_ideal_cycle_times(warehouse)
+    api.store_cell_plan(warehouse, DEFAULT_CELL)  # OEE's ideal cycle times (a no-op when it is stored)
     cell = dd.cell_summary()
     status = dd.warehouse_status(warehouse, cell.timezone)
     print(f"warehouse {warehouse}: {status.first_day} .. {status.last_day}, rows {status.rows}")

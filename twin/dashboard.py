@@ -3,9 +3,8 @@
 Before the app starts, this command (a CLI process, where physics is allowed):
 
 1. builds the demo warehouse when there is none (``twin demo``), so a fresh clone shows data;
-2. writes the ideal cycle times of the cell beside the warehouse (``<warehouse>.ideal.json``,
-   :func:`write_ideal_cycle_times`): OEE performance needs them and they come from the physics twin's
-   plan, which a page never computes;
+2. stores the physics twin's plan of the cell in the warehouse (:func:`twin.api.plan.store_cell_plan`):
+   OEE performance needs its ideal cycle times, and a page never plans;
 3. runs ``streamlit run apps/dashboard.py --server.port P --server.headless true`` with the warehouse
    in ``$TWIN_WAREHOUSE`` and the cell in ``$TWIN_CELL``, until it is stopped (Ctrl-C).
 
@@ -23,10 +22,10 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from twin import api
 from twin.errors import ConfigError, TwinError
 from twin.paths import DEFAULT_CELL, PROJECT_DIR
 
@@ -106,46 +105,6 @@ def build_demo(warehouse: Path) -> None:
         raise TwinError(f"`twin demo` failed (exit code {proc.returncode}); the dashboard needs a warehouse")
 
 
-def write_ideal_cycle_times(warehouse: str | Path, cell: str | Path | None = None) -> Path:
-    """Plan the cell with the physics twin and write its ideal cycle times beside the warehouse.
-
-    The file (``<warehouse>.ideal.json``, :func:`twin.analytics.dashboard_data.ideal_path`) holds the
-    cell's takt per variant (what ``twin oee`` uses) and each robot's and station's work per unit
-    (``twin oee --station``), with the fingerprint of the cell file and the physics model it was
-    computed for. ``twin demo`` may call this too.
-
-    Args:
-        warehouse: The warehouse file.
-        cell: Cell YAML; the sample cell when None.
-
-    Returns:
-        The file written.
-
-    Raises:
-        TwinError: The cell is invalid or a variant infeasible.
-    """
-    from twin.analytics.dashboard_data import cell_fingerprint, ideal_path
-    from twin.analytics.ideal import ideal_cycle_times
-    from twin.cell.load import load_cell
-
-    cell_file = Path(cell) if cell is not None else DEFAULT_CELL
-    spec = load_cell(cell_file)
-    doc = {
-        "cell_id": spec.cell.id,
-        "cell_file": str(cell_file.resolve()),
-        "fingerprint": cell_fingerprint(cell_file),
-        "computed_at": datetime.now(UTC).isoformat(),
-        "cell": ideal_cycle_times(spec),
-        "stations": {sid: ideal_cycle_times(spec, sid) for sid in [*spec.robots, *spec.stations]},
-    }
-    target = ideal_path(warehouse)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    os.replace(tmp, target)
-    return target
-
-
 def streamlit_command(port: int, app: Path = APP) -> list[str]:
     """The ``streamlit run`` command line of the app.
 
@@ -199,10 +158,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
     if not warehouse_exists(warehouse) and not args.no_demo:
         build_demo(warehouse)
     try:
-        written = write_ideal_cycle_times(warehouse, cell)
-        log.info("ideal cycle times written to %s", written)
+        plan = api.store_cell_plan(warehouse, cell)
+        log.info("plan %s of cell %s stored in %s", plan.content_hash[:12], plan.cell_id, warehouse)
     except TwinError as exc:  # the pages still work; OEE says what is missing
-        print(f"twin dashboard: warning: no ideal cycle times, OEE will be unavailable ({exc})", file=sys.stderr)
+        print(f"twin dashboard: warning: the cell's plan is not stored, no OEE ({exc})", file=sys.stderr)
     url = f"http://localhost:{args.port}"
     if args.json:
         print(json.dumps({"url": url, "warehouse": str(warehouse.resolve()), "app": str(APP)}), flush=True)

@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from twin import api
 from twin.errors import TwinError
-from twin.paths import SCENARIOS_DIR, data_dir
+from twin.paths import DEFAULT_CELL, SCENARIOS_DIR, data_dir
 
 BASELINE_SCENARIO = "baseline-v1"
 
@@ -86,6 +87,7 @@ def run_demo(
     summary["generated"] = {"files": len(gen["files"]), "rows": gen["rows"], "units": gen["units"]}
     ingest = _step("ingest", ["ingest", str(generated), "--json", *wh], log)
     summary["ingest"] = {"accepted": ingest["accepted"], "quarantined": ingest["quarantined"]}
+    api.store_cell_plan(warehouse, DEFAULT_CELL)  # OEE, the report and the dashboard read the twin's plan here
     _step("render", ["cell", "render", "--out", str(root / "cell.png"), "--json", *wh], log)
     summary["replay"] = {}
     for robot in ("R1", "R2"):
@@ -100,9 +102,6 @@ def run_demo(
     for name in ("oee", "cost", "carbon"):
         summary[name] = _step(name, [name, "--json", *wh], log)
     _step("report", ["report", "--out", str(root / "report"), *wh], log, parse_json=False)
-    from twin.dashboard import write_ideal_cycle_times
-
-    write_ideal_cycle_times(warehouse)  # the dashboard's OEE reads the twin's ideal cycle times from here
     summary["report"] = str(root / "report" / "report.html")
     return summary
 

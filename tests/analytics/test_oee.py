@@ -255,7 +255,7 @@ def test_twin_oee_json_and_injection_attempt(tiny_warehouse, monkeypatch, capsys
     from twin.cli import main
 
     monkeypatch.setattr(
-        ideal, "ideal_cycle_times", lambda cell, station=None: {"B4-PLA": 30.0, "B6-RPLA": 40.0, "B8-ALU": 50.0}
+        ideal, "ideal_cycle_times", lambda cell, station=None, **_: {"B4-PLA": 30.0, "B6-RPLA": 40.0, "B8-ALU": 50.0}
     )
     code = main(["oee", "--warehouse", str(tiny_warehouse), "--from", "2026-10-05", "--to", "2026-10-06", "--json"])
     out = json.loads(capsys.readouterr().out)

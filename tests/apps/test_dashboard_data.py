@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -26,32 +25,26 @@ def demo_prepared(demo_warehouse):
 # --- ideal cycle times -------------------------------------------------------------------------
 
 
-def test_ideal_times_round_trip_and_checks(tmp_path, demo_warehouse):
+def test_ideal_times_come_from_the_stored_plan_of_this_cell(tmp_path, demo_warehouse, empty_warehouse):
     times = dd.load_ideal(demo_warehouse)
     assert set(times.cell) == {"B4-PLA", "B6-RPLA", "B8-ALU"} and all(v > 0 for v in times.cell.values())
     assert times.for_station("R2") and times.for_station(None) == times.cell
+    assert all(times.for_station("R2")[v] <= times.cell[v] for v in times.cell)  # the takt is the largest work
     with pytest.raises(dd.MissingData, match="station 'nope'"):
         times.for_station("nope")
-    missing = tmp_path / "twin.duckdb"
     with pytest.raises(dd.MissingData, match="twin dashboard"):
-        dd.load_ideal(missing)
-    doc = json.loads(dd.ideal_path(demo_warehouse).read_text())
-    doc["fingerprint"] = "0" * 16
-    dd.ideal_path(missing).write_text(json.dumps(doc))
-    with pytest.raises(dd.MissingData, match="another version of the cell"):
-        dd.load_ideal(missing)
-    dd.ideal_path(missing).write_text("{not json")
-    with pytest.raises(dd.MissingData, match="unreadable"):
-        dd.load_ideal(missing)
-
-
-def test_cell_fingerprint_follows_the_cell_file(tmp_path):
-    cell = dd.DEFAULT_CELL
+        dd.load_ideal(tmp_path / "twin.duckdb")  # no warehouse
+    with pytest.raises(dd.MissingData, match="twin dashboard"):
+        dd.load_ideal(empty_warehouse)  # a warehouse without a plan (even when the physics cache has one)
+    # the same cell file with a comment: the same plan; a changed speed: another plan, not stored
     copy = tmp_path / "cell.yaml"
-    copy.write_bytes(cell.read_bytes())
-    assert dd.cell_fingerprint(copy) == dd.cell_fingerprint(cell)
-    copy.write_bytes(cell.read_bytes() + b"\n# changed\n")
-    assert dd.cell_fingerprint(copy) != dd.cell_fingerprint(cell)
+    copy.write_bytes(dd.DEFAULT_CELL.read_bytes() + b"\n# a comment changes nothing the planner reads\n")
+    assert dd.load_ideal(demo_warehouse, copy) == times
+    text = dd.DEFAULT_CELL.read_text()
+    assert "speed_override: 0.5" in text
+    copy.write_text(text.replace("speed_override: 0.5", "speed_override: 0.4", 1))
+    with pytest.raises(dd.MissingData, match="another version of the cell"):
+        dd.load_ideal(demo_warehouse, copy)
 
 
 # --- warehouse status and messages ---------------------------------------------------------------

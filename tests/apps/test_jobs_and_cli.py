@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from dashtest import APP, REPO
@@ -80,9 +81,9 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
         with write_job(path):
             pass
 
-    def fake_ideal(path, cell):
-        calls["ideal"] = (Path(path), Path(cell))
-        return Path(path).with_suffix(".ideal.json")
+    def fake_store_plan(path, cell):
+        calls["plan"] = (Path(path), Path(cell))
+        return SimpleNamespace(content_hash="0" * 64, cell_id="cell")
 
     class FakePopen:
         def __init__(self, cmd, env, stdout):
@@ -95,11 +96,11 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
             return 0
 
     monkeypatch.setattr(dash, "build_demo", fake_demo)
-    monkeypatch.setattr(dash, "write_ideal_cycle_times", fake_ideal)
+    monkeypatch.setattr(dash.api, "store_cell_plan", fake_store_plan)
     monkeypatch.setattr(dash.subprocess, "Popen", FakePopen)
     args = build_parser().parse_args(["dashboard", "--port", "8600", "--warehouse", str(warehouse), "--json"])
     assert dash.run_dashboard(args) == 0
-    assert calls["demo"] == warehouse and calls["ideal"][0] == warehouse
+    assert calls["demo"] == warehouse and calls["plan"][0] == warehouse
     assert calls["cmd"][1:4] == ["-m", "streamlit", "run"] and calls["cmd"][4] == str(APP)
     assert calls["cmd"][calls["cmd"].index("--server.port") + 1] == "8600"
     assert calls["cmd"][calls["cmd"].index("--server.headless") + 1] == "true"
@@ -138,18 +139,31 @@ def test_dashboard_help_and_bad_port(capsys):
     assert "--port 0" in capsys.readouterr().err
 
 
-def test_ideal_cycle_times_file(tmp_path):
+def test_stored_plan_gives_the_dashboard_its_ideal_cycle_times(tmp_path):
     from twin.analytics import dashboard_data as dd
-    from twin.dashboard import write_ideal_cycle_times
+    from twin.analytics.ideal import ideal_cycle_times
+    from twin.api import store_cell_plan
+    from twin.cell.load import load_cell
+    from twin.errors import WarehouseError
+    from twin.paths import DEFAULT_CELL
+    from twin.warehouse.connection import read_connection, write_job
+    from twin.warehouse.plans import stored_plans
 
     warehouse = tmp_path / "twin.duckdb"
-    path = write_ideal_cycle_times(warehouse)
-    doc = json.loads(path.read_text())
-    assert path == dd.ideal_path(warehouse) and doc["cell_id"] == "microfactory-v1"
-    from twin.analytics.ideal import ideal_cycle_times
-    from twin.cell.load import load_cell
-
-    assert dd.load_ideal(warehouse).cell == ideal_cycle_times(load_cell())
+    with pytest.raises(WarehouseError, match="no warehouse yet"):  # never a warehouse holding only a plan
+        store_cell_plan(warehouse, DEFAULT_CELL)
+    assert not warehouse.exists()
+    with write_job(warehouse):
+        pass
+    plan = store_cell_plan(warehouse, DEFAULT_CELL)
+    with read_connection(warehouse) as con:  # what the pages read: the published snapshot
+        assert [row[:2] for row in stored_plans(con)] == [(plan.content_hash, plan.cell_id)]
+    store_cell_plan(warehouse, DEFAULT_CELL)  # stored already: nothing is added
+    with read_connection(warehouse) as con:
+        assert len(stored_plans(con)) == 1
+    cell = load_cell()
+    assert dd.load_ideal(warehouse).cell == ideal_cycle_times(cell, warehouse=warehouse)
+    assert dd.load_ideal(warehouse).cell == dict(zip(plan.variants["variant"], plan.variants["takt_s"], strict=True))
 
 
 def test_twin_dashboard_serves_and_stops_with_its_app(demo_warehouse, tmp_path):

@@ -31,7 +31,7 @@ def report(warehouse, tmp_path_factory):
     from twin.report.build import write_report
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: IDEAL)  # no physics in this test
+    mp.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)  # no physics in this test
     try:
         out = tmp_path_factory.mktemp("out") / "report"
         return write_report(warehouse, out, "2026-10-05", "2026-10-08", progress=False)
@@ -82,7 +82,7 @@ def test_report_figures_agree_with_the_commands(report, warehouse, monkeypatch, 
     from twin.analytics import ideal
     from twin.cli import main
 
-    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: IDEAL)
+    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)
     for command, key in (("oee", "oee"), ("cost", "cost"), ("carbon", "carbon")):
         code = main([command, "--warehouse", str(warehouse), "--from", "2026-10-05", "--to", "2026-10-08", "--json"])
         assert code == 0
@@ -103,7 +103,7 @@ def test_twin_report_cli(warehouse, tmp_path, monkeypatch, capsys):
     from twin.analytics import ideal
     from twin.cli import main
 
-    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: IDEAL)
+    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)
     out = tmp_path / "r"
     code = main(["report", "--warehouse", str(warehouse), "--from", "2026-10-06", "--out", str(out), "--json"])
     result = json.loads(capsys.readouterr().out)

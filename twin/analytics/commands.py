@@ -243,7 +243,7 @@ def run_oee(args: argparse.Namespace) -> int:
     from twin.analytics.ideal import ideal_cycle_times
 
     cell, prepared = load_prepared(args, station=args.station, defects=False)
-    ideal = ideal_cycle_times(cell, args.station)
+    ideal = ideal_cycle_times(cell, args.station, warehouse=args.warehouse)
     result = figures.oee_of(prepared, ideal, args.station)
     return emit(args, result, format_oee)
 

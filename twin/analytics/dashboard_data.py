@@ -9,8 +9,9 @@ Overview's OEE is the OEE of ``twin oee --json`` for the same period, and so on:
 - the rest shapes them for the pages (KPI deltas, daily trends, control charts, breakdown tables).
 
 OEE performance needs the ideal cycle time of each variant, which comes from the physics twin's plan. A
-page never plans: ``twin dashboard`` (a CLI process) writes the plan's figures beside the warehouse
-(:func:`ideal_path`), and :func:`load_ideal` reads them, checking they belong to the current cell file.
+page never plans: ``twin dashboard`` (a CLI process) stores the cell's plan in the warehouse
+(:mod:`twin.warehouse.plans`), and :func:`load_ideal` reads it from the snapshot by the content hash of
+the current cell file.
 
 Warehouse state for the "what is missing and how to get it" messages: :func:`warehouse_status` reads the
 snapshot once (which streams have measured rows, which tables exist, the data's extent).
@@ -19,7 +20,6 @@ snapshot once (which streams have measured rows, which tables exist, the data's 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -31,10 +31,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from twin.analytics.ideal import plan_ideal_cycle_times
 from twin.analytics.period import Period, parse_period
+from twin.cell.load import load_cell
 from twin.errors import InputError, TwinError
-from twin.paths import DEFAULT_CELL, PACKAGE_DIR, URDF_DIR, default_warehouse
+from twin.paths import DEFAULT_CELL, default_warehouse
 from twin.scenarios.spec import SCENARIO_KPIS
+from twin.warehouse.plans import find_plan
 
 __all__ = [
     "DashboardError",
@@ -92,36 +95,6 @@ class MissingData(DashboardError):
 # ------------------------------------------------------------------------------------------------
 
 
-def ideal_path(warehouse: str | Path) -> Path:
-    """Where the plan's ideal cycle times of a warehouse live: ``data/twin.duckdb`` -> ``data/twin.ideal.json``.
-
-    >>> ideal_path("data/twin.duckdb").as_posix()
-    'data/twin.ideal.json'
-    """
-    path = Path(warehouse)
-    stem = path.name[: -len(".duckdb")] if path.name.endswith(".duckdb") else path.name
-    return path.with_name(stem + ".ideal.json")
-
-
-def cell_fingerprint(cell_file: str | Path) -> str:
-    """A hash of everything the plan's cycle times depend on: the cell file, the physics model, the URDFs.
-
-    Reads files only (no import of the physics package).
-
-    Args:
-        cell_file: The cell YAML.
-
-    Returns:
-        16 hex digits.
-    """
-    digest = hashlib.sha256(Path(cell_file).read_bytes())
-    for folder, pattern in ((PACKAGE_DIR / "physics", "*.py"), (URDF_DIR, "*.urdf")):
-        for path in sorted(Path(folder).glob(pattern)):
-            digest.update(path.name.encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class IdealTimes:
     """The plan's ideal cycle time per variant: the cell's takt and each station's work per unit (s)."""
@@ -146,7 +119,7 @@ class IdealTimes:
 
 
 def load_ideal(warehouse: str | Path, cell_file: str | Path | None = None) -> IdealTimes:
-    """The ideal cycle times ``twin dashboard`` wrote for this warehouse and cell.
+    """The ideal cycle times of the cell's plan stored in this warehouse (``twin dashboard`` stores it).
 
     Args:
         warehouse: The warehouse file.
@@ -156,28 +129,17 @@ def load_ideal(warehouse: str | Path, cell_file: str | Path | None = None) -> Id
         The times.
 
     Raises:
-        MissingData: No file, an unreadable one, or one computed for another cell definition or model.
+        MissingData: No plan of this version of the cell (file, URDFs, physics model) is stored, or it is infeasible.
     """
-    path = ideal_path(warehouse)
-    how = "start the dashboard with `twin dashboard` (it plans the cell and writes them)"
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise MissingData(
-            f"OEE needs the ideal cycle times of the physics twin's plan ({path} is missing): {how}"
-        ) from exc
-    except (OSError, json.JSONDecodeError) as exc:
-        raise MissingData(f"{path} is unreadable ({exc}): {how}") from exc
-    cell_file = Path(cell_file) if cell_file is not None else DEFAULT_CELL
-    if doc.get("fingerprint") != cell_fingerprint(cell_file):
-        raise MissingData(
-            f"the ideal cycle times in {path} were planned for another version of the cell or the physics model: {how}"
+        cell = load_cell(Path(cell_file) if cell_file is not None else DEFAULT_CELL)
+        plan = find_plan(cell, warehouse, search_cache=False)
+        return IdealTimes(
+            cell=plan_ideal_cycle_times(plan),
+            stations={sid: plan_ideal_cycle_times(plan, sid) for sid in [*cell.robots, *cell.stations]},
         )
-    return IdealTimes(
-        cell={str(k): float(v) for k, v in doc["cell"].items()},
-        stations={str(s): {str(k): float(v) for k, v in m.items()} for s, m in doc.get("stations", {}).items()},
-        computed_at=str(doc.get("computed_at", "")),
-    )
+    except TwinError as exc:
+        raise MissingData(f"OEE needs the ideal cycle times of the physics twin's plan: {exc}") from exc
 
 
 # ------------------------------------------------------------------------------------------------

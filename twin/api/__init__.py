@@ -19,7 +19,12 @@ from typing import Any
 
 # Public name -> the api module that defines it. Loaded on first use (PEP 562), so ``import twin.api``
 # stays cheap and the read functions never pull pybullet in through a sibling module.
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "CellPlan": "plan",
+    "find_plan": "plan",
+    "plan_cell": "plan",
+    "store_cell_plan": "plan",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -46,11 +46,13 @@ def run_check(args: argparse.Namespace) -> int:
     from twin.cell.load import load_cell
     from twin.physics.cache import PhysicsCache
     from twin.physics.evaluate import CellPlanner
+    from twin.physics.plan import write_cached_plan
 
     cell = load_cell(args.cell, args.overrides)
     cache = PhysicsCache(persist=not args.no_cache)
     with CellPlanner(cell, cache=cache) as planner:
         result = planner.evaluate_with_progress() if sys.stderr.isatty() else planner.evaluate()
+        write_cached_plan(cache, planner.plan(result))  # `twin oee` and the report read the plan from the cache
     if args.json:
         print(json.dumps(result.to_json()))
     else:

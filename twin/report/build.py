@@ -389,5 +389,5 @@ def write_report(
             robot_energy = robot_energy_by_step(conn, prepared.data.period, source)
         except WarehouseError:  # a warehouse without joint states: the report goes without that table
             robot_energy = None
-    ideal = ideal_cycle_times(cell_spec)
+    ideal = ideal_cycle_times(cell_spec, warehouse=warehouse)
     return build_report(cell_spec, prepared, ideal, out_dir, progress=progress, robot_energy=robot_energy)

@@ -1,7 +1,8 @@
 """A scenario's cell -> the simulation's inputs: stages per variant from the physics twin, plus economics.
 
-Operation durations and energies come from :class:`twin.physics.evaluate.CellPlanner`, cached by the
-content hash of their inputs, so a scenario re-plans only the operations its changes touched.
+Operation durations and energies come from the physics twin's plan of the scenario's cell
+(:func:`twin.physics.evaluate.plan_cell`, a :class:`twin.physics.plan.CellPlan`), cached by the content
+hash of its inputs, so a scenario re-plans only the operations its changes touched.
 
 The production model reads a variant's plan as **stages**: maximal runs of operations by one robot (R1
 loads the fixture; R2 screws, carries the unit to inspection, waits for it and carries it to the
@@ -142,21 +143,20 @@ def plan_variants(cell: CellSpec, cache: Any = None, extra: dict[str, list[str]]
         extra: Additional plans to evaluate: name -> operation templates (a variant's plan variant).
 
     Returns:
-        Name -> :class:`twin.physics.evaluate.VariantResult`.
+        Name -> :class:`twin.physics.plan.PlanVariant`.
 
     Raises:
         PhysicsError: A variant is infeasible (unreachable target, joint limit, collision).
     """
-    from twin.physics.cache import PhysicsCache
-    from twin.physics.evaluate import CellPlanner
+    from twin.physics.evaluate import plan_cell
 
     variants = dict(cell.variants)
     for name, plan in (extra or {}).items():
         base = name.split(NO_INSPECTION)[0]
         variants[name] = cell.variants[base].model_copy(update={"plan": plan, "mix_share": 0.0})
     planning_cell = cell.model_copy(update={"variants": variants})
-    with CellPlanner(planning_cell, cache=cache if cache is not None else PhysicsCache()) as planner:
-        results = {name: planner.evaluate_variant(name) for name in variants}
+    plan = plan_cell(planning_cell, cache)
+    results = {name: plan.variant(name) for name in variants}
     problems = [f"{name}: {p}" for name, r in results.items() for p in r.problems]
     if problems:
         raise PhysicsError(
