@@ -78,6 +78,10 @@ class CellPicture:
         path: The PNG file written.
         width: Width in pixels.
         height: Height in pixels.
+
+    Example:
+        >>> CellPicture("cell-v1", Path("cell.png"), 640, 400).to_dict()
+        {'cell': 'cell-v1', 'out': 'cell.png', 'width': 640, 'height': 400}
     """
 
     cell_id: str
@@ -146,8 +150,9 @@ def render_cell(
         AssetError: A referenced URDF is missing.
 
     Example:
-        >>> render_cell(None, "cell.png", width=640, height=400).to_dict()  # doctest: +SKIP
-        {'cell': 'microfactory-v1', 'out': 'cell.png', 'width': 640, 'height': 400}
+        >>> picture = render_cell(None, "cell.png", width=640, height=400)  # doctest: +SKIP
+        >>> picture.path.name, picture.width  # doctest: +SKIP
+        ('cell.png', 640)
     """
     if not str(out).lower().endswith(".png"):
         raise InputError(f"out {str(out)!r}: the picture is written as PNG; give a .png file name")
