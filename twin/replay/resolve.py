@@ -83,6 +83,10 @@ def open_robot(
 
     Returns:
         The robot and its context (power model, payloads, held joints, drive gains).
+
+    Raises:
+        InputError: The target is neither a cell robot nor a URDF.
+        AssetError: The URDF cannot be loaded.
     """
     stored = None if nominal else load_calibration(target.key)
     gains = dict(drive_gains or {})
