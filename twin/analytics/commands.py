@@ -27,7 +27,7 @@ def add_period_options(parser: argparse.ArgumentParser) -> None:
     Args:
         parser: The sub-command's parser.
     """
-    from twin.cell.commands import add_cell_options
+    from twin.cli.common import add_cell_options
 
     parser.add_argument(
         "--from",

@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# A module is never named like a name it exports: importing ``twin.api.replay`` would bind the module
+# over the function on this package.
 # Public name -> the api module that defines it. Loaded on first use (PEP 562), so ``import twin.api``
 # stays cheap and the read functions never pull pybullet in through a sibling module.
 _EXPORTS: dict[str, str] = {
@@ -24,6 +26,27 @@ _EXPORTS: dict[str, str] = {
     "find_plan": "plan",
     "plan_cell": "plan",
     "store_cell_plan": "plan",
+    # write side: plan and picture a cell, telemetry in, recorded motion, what-ifs
+    "CellCheck": "cell",
+    "CellPicture": "cell",
+    "check_cell": "cell",
+    "render_cell": "cell",
+    "GeneratedTelemetry": "telemetry",
+    "IngestSummary": "telemetry",
+    "QuarantineListing": "telemetry",
+    "generate": "telemetry",
+    "ingest": "telemetry",
+    "quarantine": "telemetry",
+    "ReplayReport": "replays",
+    "CalibrationReport": "replays",
+    "replay": "replays",
+    "calibrate": "replays",
+    "ScenarioRun": "scenarios",
+    "Comparison": "scenarios",
+    "SweepRun": "scenarios",
+    "run_scenario": "scenarios",
+    "compare": "scenarios",
+    "sweep": "scenarios",
 }
 
 

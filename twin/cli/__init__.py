@@ -20,10 +20,10 @@ from twin.paths import default_warehouse
 # Modules that contribute sub-commands, imported lazily so `twin --help` stays fast and a command
 # only pays for the libraries it uses.
 COMMAND_MODULES: tuple[str, ...] = (
-    "twin.cell.commands",
-    "twin.telemetry.commands",
-    "twin.replay.commands",
-    "twin.scenarios.commands",
+    "twin.cli.cell",
+    "twin.cli.telemetry",
+    "twin.cli.replay",
+    "twin.cli.scenarios",
     "twin.analytics.commands",
     "twin.report.commands",
     "twin.dashboard",

@@ -7,26 +7,19 @@ import json
 import sys
 from typing import Any
 
-from twin.paths import DEFAULT_CELL
+from twin import api
+from twin.cli.common import add_cell_options
 
 EXIT_INFEASIBLE = 3
 
 
-def add_cell_options(parser: argparse.ArgumentParser) -> None:
-    """``--cell`` and repeated ``--set`` (shared by every command that takes a cell)."""
-    parser.add_argument("--cell", default=str(DEFAULT_CELL), help="cell YAML (default: the sample cell)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override any cell value, e.g. robots.R1.speed_override=0.6 (repeatable)",
-    )
-
-
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    """Add ``twin cell check|render``."""
+    """Add ``twin cell check|render``.
+
+    Args:
+        subparsers: The ``twin`` command's sub-parsers.
+        parent: The parser holding ``--warehouse``, ``--json`` and ``--debug``.
+    """
     cell = subparsers.add_parser("cell", help="check or render a cell definition")
     actions = cell.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = actions.add_parser("check", parents=[parent], help="feasibility, cycle time, takt and energy per variant")
@@ -42,22 +35,13 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Plan every operation of every variant and report feasibility and cycle figures."""
-    from twin.cell.load import load_cell
-    from twin.physics.cache import PhysicsCache
-    from twin.physics.evaluate import CellPlanner
-    from twin.physics.plan import write_cached_plan
-
-    cell = load_cell(args.cell, args.overrides)
-    cache = PhysicsCache(persist=not args.no_cache)
-    with CellPlanner(cell, cache=cache) as planner:
-        result = planner.evaluate_with_progress() if sys.stderr.isatty() else planner.evaluate()
-        write_cached_plan(cache, planner.plan(result))  # `twin oee` and the report read the plan from the cache
-    if args.json:
-        print(json.dumps(result.to_json()))
-    else:
-        print(format_check(result.to_json()))
-    return 0 if result.feasible else EXIT_INFEASIBLE
+    """Plan every operation of every variant and report feasibility and cycle figures; exit 3 when infeasible."""
+    check = api.check_cell(
+        args.cell, overrides=args.overrides, use_cache=not args.no_cache, progress=sys.stderr.isatty()
+    )
+    report = check.to_dict()
+    print(json.dumps(report) if args.json else format_check(report))
+    return 0 if check.feasible else EXIT_INFEASIBLE
 
 
 def format_check(report: dict[str, Any]) -> str:
@@ -86,16 +70,6 @@ def format_check(report: dict[str, Any]) -> str:
 
 def run_render(args: argparse.Namespace) -> int:
     """Write a labelled PNG of the cell."""
-    from twin.cell.load import load_cell
-    from twin.errors import InputError
-    from twin.physics.render import save_cell_png
-
-    if not args.out.lower().endswith(".png"):
-        raise InputError(f"--out {args.out!r}: the picture is written as PNG; give a .png file name")
-    cell = load_cell(args.cell, args.overrides)
-    path = save_cell_png(cell, args.out, args.width, args.height)
-    if args.json:
-        print(json.dumps({"cell": cell.cell.id, "out": str(path), "width": args.width, "height": args.height}))
-    else:
-        print(f"wrote {path}")
+    picture = api.render_cell(args.cell, args.out, overrides=args.overrides, width=args.width, height=args.height)
+    print(json.dumps(picture.to_dict()) if args.json else f"wrote {picture.path}")
     return 0

@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any
 
-from twin.errors import InputError
+from twin import api
 
 
 def _positive_int(text: str) -> int:
@@ -42,7 +42,12 @@ def _seed(text: str) -> int:
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    """Add ``twin scenario run|compare`` and ``twin sweep``."""
+    """Add ``twin scenario run|compare`` and ``twin sweep``.
+
+    Args:
+        subparsers: The ``twin`` command's sub-parsers.
+        parent: The parser holding ``--warehouse``, ``--json`` and ``--debug``.
+    """
     scenario = subparsers.add_parser("scenario", help="what-if scenarios: run one, compare several")
     actions = scenario.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -80,43 +85,26 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     sweep.set_defaults(func=run_sweep_command)
 
 
-def store_results(warehouse: str, kind: str, report: dict[str, Any]) -> None:
-    """Keep the KPIs in the warehouse's ``scenario_results`` (the dashboard compares them)."""
-    from twin.scenarios.store import store_results as store
-
-    store(warehouse, kind, report)
-
-
-def _measured(args: argparse.Namespace) -> Any:
-    from twin.sim.measured import read_warehouse
-
-    return read_warehouse(args.warehouse)
-
-
 def run_run(args: argparse.Namespace) -> int:
     """Handler of ``twin scenario run``."""
-    from twin.scenarios.service import run_scenario
-
-    result = run_scenario(
+    run = api.run_scenario(
         args.file,
         replications=args.replications,
         horizon_days=args.horizon,
         seed=args.seed,
         workers=args.workers,
-        measured=_measured(args),
-        progress=sys.stderr.isatty(),
         warehouse=args.warehouse,
-        write=args.to_warehouse,
+        to_warehouse=args.to_warehouse,
+        store=not args.no_store,
+        progress=sys.stderr.isatty(),
     )
-    report = result.to_json()
-    if not args.no_store:
-        store_results(args.warehouse, "run", report)
+    report = run.to_dict()
     if args.json:
         print(json.dumps(report))
     else:
         print(
             f"scenario {report['scenario']}: {report['replications']} replications x {report['horizon_days']:g} days, "
-            f"seed {report['seed']}; bottleneck {result.bottleneck}"
+            f"seed {report['seed']}; bottleneck {run.bottleneck}"
         )
         print(format_kpis(report["kpis"]))
         print(format_twin_error(report["twin_error"]))
@@ -125,38 +113,27 @@ def run_run(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Handler of ``twin scenario compare``."""
-    from twin.scenarios.service import compare_scenarios
-
-    report = compare_scenarios(
+    comparison = api.compare(
         args.files,
         replications=args.replications,
         horizon_days=args.horizon,
         workers=args.workers,
-        measured=_measured(args),
+        warehouse=args.warehouse,
+        store=not args.no_store,
         progress=sys.stderr.isatty(),
     )
-    if not args.no_store:
-        store_results(args.warehouse, "compare", report)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print(format_compare(report))
+    report = comparison.to_dict()
+    print(json.dumps(report) if args.json else format_compare(report))
     return 0
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Handler of ``twin sweep``."""
-    from twin.scenarios.service import run_sweep
-
-    if args.address and args.executor != "ray":
-        raise InputError("--address needs --executor ray")
-    report = run_sweep(
+    swept = api.sweep(
         args.file, executor=args.executor, workers=args.workers, address=args.address, progress=sys.stderr.isatty()
     )
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print(format_sweep(report))
+    report = swept.to_dict()
+    print(json.dumps(report) if args.json else format_sweep(report))
     return 0
 
 
