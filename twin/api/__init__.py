@@ -18,8 +18,24 @@ import importlib
 from typing import Any
 
 # Public name -> the api module that defines it. Loaded on first use (PEP 562), so ``import twin.api``
-# stays cheap and the read functions never pull pybullet in through a sibling module.
-_EXPORTS: dict[str, str] = {}
+# stays cheap and the read functions never pull pybullet in through a sibling module. No module is named
+# like a public name (periods.py holds period()): the import system sets a loaded submodule as an attribute
+# of the package, which would then hide the name from this lookup.
+_EXPORTS: dict[str, str] = {
+    "period": "periods",
+    "PeriodFigures": "periods",
+    "OeeFigures": "periods",
+    "CostFigures": "periods",
+    "CarbonFigures": "periods",
+    "QualityFigures": "periods",
+    "spc": "quality",
+    "capability": "quality",
+    "read_table": "quality",
+    "SpcCharts": "quality",
+    "Capability": "quality",
+    "report": "reports",
+    "ReportFiles": "reports",
+}
 
 
 def __getattr__(name: str) -> Any:

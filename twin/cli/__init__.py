@@ -24,8 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twin.telemetry.commands",
     "twin.replay.commands",
     "twin.scenarios.commands",
-    "twin.analytics.commands",
-    "twin.report.commands",
+    "twin.cli.analytics",
+    "twin.cli.quality",
+    "twin.cli.report",
     "twin.dashboard",
     "twin.demo",
 )
