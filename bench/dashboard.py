@@ -78,13 +78,14 @@ def main() -> int:
         if not warehouse.is_file():
             warehouse = build_demo(folder, args.days)
 
-    from twin.analytics import dashboard_data as dd
+    from twin.api.read.ideal_times import ideal_path
+    from twin.api.read.status import cell_summary, warehouse_status
     from twin.dashboard import write_ideal_cycle_times
 
-    if not dd.ideal_path(warehouse).is_file():
+    if not ideal_path(warehouse).is_file():
         write_ideal_cycle_times(warehouse)
-    cell = dd.cell_summary()
-    status = dd.warehouse_status(warehouse, cell.timezone)
+    cell = cell_summary()
+    status = warehouse_status(warehouse, cell.timezone)
     print(f"warehouse {warehouse}: {status.first_day} .. {status.last_day}, rows {status.rows}")
 
     import streamlit as st

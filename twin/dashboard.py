@@ -109,7 +109,7 @@ def build_demo(warehouse: Path) -> None:
 def write_ideal_cycle_times(warehouse: str | Path, cell: str | Path | None = None) -> Path:
     """Plan the cell with the physics twin and write its ideal cycle times beside the warehouse.
 
-    The file (``<warehouse>.ideal.json``, :func:`twin.analytics.dashboard_data.ideal_path`) holds the
+    The file (``<warehouse>.ideal.json``, :func:`twin.api.read.ideal_times.ideal_path`) holds the
     cell's takt per variant (what ``twin oee`` uses) and each robot's and station's work per unit
     (``twin oee --station``), with the fingerprint of the cell file and the physics model it was
     computed for. ``twin demo`` may call this too.
@@ -124,8 +124,8 @@ def write_ideal_cycle_times(warehouse: str | Path, cell: str | Path | None = Non
     Raises:
         TwinError: The cell is invalid or a variant infeasible.
     """
-    from twin.analytics.dashboard_data import cell_fingerprint, ideal_path
     from twin.analytics.ideal import ideal_cycle_times
+    from twin.api.read.ideal_times import cell_fingerprint, ideal_path
     from twin.cell.load import load_cell
 
     cell_file = Path(cell) if cell is not None else DEFAULT_CELL

@@ -23,6 +23,7 @@ from typing import Any
 # of the package, which would then hide the name from this lookup.
 _EXPORTS: dict[str, str] = {
     "period": "periods",
+    "days_period": "periods",
     "PeriodFigures": "periods",
     "OeeFigures": "periods",
     "CostFigures": "periods",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -351,6 +351,27 @@ class PeriodFigures:
                 return store.robot_energy_by_step(conn, self.period, self.source)
             except WarehouseError:  # no joint-state mart: the table is optional
                 return None
+
+
+def days_period(first: date, last: date, timezone: str) -> Period:
+    """The period of whole local days ``first`` .. ``last`` (inclusive): ``--from first --to last+1``.
+
+    Args:
+        first: The first local day.
+        last: The last local day (not before ``first``).
+        timezone: The cell's IANA zone.
+
+    Returns:
+        The period.
+
+    Raises:
+        InputError: ``last`` is before ``first``.
+
+    >>> p = days_period(date(2026, 10, 25), date(2026, 10, 25), "Europe/Berlin")  # the autumn DST change
+    >>> p.start.isoformat(), p.hours
+    ('2026-10-24T22:00:00+00:00', 25.0)
+    """
+    return parse_period(first.isoformat(), (last + timedelta(days=1)).isoformat(), timezone)
 
 
 def _bound_text(value: Bound, option: str) -> str | None:
