@@ -23,8 +23,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from twin.analytics.period import Period
-from twin.api.periods import PeriodFigures, days_period, period
+from twin.api.periods import Period, PeriodFigures, days_period, period
 from twin.api.read import energy, kpis, quality, replay, scenarios
 from twin.api.read.ideal_times import IdealTimes, ideal_path, load_ideal
 from twin.api.read.status import (

@@ -178,3 +178,13 @@ def test_period_figures_and_read_functions_run_without_pybullet(warehouse):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_replication_on_the_command_line(warehouse, capsys):
+    from twin.cli import main
+
+    assert main(["cost", "--warehouse", str(warehouse), "--replication", "1"]) == 2
+    assert "replication needs a simulated source" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["cost", "--warehouse", str(warehouse), "--replication", "-1"])
+    assert "0 or more" in capsys.readouterr().err

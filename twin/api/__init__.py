@@ -24,6 +24,7 @@ from typing import Any
 _EXPORTS: dict[str, str] = {
     "period": "periods",
     "days_period": "periods",
+    "Period": "periods",
     "PeriodFigures": "periods",
     "OeeFigures": "periods",
     "CostFigures": "periods",

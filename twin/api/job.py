@@ -5,8 +5,8 @@ result or its error in the folder (:mod:`twin.api.jobfiles`); nothing reads its 
 
 Kinds and their arguments:
 
-- ``report``: ``warehouse``, ``out_dir``, and optionally ``start``, ``end``, ``cell``, ``overrides``, ``source``
-  (:func:`twin.api.reports.report`); the result is :meth:`~twin.report.build.ReportFiles.to_dict`;
+- ``report``: ``warehouse``, ``out_dir``, and optionally ``start``, ``end``, ``cell``, ``overrides``, ``source``,
+  ``replication`` (:func:`twin.api.reports.report`); the result is :meth:`~twin.report.build.ReportFiles.to_dict`;
 - ``scenario``: ``scenario`` (a file or a registered id), ``warehouse``, and optionally ``replications``,
   ``horizon_days``, ``seed``, ``to_warehouse``: what ``twin scenario run`` does, the results stored in the
   warehouse; the result is the ``twin scenario run --json`` object.
@@ -42,6 +42,7 @@ def _report(arguments: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
         cell=arguments.get("cell"),
         overrides=arguments.get("overrides", ()),
         source=arguments.get("source", "measured"),
+        replication=arguments.get("replication"),
         on_stage=on_stage,
     )
     return files.to_dict()

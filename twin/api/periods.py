@@ -34,6 +34,20 @@ from twin.errors import InputError, WarehouseError
 from twin.jsonable import jsonable
 from twin.warehouse.connection import read_connection
 
+__all__ = [
+    "Bound",
+    "CarbonFigures",
+    "CostFigures",
+    "Figures",
+    "OeeFigures",
+    "Period",
+    "PeriodFigures",
+    "QualityFigures",
+    "characteristic_families",
+    "days_period",
+    "period",
+]
+
 Bound = date | datetime | str | None
 """A period bound: a local date, an aware datetime, or the command line's text (``YYYY-MM-DD`` or ISO-8601
 with an offset)."""

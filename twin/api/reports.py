@@ -26,6 +26,7 @@ def report(
     cell: str | Path | CellSpec | None = None,
     overrides: Iterable[str] = (),
     source: str = "measured",
+    replication: int | None = None,
     on_stage: Callable[[str], None] | None = None,
 ) -> ReportFiles:
     """Read a period of the warehouse and write its report.
@@ -38,6 +39,7 @@ def report(
         cell: The cell YAML or a validated cell; the sample cell when None.
         overrides: ``key=value`` changes of the cell file (``--set``).
         source: ``measured`` or ``simulated:<scenario>``.
+        replication: One replication of a simulated source.
         on_stage: Called with the name of each of :data:`STAGES` as it ends.
 
     Returns:
@@ -50,7 +52,9 @@ def report(
     """
     if not str(out_dir).strip():
         raise InputError("--out: give an output folder")
-    figures = period(warehouse, start, end, cell=cell, overrides=overrides, source=source, detail=True)
+    figures = period(
+        warehouse, start, end, cell=cell, overrides=overrides, source=source, replication=replication, detail=True
+    )
     return build_report(
         figures.cell,
         figures.prepared,

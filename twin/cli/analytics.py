@@ -17,8 +17,18 @@ from twin.cell.commands import add_cell_options
 from twin.cli.output import emit
 
 
+def _replication(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a replication number, 0 or more")
+    return value
+
+
 def add_period_options(parser: argparse.ArgumentParser) -> None:
-    """``--from``, ``--to``, ``--cell``, ``--set`` and ``--source`` (shared by the period commands and the report).
+    """``--from``, ``--to``, ``--cell``, ``--set``, ``--source``, ``--replication`` (period commands, report).
 
     Args:
         parser: The sub-command's parser.
@@ -42,6 +52,13 @@ def add_period_options(parser: argparse.ArgumentParser) -> None:
         "--source",
         default="measured",
         help="telemetry source: measured (default) or simulated:<scenario>",
+    )
+    parser.add_argument(
+        "--replication",
+        type=_replication,
+        default=None,
+        metavar="R",
+        help="one replication of a simulated source (default: all of its telemetry)",
     )
 
 
@@ -85,7 +102,15 @@ def read_period(args: argparse.Namespace) -> Any:
     """The period of a period command's arguments (:func:`twin.api.periods.period`)."""
     from twin.api.periods import period
 
-    return period(args.warehouse, args.start, args.end, cell=args.cell, overrides=args.overrides, source=args.source)
+    return period(
+        args.warehouse,
+        args.start,
+        args.end,
+        cell=args.cell,
+        overrides=args.overrides,
+        source=args.source,
+        replication=args.replication,
+    )
 
 
 def _pct(value: float | None) -> str:

@@ -72,6 +72,7 @@ def run_report(args: argparse.Namespace) -> int:
             cell=args.cell,
             overrides=args.overrides,
             source=args.source,
+            replication=args.replication,
             on_stage=bar,
         )
     finally:
