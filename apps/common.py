@@ -190,7 +190,7 @@ def replay_runs(warehouse: str, version: int) -> Any:
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def replay_cycles(warehouse: str, version: int, run_id: str, start: Any, end: Any) -> Any:
-    return replay.replay_cycles(warehouse, run_id, start, end)
+    return replay.replay_rows(warehouse, "cycles", run_id, start, end)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
@@ -200,7 +200,7 @@ def replay_series(warehouse: str, version: int, run_id: str, cycle: str) -> Any:
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def replay_anomalies(warehouse: str, version: int, run_id: str, start: Any, end: Any) -> Any:
-    return replay.replay_anomalies(warehouse, run_id, start, end)
+    return replay.replay_rows(warehouse, "anomalies", run_id, start, end)
 
 
 # ------------------------------------------------------------------------------------------------

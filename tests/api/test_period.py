@@ -6,7 +6,6 @@ import contextlib
 import dataclasses
 import io
 import json
-import math
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -15,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from jsontree import same
 
 from twin.analytics import ideal
 from twin.analytics.synthetic import build, write_synthetic
@@ -50,22 +50,6 @@ def command_json(*argv: str) -> dict:
         code = main([*argv, "--json"])
     assert code == 0, out.getvalue()
     return json.loads(out.getvalue())
-
-
-def same(a, b, path: str = "") -> None:
-    """Equal JSON trees (same keys, same lengths); floats to 1e-12 relative."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        assert a.keys() == b.keys(), f"{path}: keys {sorted(a)} != {sorted(b)}"
-        for k in a:
-            same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), f"{path}: {len(a)} != {len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12), f"{path}: {a} != {b}"
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 @pytest.mark.parametrize("bounds", [(), ("--from", "2026-10-06", "--to", "2026-10-07")], ids=["all data", "one day"])

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from dashtest import DAYS, FIRST_DAY, PAGES, REPO, assert_clean, texts, twin_json
+from jsontree import same
 
 sys.path.insert(0, str(REPO / "apps"))
 import display  # noqa: E402
@@ -29,22 +30,6 @@ def close(a, b) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
-
-
-def same(a, b, path: str = "") -> None:
-    """Equal JSON trees; floats to 1e-9 relative (a group-by's float sums may differ in the last bits run to run)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        assert a.keys() == b.keys(), f"{path}: keys {sorted(a)} != {sorted(b)}"
-        for k in a:
-            same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), f"{path}: {len(a)} != {len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {a} != {b}"
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 @pytest.mark.parametrize("page", list(PAGES))

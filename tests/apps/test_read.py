@@ -238,18 +238,20 @@ def test_replay_readers(demo_warehouse):
     runs = replay.replay_runs(demo_warehouse)
     assert runs["robot_id"].to_list() == ["R2"]
     run_id = runs["run_id"][0]
-    cycles = replay.replay_cycles(demo_warehouse, run_id, span.start, span.end)
+    cycles = replay.replay_rows(demo_warehouse, "cycles", run_id, span.start, span.end)
     assert cycles.height > 0 and {"cycle", "energy_measured_j", "energy_predicted_j"} <= set(cycles.columns)
     series = replay.replay_series(demo_warehouse, run_id, cycles["cycle"][0])
     assert series.height > 0 and series["t_s"][0] == 0.0
     assert replay.joints_of(series) == list(range(1, 8))
-    anomalies = replay.replay_anomalies(demo_warehouse, run_id, span.start, span.end)
+    anomalies = replay.replay_rows(demo_warehouse, "anomalies", run_id, span.start, span.end)
     assert {"kind", "cycle"} <= set(anomalies.columns)
-    outside = replay.replay_cycles(demo_warehouse, run_id, span.end, span.end + timedelta(days=1))
+    outside = replay.replay_rows(demo_warehouse, "cycles", run_id, span.end, span.end + timedelta(days=1))
     assert outside.height == 0
 
 
 def test_replay_readers_without_results(empty_warehouse):
     assert replay.replay_runs(empty_warehouse).is_empty()
     assert replay.replay_series(empty_warehouse, "x", "c").is_empty()
-    assert replay.replay_cycles(empty_warehouse, "x").is_empty()
+    assert replay.replay_rows(empty_warehouse, "anomalies", "x").is_empty()
+    with pytest.raises(InputError, match="valid: cycles, anomalies"):
+        replay.replay_rows(empty_warehouse, "series", "x")

@@ -14,6 +14,7 @@ from typing import Any
 
 import polars as pl
 
+from twin.errors import InputError
 from twin.warehouse.connection import read_connection
 
 RUN_COLUMNS: dict[str, pl.DataType] = {
@@ -35,12 +36,12 @@ CYCLE_COLUMNS: tuple[str, ...] = (
     "cycle", "start_at", "start_s", "duration_s", "n_samples", "energy_measured_j", "energy_predicted_j",
     "energy_error_pct", "power_rmse_w", "min_clearance_m", "n_anomalies",
 )  # fmt: skip
-"""The columns of :func:`replay_cycles` (those the table has)."""
+"""The columns of the replayed cycles (:func:`replay_rows`)."""
 
 ANOMALY_COLUMNS: tuple[str, ...] = (
     "kind", "start_at", "start_s", "duration_s", "cycle", "joint", "value", "limit", "body", "detail",
 )  # fmt: skip
-"""The columns of :func:`replay_anomalies` (those the table has)."""
+"""The columns of the anomalies (:func:`replay_rows`)."""
 
 
 def _tables(con: Any) -> set[str]:
@@ -73,19 +74,35 @@ def replay_runs(warehouse: str | Path) -> pl.DataFrame:
     return frame.cast(RUN_COLUMNS, strict=False) if frame.height else pl.DataFrame(schema=RUN_COLUMNS)  # type: ignore[arg-type]
 
 
-def _run_rows(
-    warehouse: str | Path,
-    table: str,
-    keep: tuple[str, ...],
-    empty_dtype: pl.DataType,
-    run_id: str,
-    start: datetime | None,
-    end: datetime | None,
-) -> pl.DataFrame:
-    """Rows of one replay run from a ``raw_replay_*`` table (within ``[start, end)`` when given), in time order.
+REPLAY_ROWS: dict[str, tuple[str, tuple[str, ...], pl.DataType]] = {
+    "cycles": ("raw_replay_cycles", CYCLE_COLUMNS, pl.Float64()),
+    "anomalies": ("raw_replay_anomalies", ANOMALY_COLUMNS, pl.String()),
+}
+"""What :func:`replay_rows` reads: its table, the columns it keeps (those the table has) and their type when empty."""
 
-    Only the ``keep`` columns the table has are read; a missing table gives an empty frame of ``empty_dtype``.
+
+def replay_rows(
+    warehouse: str | Path, rows: str, run_id: str, start: datetime | None = None, end: datetime | None = None
+) -> pl.DataFrame:
+    """The replayed cycles of a run, or the anomalies the replay found in them (within ``[start, end)``), in time order.
+
+    Args:
+        warehouse: The warehouse file.
+        rows: ``cycles`` (energy measured and predicted, power error, clearance per cycle) or ``anomalies``
+            (limits, clearance, gaps, outliers).
+        run_id: The replay run.
+        start: Period start (UTC-aware); with ``end``, only rows starting in ``[start, end)``.
+        end: Period end.
+
+    Returns:
+        The table's rows (:data:`CYCLE_COLUMNS` or :data:`ANOMALY_COLUMNS`, those it has); empty without the table.
+
+    Raises:
+        InputError: ``rows`` is neither kind.
     """
+    if rows not in REPLAY_ROWS:
+        raise InputError(f"unknown replay rows {rows!r}; valid: {', '.join(REPLAY_ROWS)}")
+    table, keep, empty_dtype = REPLAY_ROWS[rows]
     with read_connection(warehouse) as con:
         if table not in _tables(con):
             return pl.DataFrame(schema=dict.fromkeys(keep, empty_dtype))
@@ -97,40 +114,6 @@ def _run_rows(
             params.update(lo=start, hi=end)
         order = "start_at" if "start_at" in have else "start_s"
         return con.sql(f"select {cols} from {table} where {' and '.join(where)} order by {order}", params=params).pl()
-
-
-def replay_cycles(
-    warehouse: str | Path, run_id: str, start: datetime | None = None, end: datetime | None = None
-) -> pl.DataFrame:
-    """The replayed cycles of a run (within ``[start, end)`` when given), in time order.
-
-    Args:
-        warehouse: The warehouse file.
-        run_id: The replay run.
-        start: Period start (UTC-aware).
-        end: Period end.
-
-    Returns:
-        The ``raw_replay_cycles`` rows: :data:`CYCLE_COLUMNS` the table has.
-    """
-    return _run_rows(warehouse, "raw_replay_cycles", CYCLE_COLUMNS, pl.Float64(), run_id, start, end)
-
-
-def replay_anomalies(
-    warehouse: str | Path, run_id: str, start: datetime | None = None, end: datetime | None = None
-) -> pl.DataFrame:
-    """Anomalies the replay found (limits, clearance, gaps, outliers), in time order.
-
-    Args:
-        warehouse: The warehouse file.
-        run_id: The replay run.
-        start: Period start (UTC-aware).
-        end: Period end.
-
-    Returns:
-        The ``raw_replay_anomalies`` rows: :data:`ANOMALY_COLUMNS` the table has.
-    """
-    return _run_rows(warehouse, "raw_replay_anomalies", ANOMALY_COLUMNS, pl.String(), run_id, start, end)
 
 
 def replay_series(warehouse: str | Path, run_id: str, cycle: str) -> pl.DataFrame:
