@@ -79,12 +79,12 @@ def main() -> int:
             warehouse = build_demo(folder, args.days)
 
     from twin import api
-    from twin.analytics import dashboard_data as dd
+    from twin.api.read.status import cell_summary, warehouse_status
     from twin.paths import DEFAULT_CELL
 
     api.store_cell_plan(warehouse, DEFAULT_CELL)  # OEE's ideal cycle times (a no-op when it is stored)
-    cell = dd.cell_summary()
-    status = dd.warehouse_status(warehouse, cell.timezone)
+    cell = cell_summary()
+    status = warehouse_status(warehouse, cell.timezone)
     print(f"warehouse {warehouse}: {status.first_day} .. {status.last_day}, rows {status.rows}")
 
     import streamlit as st

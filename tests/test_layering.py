@@ -16,7 +16,17 @@ OPTIONAL_PYBULLET_FREE = [
     "twin.analytics.kpis",
     "twin.warehouse.connection",
     "twin.telemetry.validate",
-    "twin.analytics.dashboard_data",
+    "twin.api.periods",
+    "twin.api.read.status",
+    "twin.api.read.ideal_times",
+    "twin.api.read.kpis",
+    "twin.api.read.quality",
+    "twin.api.read.cost",
+    "twin.api.read.carbon",
+    "twin.api.read.energy",
+    "twin.api.read.replay",
+    "twin.api.read.scenarios",
+    "twin.api.jobfiles",
     "twin.warehouse.build",
 ]
 

@@ -25,23 +25,50 @@ def wait_done(folder: Path, job_id: str, timeout: float = 60) -> jobs.JobStatus:
     raise AssertionError(f"job {job_id} still running after {timeout} s")
 
 
-def test_a_job_runs_in_the_background_and_reports_its_result(tmp_path):
-    code = "import json, sys, time\ntime.sleep(0.3)\nprint('working', file=sys.stderr)\nprint(json.dumps({'ok': 1}))"
-    job_id = jobs.start_job(tmp_path, "test", [sys.executable, "-c", code], label="a test")
+def job_code(body: str) -> list[str]:
+    """A stand-in for the API's runner: Python code with the job-file functions and its folder at hand."""
+    prelude = (
+        "import os, sys, time\n"
+        "from twin.api.jobfiles import write_error, write_progress, write_result\n"
+        "from twin.errors import InputError\n"
+        "folder = os.environ['TWIN_JOB_DIR']\n"
+    )
+    return [sys.executable, "-c", prelude + body]
+
+
+def test_a_job_reports_through_its_files_not_its_output(tmp_path):
+    body = (
+        "write_progress(folder, 'working', 0.5)\n"
+        "time.sleep(0.5)\n"
+        'print(\'{"not": "the result"}\')\n'
+        "write_result(folder, {'ok': 1})\n"
+    )
+    job_id = jobs.start_job(tmp_path, "report", {}, label="a test", command=job_code(body))
     first = jobs.job_status(tmp_path, job_id)
     assert first.state == jobs.RUNNING and not first.done and first.label == "a test"
-    status = wait_done(tmp_path, job_id)
+    seen = set()
+    deadline = time.monotonic() + 60
+    while not (status := jobs.job_status(tmp_path, job_id)).done:
+        assert time.monotonic() < deadline
+        seen.add((status.progress, status.message))
+        time.sleep(0.05)
+    assert (0.5, "working") in seen
     assert status.state == jobs.SUCCEEDED and status.returncode == 0 and status.progress == 1.0
-    assert status.result_json() == {"ok": 1} and status.last_line == "working"
-    assert [j.job_id for j in jobs.list_jobs(tmp_path, "test")] == [job_id]
-    assert jobs.list_jobs(tmp_path, "other") == []
+    assert status.result() == {"ok": 1} and status.message == "working"
+    assert [j.job_id for j in jobs.list_jobs(tmp_path, "report")] == [job_id]
+    assert jobs.list_jobs(tmp_path, "scenario") == []
 
 
-def test_failing_and_cancelled_jobs(tmp_path):
-    failing = jobs.start_job(tmp_path, "test", [sys.executable, "-c", "import sys; sys.exit('bad input')"])
+def test_failing_crashing_and_cancelled_jobs(tmp_path):
+    body = "write_error(folder, InputError('bad input'))\nsys.exit(2)\n"
+    failing = jobs.start_job(tmp_path, "report", {}, command=job_code(body))
     status = wait_done(tmp_path, failing)
-    assert status.state == jobs.FAILED and status.returncode == 1 and status.last_line == "bad input"
-    slow = jobs.start_job(tmp_path, "test", [sys.executable, "-c", "import time; time.sleep(60)"])
+    assert status.state == jobs.FAILED and status.returncode == 2 and status.message == "bad input"
+    assert status.result() is None
+    crashing = jobs.start_job(tmp_path, "report", {}, command=job_code("sys.exit('no error file')\n"))
+    status = wait_done(tmp_path, crashing)
+    assert status.state == jobs.FAILED and status.message == "no error file"  # the last line of its stderr
+    slow = jobs.start_job(tmp_path, "report", {}, command=job_code("time.sleep(60)\n"))
     time.sleep(0.3)
     assert jobs.cancel_job(tmp_path, slow)
     status = wait_done(tmp_path, slow, timeout=20)
@@ -49,22 +76,11 @@ def test_failing_and_cancelled_jobs(tmp_path):
     assert not jobs.cancel_job(tmp_path, slow)
 
 
-def test_progress_of_a_tty_progress_bar(tmp_path):
-    code = "import time, tqdm\nfor _ in tqdm.tqdm(range(4)):\n    time.sleep(0.25)\n"
-    job_id = jobs.start_job(tmp_path, "test", [sys.executable, "-c", code], tty=True)
-    seen = set()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = jobs.job_status(tmp_path, job_id)
-        if status.progress is not None:
-            seen.add(status.progress)
-        if status.done:
-            break
-        time.sleep(0.05)
-    assert status.state == jobs.SUCCEEDED
-    assert len(seen - {1.0}) >= 1 and all(0.0 <= p <= 1.0 for p in seen), seen
-    assert jobs.parse_progress("x:  40%|####      | 2/5") == 0.4
-    assert jobs.parse_progress("nothing yet") is None
+def test_a_job_of_an_unknown_kind_is_refused(tmp_path):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="valid: report, scenario"):
+        jobs.start_job(tmp_path, "sweep", {})
 
 
 def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeypatch):
@@ -140,9 +156,9 @@ def test_dashboard_help_and_bad_port(capsys):
 
 
 def test_stored_plan_gives_the_dashboard_its_ideal_cycle_times(tmp_path):
-    from twin.analytics import dashboard_data as dd
     from twin.analytics.ideal import ideal_cycle_times
     from twin.api import store_cell_plan
+    from twin.api.read.ideal_times import load_ideal
     from twin.cell.load import load_cell
     from twin.errors import WarehouseError
     from twin.paths import DEFAULT_CELL
@@ -162,8 +178,8 @@ def test_stored_plan_gives_the_dashboard_its_ideal_cycle_times(tmp_path):
     with read_connection(warehouse) as con:
         assert len(stored_plans(con)) == 1
     cell = load_cell()
-    assert dd.load_ideal(warehouse).cell == ideal_cycle_times(cell, warehouse=warehouse)
-    assert dd.load_ideal(warehouse).cell == dict(zip(plan.variants["variant"], plan.variants["takt_s"], strict=True))
+    assert load_ideal(warehouse).cell == ideal_cycle_times(cell, warehouse=warehouse)
+    assert load_ideal(warehouse).cell == dict(zip(plan.variants["variant"], plan.variants["takt_s"], strict=True))
 
 
 def test_twin_dashboard_serves_and_stops_with_its_app(demo_warehouse, tmp_path):

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_readers_of_the_plan_never_import_pybullet_or_the_planner():
     code = (
         "import sys\n"
-        "import twin.physics.plan, twin.warehouse.plans, twin.analytics.ideal, twin.analytics.dashboard_data\n"
+        "import twin.physics.plan, twin.warehouse.plans, twin.analytics.ideal, twin.api.read.ideal_times\n"
         "assert 'pybullet' not in sys.modules\n"
         "assert 'twin.physics.evaluate' not in sys.modules, 'a reader imported the planner'\n"
     )

@@ -28,13 +28,13 @@ def warehouse(tmp_path_factory, sample_cell):
 @pytest.fixture(scope="module")
 def report(warehouse, tmp_path_factory):
     from twin.analytics import ideal
-    from twin.report.build import write_report
+    from twin.api import report as make_report
 
     mp = pytest.MonkeyPatch()
     mp.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)  # no physics in this test
     try:
         out = tmp_path_factory.mktemp("out") / "report"
-        return write_report(warehouse, out, "2026-10-05", "2026-10-08", progress=False)
+        return make_report(warehouse, out, start="2026-10-05", end="2026-10-08")
     finally:
         mp.undo()
 

@@ -4,7 +4,7 @@
 
 Rules of this layer:
 
-- Arguments are typed values (paths, dates, ids, frozen specs); nothing here sees an ``argparse.Namespace``
+- Arguments are typed values (paths, dates, ids, frozen specs); nothing here sees a command-line parser's namespace
   or parses a command's printed output.
 - Results are frozen dataclasses holding polars frames and plain values; each has ``to_dict()`` giving
   the JSON object its command prints under ``--json``.
@@ -17,10 +17,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-# A module is never named like a name it exports: importing ``twin.api.replay`` would bind the module
-# over the function on this package.
 # Public name -> the api module that defines it. Loaded on first use (PEP 562), so ``import twin.api``
-# stays cheap and the read functions never pull pybullet in through a sibling module.
+# stays cheap and the read functions never pull pybullet in through a sibling module. No module is named
+# like a public name (periods.py holds period()): the import system sets a loaded submodule as an attribute
+# of the package, which would then hide the name from this lookup.
 _EXPORTS: dict[str, str] = {
     "CellPlan": "plan",
     "find_plan": "plan",
@@ -47,6 +47,22 @@ _EXPORTS: dict[str, str] = {
     "run_scenario": "scenarios",
     "compare": "scenarios",
     "sweep": "scenarios",
+    # read side: period figures, quality on a file, the report
+    "period": "periods",
+    "days_period": "periods",
+    "Period": "periods",
+    "PeriodFigures": "periods",
+    "OeeFigures": "periods",
+    "CostFigures": "periods",
+    "CarbonFigures": "periods",
+    "QualityFigures": "periods",
+    "spc": "quality",
+    "capability": "quality",
+    "read_table": "quality",
+    "SpcCharts": "quality",
+    "Capability": "quality",
+    "report": "reports",
+    "ReportFiles": "reports",
 }
 
 

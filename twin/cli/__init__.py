@@ -24,8 +24,9 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twin.cli.telemetry",
     "twin.cli.replay",
     "twin.cli.scenarios",
-    "twin.analytics.commands",
-    "twin.report.commands",
+    "twin.cli.analytics",
+    "twin.cli.quality",
+    "twin.cli.report",
     "twin.dashboard",
     "twin.demo",
 )

@@ -1,13 +1,13 @@
 """Build the period report: ``report.html``, ``report.json`` and ``<table>.csv`` / ``<table>.json`` per table.
 
-``twin demo`` calls :func:`write_report`; ``twin report`` is a thin wrapper around it.
+:func:`build_report` writes the files of an already read period; :func:`twin.api.reports.report` reads the
+period from a warehouse and calls it (``twin report`` and ``twin demo`` go through that).
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,18 +18,16 @@ import polars as pl
 
 from twin.analytics.figures import Prepared
 from twin.cell.spec import CellSpec
-from twin.errors import InputError, WarehouseError
+from twin.jsonable import jsonable
 from twin.report import html as h
 from twin.report.tables import ReportData, collect
 
-CHARACTERISTICS: tuple[str, ...] = ("screw_torque_nm", "gap_mm", "flush_mm")
-"""Quality characteristic families whose measurements the report reads (control charts, capability)."""
-
 STAGES: tuple[str, ...] = ("load", "oee", "cost", "carbon", "quality", "control charts", "html", "files")
+"""The stages :func:`build_report` reports to its ``step`` callback, in order."""
 
 
-@dataclass
-class ReportResult:
+@dataclass(frozen=True)
+class ReportFiles:
     """What :func:`build_report` wrote.
 
     Attributes:
@@ -46,7 +44,7 @@ class ReportResult:
     tables: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The object ``twin report --json`` prints."""
         return {
             "out": str(self.out_dir),
@@ -57,38 +55,12 @@ class ReportResult:
         }
 
 
-class _Progress:
-    """A tqdm bar over the report's stages on a TTY stderr, silent otherwise."""
-
-    def __init__(self, enabled: bool | None) -> None:
-        self.bar = None
-        if enabled if enabled is not None else sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=len(STAGES), desc="report", unit="step", leave=False, file=sys.stderr)
-
-    def __call__(self, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(label)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def _clean(value: Any) -> Any:
-    from twin.analytics.commands import jsonable
-
-    return jsonable(value)
 
 
 def write_tables(tables: Mapping[str, pl.DataFrame], out_dir: Path) -> dict[str, Path]:
@@ -109,7 +81,7 @@ def write_tables(tables: Mapping[str, pl.DataFrame], out_dir: Path) -> dict[str,
         )
         flat.write_csv(csv_path)
         (out_dir / f"{name}.json").write_text(
-            json.dumps(_clean(frame.to_dicts()), default=_json_default, allow_nan=False, indent=1) + "\n",
+            json.dumps(jsonable(frame.to_dicts()), default=_json_default, allow_nan=False, indent=1) + "\n",
             encoding="utf-8",
         )
         paths[name] = csv_path
@@ -296,98 +268,39 @@ def build_report(
     prepared: Prepared,
     ideal_cycle_s: Mapping[str, float],
     out_dir: str | Path,
-    progress: bool | None = None,
+    step: Callable[[str], None] | None = None,
     robot_energy: pl.DataFrame | None = None,
-) -> ReportResult:
+) -> ReportFiles:
     """Compute the report's figures and write every file.
 
     Args:
         cell: The validated cell.
-        prepared: The prepared period (:func:`twin.analytics.figures.prepare`), with the measurements of
-            :data:`CHARACTERISTICS` loaded.
-        ideal_cycle_s: Ideal cycle time per variant (:func:`twin.analytics.ideal.ideal_cycle_times`).
+        prepared: The prepared period (:func:`twin.analytics.figures.prepare`), with the measurements of every
+            quality characteristic family loaded.
+        ideal_cycle_s: Ideal cycle time per variant for OEE.
         out_dir: Output folder (created).
-        progress: Show a progress bar (default: when stderr is a TTY).
+        step: Called with the name of each of :data:`STAGES` as it ends (a progress bar, a job's progress file).
         robot_energy: Optional :func:`twin.analytics.store.robot_energy_by_step` table.
 
     Returns:
         What was written.
     """
+    tick = step or (lambda _stage: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    bar = _Progress(progress)
-    try:
-        bar("load")
-        report = collect(prepared, ideal_cycle_s, step=bar)
-        if robot_energy is not None:
-            report.tables["robot_energy_by_step"] = robot_energy
-        html_text = render(report, cell)
-        bar("html")
-        html_path = out / "report.html"
-        html_path.write_text(html_text, encoding="utf-8")
-        tables = write_tables(report.tables, out)
-        json_path = out / "report.json"
-        json_path.write_text(
-            json.dumps(_clean(report.summary), default=_json_default, allow_nan=False, indent=1) + "\n",
-            encoding="utf-8",
-        )
-        bar("files")
-    finally:
-        bar.close()
-    return ReportResult(out, html_path, json_path, tables, report.summary)
-
-
-def write_report(
-    warehouse: str | Path,
-    out_dir: str | Path,
-    start: str | None = None,
-    end: str | None = None,
-    cell: str | Path | None = None,
-    overrides: Iterable[str] = (),
-    source: str = "measured",
-    progress: bool | None = None,
-) -> ReportResult:
-    """Load a period from a warehouse file and write its report (what ``twin demo`` calls).
-
-    Args:
-        warehouse: The DuckDB warehouse file.
-        out_dir: Output folder.
-        start: ``--from`` (inclusive; a date or a date-time with offset); default the first data.
-        end: ``--to`` (exclusive); default after the last data.
-        cell: Cell YAML; the sample cell when None.
-        overrides: ``--set`` overrides of the cell.
-        source: Telemetry source (``measured`` or ``simulated:<scenario>``).
-        progress: Show a progress bar (default: when stderr is a TTY).
-
-    Returns:
-        What was written.
-
-    Raises:
-        InputError: A bad period or source.
-        WarehouseError: The warehouse is missing or lacks the marts.
-    """
-    import argparse
-
-    from twin.analytics.commands import load_prepared, open_warehouse
-    from twin.analytics.ideal import ideal_cycle_times
-    from twin.analytics.store import robot_energy_by_step
-    from twin.paths import DEFAULT_CELL
-
-    if not str(out_dir).strip():
-        raise InputError("--out: give an output folder")
-    args = argparse.Namespace(
-        warehouse=str(warehouse),
-        start=start,
-        end=end,
-        cell=str(cell) if cell is not None else str(DEFAULT_CELL),
-        overrides=list(overrides),
-        source=source,
+    tick("load")
+    report = collect(prepared, ideal_cycle_s, step=tick)
+    if robot_energy is not None:
+        report.tables["robot_energy_by_step"] = robot_energy
+    html_text = render(report, cell)
+    tick("html")
+    html_path = out / "report.html"
+    html_path.write_text(html_text, encoding="utf-8")
+    tables = write_tables(report.tables, out)
+    json_path = out / "report.json"
+    json_path.write_text(
+        json.dumps(jsonable(report.summary), default=_json_default, allow_nan=False, indent=1) + "\n",
+        encoding="utf-8",
     )
-    cell_spec, prepared = load_prepared(args, list(CHARACTERISTICS), robot_cycles=True, defects=True)
-    with open_warehouse(warehouse) as conn:
-        try:
-            robot_energy = robot_energy_by_step(conn, prepared.data.period, source)
-        except WarehouseError:  # a warehouse without joint states: the report goes without that table
-            robot_energy = None
-    ideal = ideal_cycle_times(cell_spec, warehouse=warehouse)
-    return build_report(cell_spec, prepared, ideal, out_dir, progress=progress, robot_energy=robot_energy)
+    tick("files")
+    return ReportFiles(out, html_path, json_path, tables, report.summary)

@@ -8,73 +8,12 @@ where a value is undefined; without it a readable table is printed.
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
-import polars as pl
-
-from twin.analytics.capability import capability_from_frame
-from twin.analytics.spc import CHARTS, RULE_SETS, control_chart
-from twin.errors import InputError
-
-READERS: tuple[str, ...] = (".csv", ".parquet", ".pq")
-
-
-def read_table(path: str | Path) -> pl.DataFrame:
-    """Read a CSV or Parquet file into a frame.
-
-    CSV column types are inferred from every row, so a stray text value makes its column text
-    (and is reported by the chart functions with its row).
-
-    Args:
-        path: The file.
-
-    Returns:
-        The data.
-
-    Raises:
-        InputError: If the file is missing, has an unknown suffix, or cannot be parsed.
-    """
-    file = Path(path)
-    suffix = file.suffix.lower()
-    if suffix not in READERS:
-        raise InputError(f"cannot read {file}: unknown file type {suffix or '(none)'!r}; valid: {', '.join(READERS)}")
-    if not file.is_file():
-        raise InputError(f"file not found: {file}")
-    try:
-        if suffix == ".csv":
-            return pl.read_csv(file, infer_schema_length=None)
-        return pl.read_parquet(file)
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot read {file}: {first_line}") from exc
-
-
-def jsonable(value: Any) -> Any:
-    """Plain Python JSON values: numpy scalars to int/float, NaN and infinities to None.
-
-    Args:
-        value: A dict / list / scalar tree.
-
-    Returns:
-        The same tree with only JSON-native types.
-    """
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if hasattr(value, "item") and not isinstance(value, (int, float)):
-        value = value.item()
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value) if math.isfinite(value) else None
-    return value
+from twin.analytics.spc import CHARTS, RULE_SETS
+from twin.cli.output import emit
 
 
 def _fmt(value: Any) -> str:
@@ -95,17 +34,17 @@ def _limit_text(limit: float | list[float]) -> str:
     return _fmt(limit)
 
 
-def format_charts(charts: list[dict[str, Any]]) -> str:
+def format_charts(result: Mapping[str, Any]) -> str:
     """A readable text table of control charts.
 
     Args:
-        charts: Chart dicts from :func:`twin.analytics.spc.control_chart`.
+        result: ``{"charts": [...]}`` (:meth:`twin.api.quality.SpcCharts.to_dict`).
 
     Returns:
         The text, one block per chart.
     """
     lines: list[str] = []
-    for chart in charts:
+    for chart in result["charts"]:
         name = chart["name"]
         lines.append(
             f"{name} chart: center {_fmt(chart['center'])}, LCL {_limit_text(chart['lcl'])}, "
@@ -124,11 +63,11 @@ def format_charts(charts: list[dict[str, Any]]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def format_capability(result: dict[str, Any]) -> str:
+def format_capability(result: Mapping[str, Any]) -> str:
     """A readable text table of capability indices.
 
     Args:
-        result: The dict from :func:`twin.analytics.capability.capability`.
+        result: The capability object (:meth:`twin.api.quality.Capability.to_dict`).
 
     Returns:
         The text.
@@ -151,18 +90,15 @@ def run_spc(args: argparse.Namespace) -> int:
     """Handler of ``twin quality spc``.
 
     Args:
-        args: Parsed arguments (file, chart, value, subgroup, size, rules, phase_col, phase_value,
-            json).
+        args: Parsed arguments (file, chart, value, subgroup, size, rules, phase_col, phase_value, json).
 
     Returns:
         Exit code 0.
-
-    Raises:
-        InputError: On unreadable files or unusable columns.
     """
-    frame = read_table(args.file)
-    charts = control_chart(
-        frame,
+    from twin.api.quality import spc
+
+    charts = spc(
+        args.file,
         args.chart,
         args.value,
         subgroup=args.subgroup,
@@ -170,13 +106,8 @@ def run_spc(args: argparse.Namespace) -> int:
         rules=args.rules,
         phase_col=args.phase_col,
         phase_value=args.phase_value,
-        source=str(args.file),
     )
-    if getattr(args, "json", False):
-        sys.stdout.write(json.dumps({"charts": jsonable(charts)}, allow_nan=False) + "\n")
-    else:
-        sys.stdout.write(format_charts(charts))
-    return 0
+    return emit(args.json, charts.to_dict(), format_charts)
 
 
 def run_capability(args: argparse.Namespace) -> int:
@@ -187,28 +118,14 @@ def run_capability(args: argparse.Namespace) -> int:
 
     Returns:
         Exit code 0.
-
-    Raises:
-        InputError: On unreadable files, unusable columns or bad specification limits.
     """
-    frame = read_table(args.file)
-    result = capability_from_frame(
-        frame,
-        args.value,
-        subgroup=args.subgroup,
-        lsl=args.lsl,
-        usl=args.usl,
-        target=args.target,
-        source=str(args.file),
-    )
-    if getattr(args, "json", False):
-        sys.stdout.write(json.dumps(jsonable(result), allow_nan=False) + "\n")
-    else:
-        sys.stdout.write(format_capability(result))
-    return 0
+    from twin.api.quality import capability
+
+    result = capability(args.file, args.value, subgroup=args.subgroup, lsl=args.lsl, usl=args.usl, target=args.target)
+    return emit(args.json, result.to_dict(), format_capability)
 
 
-def _quality_help(parser: argparse.ArgumentParser) -> Any:
+def _quality_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
         parser.print_help(sys.stderr)
         return 2
@@ -216,7 +133,7 @@ def _quality_help(parser: argparse.ArgumentParser) -> Any:
     return handler
 
 
-def register(subparsers: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Add ``quality`` with its ``spc`` and ``capability`` sub-commands.
 
     Args:
