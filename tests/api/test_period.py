@@ -39,7 +39,7 @@ def warehouse(tmp_path_factory, sample_cell) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_planning(monkeypatch):
-    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: dict(IDEAL))
+    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: dict(IDEAL))
 
 
 def command_json(*argv: str) -> dict:
