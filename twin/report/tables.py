@@ -182,12 +182,12 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
             }
         except InputError:
             pass
-    done = p.units.filter(pl.col("in_period"))
+    done = p.units.filter(pl.col("in_period") & pl.col("is_inspected"))  # a unit not inspected is no sample
     if done.height:
         daily = (
             done.with_columns(pl.col("completed_at").dt.convert_time_zone(tz).dt.date().alias("day"))
             .group_by("day")
-            .agg(pl.len().alias("n"), (~pl.col("is_first_pass_good")).sum().alias("bad"))
+            .agg(pl.len().alias("n"), pl.col("is_first_pass_failed").sum().alias("bad"))
             .sort("day")
         )
         if daily.height >= 2:
