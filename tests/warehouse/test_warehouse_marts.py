@@ -1,4 +1,8 @@
-"""Marts built from staging: energy per meter per UTC hour, cycles, faults, unit quality; the build itself."""
+"""Marts built from staging: energy per meter per UTC hour, cycles; contracts; the build itself.
+
+The three shared definitions are tested in their own files: the energy-register rule
+(``test_energy_register.py``), the stop pairing (``test_stop_pairing.py``) and a unit's disposition
+(``test_unit_disposition.py``)."""
 
 from __future__ import annotations
 
@@ -78,15 +82,6 @@ def rows(con, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def test_register_deltas_are_spread_over_hours_and_resets_count_the_new_reading(warehouse):
-    got = rows(
-        warehouse,
-        "select strftime(hour_at, '%H'), round(energy_kwh, 6), n_resets, method from mart_energy_hourly "
-        "where meter_id = 'printer' and source = 'measured' order by hour_at",
-    )
-    assert got == [("06", 1.0, 0, "register"), ("07", 2.0, 0, "register"), ("08", 1.4, 1, "register")]
-
-
 def test_power_meters_are_integrated_and_gaps_are_not(warehouse):
     got = rows(
         warehouse,
@@ -117,25 +112,7 @@ def test_cycles_pair_per_station_and_unit(warehouse):
     ]
 
 
-def test_faults_pair_start_and_end(warehouse):
-    got = rows(warehouse, "select station_id, code, duration_s, is_closed from mart_faults order by started_at")
-    assert got == [("R2", "E-STOP", 360.0, True), ("R2", "SCREW-JAM", None, False)]
-
-
-def test_unit_quality_first_pass_and_final(warehouse):
-    got = rows(
-        warehouse,
-        "select unit_id, variant, n_measurements, is_first_pass, is_pass, is_remeasured, defect_codes "
-        "from mart_unit_quality order by unit_id",
-    )
-    assert got == [
-        ("U1", "B4-PLA", 2, True, True, False, None),
-        ("U2", "B6-RPLA", 2, False, True, True, "GAP_HIGH"),
-        ("U3", "B6-RPLA", 1, False, False, False, None),
-    ]
-
-
-OWN_MARTS = ("mart_energy_hourly", "mart_cycles", "mart_faults", "mart_unit_quality")
+OWN_MARTS = ("mart_energy_intervals", "mart_energy_hourly", "mart_cycles", "mart_unit_disposition", "mart_an_downtime")
 
 
 def test_staging_and_these_marts_keep_their_declared_contracts(warehouse):
@@ -178,4 +155,32 @@ def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
     assert "c_broken" not in {r[0] for r in rows(con, "select table_name from duckdb_tables()")}  # rolled back
     Path(tmp_path / "marts" / "c_broken.sql").write_text("select 1 as k\n")
     with pytest.raises(WarehouseError, match="first line must be a comment stating its grain"):
+        build(con, sql_dir=tmp_path)
+
+
+def test_a_mart_builds_after_the_mart_it_reads_and_foreign_keys_are_checked(tmp_path):
+    (tmp_path / "staging").mkdir()
+    (tmp_path / "marts").mkdir()
+    (tmp_path / "staging" / "stg_numbers.sql").write_text(
+        "-- one row per number\nwith source_rows as (select * from range(4) t(n)),\n"
+        "final as (select n from source_rows)\nselect * from final\n"
+    )
+    (tmp_path / "marts" / "a_halves.sql").write_text(  # reads z_keys, which sorts after it
+        "-- one row per even number\n-- references: z_keys (n)\n"
+        "with keys as (select * from z_keys),\nfinal as (select n from keys where n % 2 = 0)\nselect * from final\n"
+    )
+    (tmp_path / "marts" / "z_keys.sql").write_text(
+        "-- one row per number\nwith numbers as (select * from stg_numbers),\nfinal as (select n from numbers)\n"
+        "select * from final\n"
+    )
+    con = duckdb.connect(":memory:")
+    assert build(con, sql_dir=tmp_path) == ["stg_numbers", "z_keys", "a_halves"]
+    (tmp_path / "marts" / "b_orphans.sql").write_text(
+        "-- one row per number\n-- references: z_keys (n)\nselect 7 as n union all select 2 union all select null\n"
+    )
+    with pytest.raises(WarehouseError, match=r"b_orphans: 1 keys \(n\) not in z_keys"):
+        build(con, sql_dir=tmp_path)
+    (tmp_path / "marts" / "b_orphans.sql").write_text("-- one row per n\nselect * from c_loop\n")
+    (tmp_path / "marts" / "c_loop.sql").write_text("-- one row per n\nselect * from b_orphans\n")
+    with pytest.raises(WarehouseError, match="cycle: b_orphans, c_loop"):
         build(con, sql_dir=tmp_path)
