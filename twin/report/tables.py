@@ -158,8 +158,8 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
 
     - ``torque_xbar_s``: X̄-S of the first-pass screw torques measured in the period, one subgroup per
       clock hour;
-    - ``first_pass_p``: p chart of the units completed in the period failing first pass, one sample per
-      local day.
+    - ``first_pass_p``: p chart of the units completed and inspected in the period failing first pass, one
+      sample per local day.
 
     Args:
         p: The prepared period (its measurements must include the torque family).
