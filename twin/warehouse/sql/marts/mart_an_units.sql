@@ -4,39 +4,13 @@
 -- check: last_end_at >= first_start_at
 -- check: len(stations) = len(station_end_at) and len(stations) = len(station_cycle_s)
 -- references: mart_unit_disposition (source, unit_id)
--- Per station (parallel lists, in station order) the end and the total time of its cycles there. A cycle is a cycle_start
--- paired with the cycle_end of the same unit at the same station (n-th start with n-th end); unpaired events
--- are left out. Timestamps are UTC. A unit's quality disposition is in mart_unit_disposition.
-with events as (
-    select source, station_id, unit_id, variant, event, ts
-    from stg_events
-    where event in ('cycle_start', 'cycle_end') and unit_id is not null
-),
-
-numbered as (
-    select
-        *,
-        row_number() over (partition by source, station_id, unit_id, event order by ts) as n_cycle
-    from events
-),
-
-cycles as (
-    select
-        s.source,
-        s.station_id,
-        s.unit_id,
-        coalesce(s.variant, e.variant) as variant,
-        s.ts as start_at,
-        e.ts as end_at,
-        (epoch_us(e.ts) - epoch_us(s.ts)) / 1e6 as duration_s
-    from numbered as s
-    inner join numbered as e
-        on s.source = e.source
-        and s.station_id = e.station_id
-        and s.unit_id = e.unit_id
-        and s.n_cycle = e.n_cycle
-        and e.event = 'cycle_end'
-    where s.event = 'cycle_start'
+-- Per station (parallel lists, in station order) the end and the total time of its complete cycles there, as
+-- mart_cycles pairs them (the one cycle pairing). Timestamps are UTC. A unit's disposition is in
+-- mart_unit_disposition.
+with cycles as (
+    select source, station_id, unit_id, variant, started_at as start_at, ended_at as end_at, duration_s
+    from mart_cycles
+    where is_complete and unit_id is not null
 ),
 
 per_station as (
