@@ -51,30 +51,26 @@ def test_prices_follow_the_local_hour_and_day_type():
                                                SHOULDER, OFFPEAK]  # fmt: skip
 
 
-def test_every_cost_line_on_a_hand_built_period(sample_cell):
+def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
     period = Period(utc("2026-10-04T22:00"), utc("2026-10-05T22:00"), "Europe/Berlin")  # Monday, local
     r = roles(sample_cell)
+    at = [utc("2026-10-05T06:30")] * 4
     units = unit_table(
-        pl.DataFrame(
-            {
-                "unit_id": ["good", "reworked", "scrapped", "escaped"],
-                "variant": ["B4-PLA"] * 4,
-                "first_start_at": [utc("2026-10-05T06:00")] * 4,
-                "last_end_at": [utc("2026-10-05T06:30")] * 4,
-                "completed_at": [utc("2026-10-05T06:30")] * 4,
-                "station_end_at": [utc("2026-10-05T06:30")] * 4,
-                "run_s": [10.0, 20.0, 30.0, 40.0],
-                "first_pass_result": ["good", "failed", "failed", "not_inspected"],
-                "final_result": ["good", "reworked", "scrapped", "escaped"],
-                "is_inspected": [True, True, True, False],
-                "is_first_pass_good": [True, False, False, False],
-                "is_first_pass_failed": [False, True, True, False],
-                "is_reworked": [False, True, False, False],
-                "is_final_good": [True, True, False, False],
-                "is_scrapped": [False, False, True, False],
-                "is_escaped": [False, False, False, True],
-            }
-        ),
+        units_frame(
+            [
+                ("good", "good", False),
+                ("failed", "reworked", True),
+                ("failed", "scrapped", False),
+                ("not_inspected", "escaped", False),
+            ],
+            unit_id=["good", "reworked", "scrapped", "escaped"],
+            variant=["B4-PLA"] * 4,
+            first_start_at=[utc("2026-10-05T06:00")] * 4,
+            last_end_at=at,
+            completed_at=at,
+            station_end_at=at,
+            run_s=[10.0, 20.0, 30.0, 40.0],
+        ),  # fmt: skip
         period,
     )
     occupancy = pl.DataFrame(

@@ -155,27 +155,15 @@ def test_unknown_variant_is_a_clear_error():
         oee(windows, downtime([]), done, {"B4-PLA": 25.0}, MONDAY)
 
 
-def test_units_and_completions_count_the_output_station():
-    units = pl.DataFrame(
-        {
-            "unit_id": ["A", "B", "C", "D"],
-            "variant": ["V"] * 4,
-            "first_start_at": [local("2026-10-05T06:00")] * 4,
-            "last_end_at": [local("2026-10-05T07:00")] * 4,
-            "completed_at": [local("2026-10-05T07:00"), local("2026-10-05T08:00"), None, local("2026-10-06T07:00")],
-            "station_end_at": [local("2026-10-05T06:30")] * 4,
-            "run_s": [60.0, 60.0, 30.0, None],
-            "first_pass_result": ["good", "failed", "not_inspected", "failed"],
-            "final_result": ["good", "reworked", "escaped", "scrapped"],
-            "is_inspected": [True, True, False, True],
-            "is_first_pass_good": [True, False, False, False],
-            "is_first_pass_failed": [False, True, False, True],
-            "is_reworked": [False, True, False, False],
-            "is_final_good": [True, True, False, False],
-            "is_scrapped": [False, False, False, True],
-            "is_escaped": [False, False, True, False],
-        }
-    )
+def test_units_and_completions_count_the_output_station(units_frame):
+    units = units_frame(
+        [("good", "good", False), ("failed", "reworked", True), ("not_inspected", "escaped", False),
+         ("failed", "scrapped", False)],
+        unit_id=["A", "B", "C", "D"], variant=["V"] * 4, first_start_at=[local("2026-10-05T06:00")] * 4,
+        last_end_at=[local("2026-10-05T07:00")] * 4,
+        completed_at=[local("2026-10-05T07:00"), local("2026-10-05T08:00"), None, local("2026-10-06T07:00")],
+        station_end_at=[local("2026-10-05T06:30")] * 4, run_s=[60.0, 60.0, 30.0, None],
+    )  # fmt: skip
     table = unit_table(units, MONDAY)
     assert table["in_period"].to_list() == [True, True, False, False]
     assert table["run_s"].to_list() == [60.0, 60.0, 30.0, 0.0]

@@ -54,11 +54,9 @@ def test_a_bad_fall_is_quarantined_at_ingest(warehouse):
 
 def test_every_interval_carries_the_rule_s_energy(warehouse):
     con, _ = warehouse
-    got = con.execute(
-        "select meter_id, strftime(start_at, '%d %H:%M'), strftime(end_at, '%d %H:%M'), round(energy_kwh, 6), "
-        "reading_kind from mart_energy_intervals order by meter_id, end_at"
-    ).fetchall()
-    assert got == [
+    intervals = "meter_id, strftime(start_at, '%d %H:%M'), strftime(end_at, '%d %H:%M'), round(energy_kwh, 6)"
+    got = con.sql(f"select {intervals}, reading_kind from mart_energy_intervals order by meter_id, end_at")
+    assert got.fetchall() == [
         ("R1", "26 08:00", "26 09:00", 1.0, "increase"),
         ("R1", "26 09:00", "26 10:00", 0.0, "bad_fall"),  # 61 -> 50, loaded late: flagged here, no energy
         ("R1", "26 09:00", "26 11:00", 1.0, "increase"),  # 62 against the last good reading, 61 at 09:00
@@ -72,11 +70,9 @@ def test_every_interval_carries_the_rule_s_energy(warehouse):
 
 def test_intervals_are_spread_over_utc_hours_in_proportion_to_time(warehouse):
     con, _ = warehouse
-    got = con.execute(
-        "select strftime(hour_at, '%H'), round(energy_kwh, 6), n_resets from mart_energy_hourly "
-        "where meter_id = 'printer' order by hour_at"
-    ).fetchall()
-    assert got == [
+    hours = con.sql("select strftime(hour_at, '%H'), round(energy_kwh, 6), n_resets from mart_energy_hourly "
+                    "where meter_id = 'printer' order by hour_at")  # fmt: skip
+    assert hours.fetchall() == [
         ("23", 3.0, 0),  # half of 23:30..00:30
         ("00", 6.0, 0),  # the other half, and half of the rollover's hour
         ("01", 3.75, 1),  # the rollover's other half, and a quarter of 01:30..03:30's 3 kWh

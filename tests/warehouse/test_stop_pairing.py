@@ -45,14 +45,7 @@ def con():
     )
     c = duckdb.connect(":memory:")
     c.execute("set TimeZone = 'UTC'")
-    write_raw(c, "events", frame)
-    for stream, schema in (
-        ("quality", {"ts": UTC_US, "unit_id": pl.String}),
-        ("energy", {"ts": UTC_US, "meter_id": pl.String, "energy_kwh": pl.Float64}),
-        ("grid_intensity", {"ts": UTC_US, "region": pl.String}),
-        ("joint_states", {"ts": UTC_US, "robot_id": pl.String}),
-    ):
-        write_raw(c, stream, pl.DataFrame(schema=schema))
+    write_raw(c, "events", frame)  # the other raw tables stay empty
     build(c)
     yield c
     c.close()

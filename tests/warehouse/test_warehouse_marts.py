@@ -128,7 +128,7 @@ def test_staging_adds_run_cell_and_load_time_per_row(warehouse):
     assert row[0] == row[1] == row[2] == row[3] == 10
 
 
-def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
+def test_build_order_contracts_and_the_grain_line(tmp_path):
     (tmp_path / "staging").mkdir()
     (tmp_path / "marts").mkdir()
     (tmp_path / "staging" / "stg_numbers.sql").write_text(
@@ -144,8 +144,12 @@ def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
         "with numbers as (select * from stg_numbers),\nfinal as (select n from numbers where n % 2 = 0)\n"
         "select * from final\n"
     )
+    (tmp_path / "marts" / "a_quarters.sql").write_text(  # reads b_doubled, which sorts after it
+        "-- one row per number from b_doubled\n-- references: a_even (n)\n"
+        "with doubled as (select * from b_doubled),\nfinal as (select n // 2 as n from doubled)\nselect * from final\n"
+    )
     con = duckdb.connect(":memory:")
-    assert build(con, sql_dir=tmp_path) == ["stg_numbers", "a_even", "b_doubled"]
+    assert build(con, sql_dir=tmp_path) == ["stg_numbers", "a_even", "b_doubled", "a_quarters"]
     assert rows(con, "select n from b_doubled order by n") == [(0,), (4,), (8,)]
     (tmp_path / "marts" / "c_broken.sql").write_text(
         "-- one row per n\n-- unique: k\nselect 1 as k union all select 1\n"
@@ -153,34 +157,15 @@ def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
     with pytest.raises(WarehouseError, match="contract broken: c_broken: 1 duplicate keys"):
         build(con, sql_dir=tmp_path)
     assert "c_broken" not in {r[0] for r in rows(con, "select table_name from duckdb_tables()")}  # rolled back
+    (tmp_path / "marts" / "c_broken.sql").write_text(
+        "-- one row per n\n-- references: a_even (n)\nselect 7 as n union all select 2 union all select null\n"
+    )
+    with pytest.raises(WarehouseError, match=r"c_broken: 1 keys \(n\) not in a_even"):  # a foreign key
+        build(con, sql_dir=tmp_path)
+    (tmp_path / "marts" / "c_broken.sql").write_text("-- one row per n\nselect * from d_loop\n")
+    (tmp_path / "marts" / "d_loop.sql").write_text("-- one row per n\nselect * from c_broken\n")
+    with pytest.raises(WarehouseError, match="cycle: c_broken, d_loop"):
+        build(con, sql_dir=tmp_path)
     Path(tmp_path / "marts" / "c_broken.sql").write_text("select 1 as k\n")
     with pytest.raises(WarehouseError, match="first line must be a comment stating its grain"):
-        build(con, sql_dir=tmp_path)
-
-
-def test_a_mart_builds_after_the_mart_it_reads_and_foreign_keys_are_checked(tmp_path):
-    (tmp_path / "staging").mkdir()
-    (tmp_path / "marts").mkdir()
-    (tmp_path / "staging" / "stg_numbers.sql").write_text(
-        "-- one row per number\nwith source_rows as (select * from range(4) t(n)),\n"
-        "final as (select n from source_rows)\nselect * from final\n"
-    )
-    (tmp_path / "marts" / "a_halves.sql").write_text(  # reads z_keys, which sorts after it
-        "-- one row per even number\n-- references: z_keys (n)\n"
-        "with keys as (select * from z_keys),\nfinal as (select n from keys where n % 2 = 0)\nselect * from final\n"
-    )
-    (tmp_path / "marts" / "z_keys.sql").write_text(
-        "-- one row per number\nwith numbers as (select * from stg_numbers),\nfinal as (select n from numbers)\n"
-        "select * from final\n"
-    )
-    con = duckdb.connect(":memory:")
-    assert build(con, sql_dir=tmp_path) == ["stg_numbers", "z_keys", "a_halves"]
-    (tmp_path / "marts" / "b_orphans.sql").write_text(
-        "-- one row per number\n-- references: z_keys (n)\nselect 7 as n union all select 2 union all select null\n"
-    )
-    with pytest.raises(WarehouseError, match=r"b_orphans: 1 keys \(n\) not in z_keys"):
-        build(con, sql_dir=tmp_path)
-    (tmp_path / "marts" / "b_orphans.sql").write_text("-- one row per n\nselect * from c_loop\n")
-    (tmp_path / "marts" / "c_loop.sql").write_text("-- one row per n\nselect * from b_orphans\n")
-    with pytest.raises(WarehouseError, match="cycle: b_orphans, c_loop"):
         build(con, sql_dir=tmp_path)
