@@ -140,7 +140,7 @@ def test_build_order_contracts_and_the_grain_line(tmp_path):
         "with evens as (select * from a_even),\nfinal as (select n * 2 as n from evens)\nselect * from final;\n"
     )
     (tmp_path / "marts" / "a_even.sql").write_text(
-        "-- one row per even number\n-- not_null: n\n"
+        "-- one row per even number\n-- not_null: n\n-- columns: n bigint\n"
         "with numbers as (select * from stg_numbers),\nfinal as (select n from numbers where n % 2 = 0)\n"
         "select * from final\n"
     )
@@ -161,6 +161,12 @@ def test_build_order_contracts_and_the_grain_line(tmp_path):
         "-- one row per n\n-- references: a_even (n)\nselect 7 as n union all select 2 union all select null\n"
     )
     with pytest.raises(WarehouseError, match=r"c_broken: 1 keys \(n\) not in a_even"):  # a foreign key
+        build(con, sql_dir=tmp_path)
+    (tmp_path / "marts" / "c_broken.sql").write_text(
+        "-- one row per n\n-- columns: n bigint,\n-- columns: k varchar\n-- not_null: n\n-- not_null: k\n"
+        "select 1 as n, null::varchar as k\n"
+    )
+    with pytest.raises(WarehouseError, match=r"columns are \(n integer, k varchar\).*k null"):
         build(con, sql_dir=tmp_path)
     (tmp_path / "marts" / "c_broken.sql").write_text("-- one row per n\nselect * from d_loop\n")
     (tmp_path / "marts" / "d_loop.sql").write_text("-- one row per n\nselect * from c_broken\n")

@@ -18,9 +18,10 @@ checked once every model is built (STYLE.md rule 11)::
     -- not_null: station_id, started_at
     -- check: ended_at is null or ended_at >= started_at
     -- references: mart_unit_disposition (source, unit_id)
+    -- columns: source varchar, unit_id varchar, first_measured_at timestamptz, missing varchar[]
 
 ``references`` is a foreign key: every row's key (the listed columns, not null) is a key of the named
-model.
+model. ``columns`` (may span several lines) declares every column with its DuckDB type, in order.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 LAYERS = ("staging", "marts")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _REFERENCES = re.compile(r"^([a-z][a-z0-9_]*)\s*\(([^)]*)\)$")
+_TYPE_ALIASES = {"timestamptz": "timestamp with time zone"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Model:
     not_null: tuple[str, ...] = ()
     checks: tuple[str, ...] = field(default_factory=tuple)
     references: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 def _parse(path: Path, layer: str) -> Model:
@@ -67,6 +70,7 @@ def _parse(path: Path, layer: str) -> Model:
     not_null: tuple[str, ...] = ()
     checks: list[str] = []
     references: list[tuple[str, tuple[str, ...]]] = []
+    columns: list[tuple[str, str]] = []
     for line in lines:
         stripped = line.strip()
         if not stripped.startswith("--"):
@@ -76,18 +80,23 @@ def _parse(path: Path, layer: str) -> Model:
         key = key.strip().lower()
         if key == "unique":
             unique = tuple(c.strip() for c in value.split(",") if c.strip())
-        elif key == "not_null":
-            not_null = tuple(c.strip() for c in value.split(",") if c.strip())
+        elif key == "not_null":  # may span several lines
+            not_null += tuple(c.strip() for c in value.split(",") if c.strip())
         elif key == "check":
             checks.append(value.strip())
         elif key == "references":
             found = _REFERENCES.match(value.strip())
             if not found:
                 raise WarehouseError(f"{path}: write a foreign key as '-- references: <model> (<column>, ...)'")
-            columns = tuple(c.strip() for c in found.group(2).split(",") if c.strip())
-            references.append((found.group(1), columns))
+            key_columns = tuple(c.strip() for c in found.group(2).split(",") if c.strip())
+            references.append((found.group(1), key_columns))
+        elif key == "columns":
+            for declared in (c.strip() for c in value.split(",") if c.strip()):
+                column, _, kind = declared.partition(" ")
+                kind = " ".join(kind.lower().split())
+                columns.append((column, _TYPE_ALIASES.get(kind, kind)))
     sql = text.strip().rstrip(";").strip()
-    return Model(name, layer, path, sql, grain, unique, not_null, tuple(checks), tuple(references))
+    return Model(name, layer, path, sql, grain, unique, not_null, tuple(checks), tuple(references), tuple(columns))
 
 
 def _dependency_order(layer: list[Model]) -> list[Model]:
@@ -157,6 +166,15 @@ def check_model(con: Any, model: Model) -> list[str]:
     """
     problems = []
     name = model.name
+    if model.columns:
+        built = con.execute(
+            "select column_name, lower(data_type) from information_schema.columns where table_name = ? "
+            "order by ordinal_position",
+            [name],
+        ).fetchall()
+        if [tuple(c) for c in built] != list(model.columns):
+            shown = ", ".join(f"{c} {t}" for c, t in built)
+            problems.append(f"{name}: columns are ({shown}), the contract declares other ones")
     if model.unique:
         cols = ", ".join(f'"{c}"' for c in model.unique)
         n = con.execute(f"select count(*) from (select {cols} from {name} group by all having count(*) > 1)")

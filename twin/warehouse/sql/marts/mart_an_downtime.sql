@@ -1,4 +1,6 @@
 -- one row per fault or setup interval per station per source, and per end event that closed nothing
+-- columns: source varchar, station_id varchar, kind varchar, code varchar, unit_id varchar, start_at timestamptz
+-- columns: end_at timestamptz, pairing varchar, duration_s double
 -- not_null: source, station_id, kind, pairing
 -- check: pairing in ('closed', 'open', 'unmatched_end')
 -- check: (pairing = 'closed') = (start_at is not null and end_at is not null)

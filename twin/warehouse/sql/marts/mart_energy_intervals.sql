@@ -1,4 +1,6 @@
 -- one row per meter per source per interval between two readings: the energy (kWh) the meter recorded in it
+-- columns: meter_id varchar, source varchar, start_at timestamptz, end_at timestamptz, energy_kwh double
+-- columns: reading_kind varchar, method varchar
 -- unique: meter_id, source, end_at
 -- not_null: meter_id, source, start_at, end_at, energy_kwh, reading_kind, method
 -- check: end_at > start_at

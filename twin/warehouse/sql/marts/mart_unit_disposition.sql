@@ -1,4 +1,11 @@
 -- one row per unit per source: its first-pass and final result (the one definition of a unit's disposition)
+-- columns: source varchar, unit_id varchar, variant varchar, first_pass_result varchar, final_result varchar
+-- columns: n_measurements bigint, n_characteristics bigint, n_expected_characteristics bigint
+-- columns: n_missing_characteristics bigint, missing_characteristics varchar[], n_failed_first bigint
+-- columns: n_remeasured_characteristics bigint, first_measured_at timestamptz, reinspected_at timestamptz
+-- columns: last_measured_at timestamptz, defects varchar, is_inspected boolean, is_first_pass_good boolean
+-- columns: is_first_pass_failed boolean, is_reworked boolean, is_final_good boolean, is_scrapped boolean
+-- columns: is_escaped boolean
 -- unique: source, unit_id
 -- not_null: source, unit_id, first_pass_result, final_result, n_measurements, n_expected_characteristics
 -- not_null: is_inspected, is_first_pass_good, is_first_pass_failed, is_reworked, is_final_good, is_scrapped, is_escaped
