@@ -189,7 +189,8 @@ def render(report: ReportData, cell: CellSpec) -> str:
         h.table(t["cost_by_variant"]),
         f"<p class='note'>{cost['units_completed']:,} units completed: {cost['units']:,} good, "
         f"{cost['units_reworked']:,} reworked, {cost['units_scrapped']:,} scrapped. Cost of poor quality = rework "
-        "+ the bill of materials of scrapped units; the material line is the bill of materials of the good units.</p>",
+        "+ the bill of materials of scrapped units; the material line is the bill of materials of the units "
+        "delivered (not scrapped).</p>",
         "<h2>OEE</h2>",
         h.kpi_cards(
             [
@@ -279,7 +280,8 @@ factor when the cell has one, else the region's residual mix (AIB), else the ann
 prorated to the period, allocated by run time.</li>
 <li><b>Scope 3 category 1.</b> Bill of materials (filament, insert, base panel, screws) of every unit completed,
 scrapped ones included, × the embodied factor of its material.</li>
-<li><b>Per unit.</b> Totals divided by the good units delivered (first-pass good or reworked to good).</li>
+<li><b>Per unit.</b> Totals divided by the good units delivered (first-pass good or reworked to good; a unit not
+inspected is not good).</li>
 <li><b>Cost.</b> Energy = hourly kWh × the time-of-use price of the local hour; labour = shift hours (breaks paid) ×
 operators × rate; material = bill of materials of the units delivered (not scrapped); equipment = depreciation ×
 machine hours running unit cycles; maintenance = rate × run time; cost of poor quality = rework per reworked unit +
