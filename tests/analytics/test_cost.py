@@ -51,24 +51,26 @@ def test_prices_follow_the_local_hour_and_day_type():
                                                SHOULDER, OFFPEAK]  # fmt: skip
 
 
-def test_every_cost_line_on_a_hand_built_period(sample_cell):
+def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
     period = Period(utc("2026-10-04T22:00"), utc("2026-10-05T22:00"), "Europe/Berlin")  # Monday, local
     r = roles(sample_cell)
+    at = [utc("2026-10-05T06:30")] * 4
     units = unit_table(
-        pl.DataFrame(
-            {
-                "unit_id": ["good", "reworked", "scrapped"],
-                "variant": ["B4-PLA"] * 3,
-                "first_start_at": [utc("2026-10-05T06:00")] * 3,
-                "last_end_at": [utc("2026-10-05T06:30")] * 3,
-                "completed_at": [utc("2026-10-05T06:30")] * 3,
-                "station_end_at": [utc("2026-10-05T06:30")] * 3,
-                "run_s": [10.0, 20.0, 30.0],
-                "is_first_pass_good": [True, False, False],
-                "is_reworked": [False, True, False],
-                "is_final_good": [True, True, False],
-            }
-        ),
+        units_frame(
+            [
+                ("good", "good", False),
+                ("failed", "reworked", True),
+                ("failed", "scrapped", False),
+                ("not_inspected", "escaped", False),
+            ],
+            unit_id=["good", "reworked", "scrapped", "escaped"],
+            variant=["B4-PLA"] * 4,
+            first_start_at=[utc("2026-10-05T06:00")] * 4,
+            last_end_at=at,
+            completed_at=at,
+            station_end_at=at,
+            run_s=[10.0, 20.0, 30.0, 40.0],
+        ),  # fmt: skip
         period,
     )
     occupancy = pl.DataFrame(
@@ -95,11 +97,12 @@ def test_every_cost_line_on_a_hand_built_period(sample_cell):
     bom = 0.12 * 22.0 + 0.35 * 9.0 + 4 * 0.002 * 4.0  # PLA filament, aluminium panel, 4 steel screws (EUR)
     totals = result["total_eur"]
     assert result["units"] == 2 and result["units_reworked"] == 1 and result["units_scrapped"] == 1
+    assert result["units_completed"] == 4 and result["units_escaped"] == 1
     assert totals["energy"] == pytest.approx(1.0 * PEAK + 2.0 * SHOULDER)
     assert totals["labour"] == pytest.approx(16 * 1.0 * 48.0)
     assert totals["equipment"] == pytest.approx(0.5 * 3.2 + 1.0 * 2.4)  # R2 half an hour, printer-hours 1
     assert totals["maintenance"] == pytest.approx(1.0 * 2.5)
-    assert totals["material"] == pytest.approx(2 * bom)
+    assert totals["material"] == pytest.approx(3 * bom)  # delivered: good, reworked and the escaped unit
     assert totals["poor_quality"] == pytest.approx(6.0 + bom)  # rework + the scrapped unit's materials
     assert result["bom_eur_per_unit"]["B4-PLA"] == pytest.approx(bom)
     per = result["cost_per_unit"]

@@ -137,11 +137,15 @@ def test_down_time_counts_once_and_only_inside_planned_time():
     assert r1["down_time_s"] == pytest.approx((20 + 15) * 60)
 
 
-def test_open_fault_runs_to_the_end_of_the_period():
+def test_open_fault_runs_to_the_end_of_the_period_and_an_unmatched_end_is_reported_not_counted():
     windows = planned_windows(one_shift([]), MONDAY)
     down = downtime([("R2", "2026-10-05T13:00", "2026-10-05T13:00")]).with_columns(pl.lit(None, UTC_US).alias("end_at"))
-    r = oee(windows, down, spread_completions(windows, 0, 0), {}, MONDAY)
-    assert r["down_time_s"] == pytest.approx(3600)
+    unmatched = downtime([("R1", "2026-10-05T08:00", "2026-10-05T09:00")]).with_columns(
+        pl.lit(None, UTC_US).alias("start_at")
+    )
+    r = oee(windows, pl.concat([down, unmatched]), spread_completions(windows, 0, 0), {}, MONDAY)
+    assert r["down_time_s"] == pytest.approx(3600)  # 13:00 to the shift's end at 14:00; R1's lone end adds nothing
+    assert (r["stops_open"], r["stop_ends_unmatched"]) == (1, 1)
 
 
 def test_unknown_variant_is_a_clear_error():
@@ -151,25 +155,18 @@ def test_unknown_variant_is_a_clear_error():
         oee(windows, downtime([]), done, {"B4-PLA": 25.0}, MONDAY)
 
 
-def test_units_and_completions_count_the_output_station():
-    units = pl.DataFrame(
-        {
-            "unit_id": ["A", "B", "C", "D"],
-            "variant": ["V"] * 4,
-            "first_start_at": [local("2026-10-05T06:00")] * 4,
-            "last_end_at": [local("2026-10-05T07:00")] * 4,
-            "completed_at": [local("2026-10-05T07:00"), local("2026-10-05T08:00"), None, local("2026-10-06T07:00")],
-            "station_end_at": [local("2026-10-05T06:30")] * 4,
-            "run_s": [60.0, 60.0, 30.0, None],
-            "is_first_pass_good": [True, False, None, False],
-            "is_reworked": [False, True, None, False],
-            "is_final_good": [True, True, None, False],
-        }
-    )
+def test_units_and_completions_count_the_output_station(units_frame):
+    units = units_frame(
+        [("good", "good", False), ("failed", "reworked", True), ("not_inspected", "escaped", False),
+         ("failed", "scrapped", False)],
+        unit_id=["A", "B", "C", "D"], variant=["V"] * 4, first_start_at=[local("2026-10-05T06:00")] * 4,
+        last_end_at=[local("2026-10-05T07:00")] * 4,
+        completed_at=[local("2026-10-05T07:00"), local("2026-10-05T08:00"), None, local("2026-10-06T07:00")],
+        station_end_at=[local("2026-10-05T06:30")] * 4, run_s=[60.0, 60.0, 30.0, None],
+    )  # fmt: skip
     table = unit_table(units, MONDAY)
     assert table["in_period"].to_list() == [True, True, False, False]
-    assert table["is_scrapped"].to_list() == [False, False, False, True]
-    assert table["is_first_pass_good"].to_list() == [True, False, True, False]  # no measurement: good
+    assert table["run_s"].to_list() == [60.0, 60.0, 30.0, 0.0]
     assert completions(table)["unit_id"].to_list() == ["A", "B", "D"]
     assert completions(table, "R2")["end_at"].to_list() == [local("2026-10-05T06:30")] * 4
 
@@ -263,7 +260,8 @@ def test_twin_oee_json_and_injection_attempt(tiny_warehouse, monkeypatch, capsys
     for key in ("planned_time_s", "run_time_s", "total_count", "good_count", "availability", "performance",
                 "quality", "oee", "by_day"):  # fmt: skip
         assert key in out
-    assert out["total_count"] == 2 and out["good_count"] == 2
+    assert out["total_count"] == 2 and out["good_count"] == 0  # no unit was inspected: none is known good
+    assert out["quality"] == 0.0
     assert out["planned_time_s"] == 14.5 * 3600  # sample cell: 06:00-22:00 minus 90 min of breaks
     assert out["run_time_s"] == 14.5 * 3600 - 600
     assert out["performance"] == pytest.approx(70.0 / out["run_time_s"])

@@ -168,8 +168,8 @@ def carbon(
     Returns:
         ``{"energy_kwh", "scope1_kg", "scope2_location_kg", "scope2_market_kg", "scope3_cat1_kg",
         "missing_intensity_hours", "missing_intensity_kwh", "scope2_location_filled_kg",
-        "scope2_location_complete", "units", "per_unit_kg": {...}, "by_variant": [...], "factors": [...],
-        "allocation": str}``.
+        "scope2_location_complete", "units", "units_escaped", "per_unit_kg": {...}, "by_variant": [...],
+        "factors": [...], "allocation": str}``.
     """
     hours = _hour_intensity(split, grid_hourly, factors)
     market_g = factors.market_g_per_kwh
@@ -290,6 +290,7 @@ def carbon(
         "scope2_location_filled_kg": filled_kg,
         "scope2_location_complete": missing.height == 0,
         "units": n_good,
+        "units_escaped": int(done["is_escaped"].sum()) if done.height else 0,
         "per_unit_kg": {k: v for k, v in per_unit_kg.items() if k != "energy_kwh"},
         "energy_kwh_per_unit": per_unit_kg["energy_kwh"],
         "by_variant": [

@@ -7,8 +7,10 @@ Lines (every one divided by the **good units** delivered in the period: first-pa
   Direct and shared energy are attributed as in :mod:`twin.analytics.allocation`.
 - **labour**: shift hours of the period (breaks included: they are paid) × operators per shift ×
   labour rate, allocated by run time.
-- **material**: the bill of materials of the good units (filament kg × price, insert, base panel,
-  screws; :func:`twin.analytics.allocation.bill_of_materials`).
+- **material**: the bill of materials of the units delivered: every unit completed in the period and not
+  scrapped, good, reworked to good or escaped (filament kg × price, insert, base panel, screws;
+  :func:`twin.analytics.allocation.bill_of_materials`). An escaped unit left the cell, so its material is
+  product material, but it is not a good unit and does not divide the totals.
 - **equipment**: depreciation per machine hour × each machine's hours running unit cycles (a printer
   bank's hours are printer-hours: the sum of its print jobs), attributed to the units cycled.
 - **maintenance**: the maintenance rate × the cell's run time (planned busy time minus down time),
@@ -106,7 +108,8 @@ def cost(
         schedule: The cell's tariff.
 
     Returns:
-        ``{"units", "units_completed", "units_reworked", "units_scrapped", "cost_per_unit": {line..., "total"},
+        ``{"units", "units_completed", "units_reworked", "units_scrapped", "units_escaped",
+        "cost_per_unit": {line..., "total"},
         "total_eur": {line..., "total"}, "by_variant": [{"variant", "units", "cost_per_unit", "total_eur"}],
         "tariff": {...}}``.
     """
@@ -164,7 +167,7 @@ def cost(
         .with_columns(pl.col("bom_eur").fill_null(0.0))
         .group_by("variant")
         .agg(
-            pl.col("bom_eur").filter(pl.col("is_final_good")).sum().alias("material"),
+            pl.col("bom_eur").filter(~pl.col("is_scrapped")).sum().alias("material"),
             (
                 pl.col("bom_eur").filter(pl.col("is_scrapped")).sum()
                 + pl.col("is_reworked").sum() * c.rework_eur_per_unit
@@ -216,6 +219,7 @@ def cost(
         "units_completed": int(done.height),
         "units_reworked": int(done["is_reworked"].sum()) if done.height else 0,
         "units_scrapped": int(done["is_scrapped"].sum()) if done.height else 0,
+        "units_escaped": int(done["is_escaped"].sum()) if done.height else 0,
         "cost_per_unit": per(totals, n_good),
         "total_eur": totals,
         "by_variant": by_variant,

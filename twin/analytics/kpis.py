@@ -13,9 +13,10 @@ Definitions (``docs/analytics.md`` has the long form):
 - **Ideal cycle time** (PRI, planned run time per item): per variant, from the physics twin's plan of
   the cell (:func:`twin.analytics.ideal.ideal_cycle_times`): the takt (the bottleneck's work per unit)
   for the cell, the station's own work per unit for ``--station``.
-- **Good count** (GQ): units conforming at first pass: every first measurement of every characteristic
-  inside its specification limits and without a defect code. Reworked units are not good (ISO 22400-2
-  counts rework quantity apart from good quantity). A unit without any measurement counts as good.
+- **Good count** (GQ): units whose first-pass result is ``good`` in ``mart_unit_disposition``: every
+  characteristic of the unit's variant measured, and every first measurement inside its specification limits
+  and without a defect code. Reworked units are not good (ISO 22400-2 counts rework quantity apart from good
+  quantity). A unit not inspected is not known to conform, so it counts in the total and never as good.
 
 availability = run / planned; performance = ideal cycle time × total count / run; quality = good / total;
 OEE = A × P × Q. Period figures are ratios of period sums (never averages of daily ratios).
@@ -44,10 +45,15 @@ UNITS_SCHEMA: dict[str, pl.DataType] = {
     "completed_at": pl.Datetime("us", "UTC"),
     "station_end_at": pl.Datetime("us", "UTC"),
     "run_s": pl.Float64(),
+    "first_pass_result": pl.String(),
+    "final_result": pl.String(),
+    "is_inspected": pl.Boolean(),
     "is_first_pass_good": pl.Boolean(),
+    "is_first_pass_failed": pl.Boolean(),
     "is_reworked": pl.Boolean(),
     "is_final_good": pl.Boolean(),
     "is_scrapped": pl.Boolean(),
+    "is_escaped": pl.Boolean(),
     "in_period": pl.Boolean(),
 }
 
@@ -78,28 +84,21 @@ def oee_figures(planned_s: float, run_s: float, ideal_time_s: float, total: int,
 
 
 def unit_table(units: pl.DataFrame, period: Period) -> pl.DataFrame:
-    """The period's unit table: quality flags defaulted, ``is_scrapped`` and ``in_period`` added.
+    """The period's unit table: ``in_period`` added; the disposition is the mart's, as read.
 
     Args:
         units: :data:`twin.analytics.frames.UNITS` rows.
         period: The reporting period.
 
     Returns:
-        :data:`UNITS_SCHEMA` columns, one row per unit: a unit without measurements counts as good;
-        ``in_period`` = completed (cycle end at the output station) inside the period; ``is_scrapped`` =
-        completed and not finally good.
+        :data:`UNITS_SCHEMA` columns, one row per unit; ``in_period`` = completed (cycle end at the output
+        station) inside the period.
     """
     if units.is_empty():
         return pl.DataFrame(schema=UNITS_SCHEMA)
     return (
         units.with_columns(
             pl.col("run_s").fill_null(0.0),
-            pl.col("is_first_pass_good").fill_null(True),
-            pl.col("is_reworked").fill_null(False),
-            pl.col("is_final_good").fill_null(True),
-        )
-        .with_columns(
-            (pl.col("completed_at").is_not_null() & ~pl.col("is_final_good")).alias("is_scrapped"),
             (
                 pl.col("completed_at").is_not_null()
                 & (pl.col("completed_at") >= period.start)
@@ -120,11 +119,31 @@ def downtime_spans(downtime: pl.DataFrame, period: Period, stations: list[str] |
         stations: Station or robot ids to keep; None keeps every one.
 
     Returns:
-        Spans (not yet merged).
+        Spans (not yet merged); an end that closed nothing (null ``start_at``) is no span.
     """
     rows = downtime if stations is None else downtime.filter(pl.col("station_id").is_in(stations))
     rows = rows.filter(pl.col("start_at").is_not_null()).with_columns(pl.col("end_at").fill_null(period.end))
     return spans_of(rows)
+
+
+def stop_pairing(downtime: pl.DataFrame, period: Period, stations: list[str] | None = None) -> dict[str, int]:
+    """How many stops of the period ``mart_an_downtime`` could not pair, so a report can say so.
+
+    Args:
+        downtime: :data:`twin.analytics.frames.DOWNTIME` rows.
+        period: The reporting period.
+        stations: Station or robot ids to keep; None keeps every one.
+
+    Returns:
+        ``{"stops_open": starts in the period without an end (run to the period's end), "stop_ends_unmatched":
+        ends in the period that closed nothing (not counted as down time)}``.
+    """
+    rows = downtime if stations is None else downtime.filter(pl.col("station_id").is_in(stations))
+    open_ = rows.filter(pl.col("end_at").is_null() & (pl.col("start_at") < period.end))
+    unmatched = rows.filter(
+        pl.col("start_at").is_null() & (pl.col("end_at") >= period.start) & (pl.col("end_at") < period.end)
+    )
+    return {"stops_open": open_.height, "stop_ends_unmatched": unmatched.height}
 
 
 def _assign_days(completions: pl.DataFrame, windows: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -162,7 +181,8 @@ def oee(
 
     Returns:
         ``{"planned_time_s", "run_time_s", "down_time_s", "ideal_time_s", "total_count", "good_count",
-        "availability", "performance", "quality", "oee", "by_day": [{"date", "planned_time_s",
+        "availability", "performance", "quality", "oee", "stops_open", "stop_ends_unmatched" (:func:`stop_pairing`),
+        "by_day": [{"date", "planned_time_s",
         "run_time_s", "ideal_time_s", "total_count", "good_count", "availability", "performance", "quality", "oee"}]}``.
 
     Raises:
@@ -236,6 +256,7 @@ def oee(
         "total_count": total,
         "good_count": good,
         **oee_figures(planned, planned - down, ideal_time, total, good),
+        **stop_pairing(downtime, period, stations),
         "by_day": by_day,
     }
 

@@ -1,7 +1,8 @@
 """Quality figures of a period: first-pass yield, defect Pareto, weekly trends, quality against settings.
 
-- **First-pass yield** (FPY) = units conforming at first pass / units completed; **final yield** counts
-  reworked-to-good units too; rework and scrap rates are shares of the units completed.
+- **First-pass yield** (FPY) = units whose first-pass result is good / units completed; **final yield**
+  counts reworked-to-good units too; rework, scrap, not-inspected and escape rates are shares of the units
+  completed. The disposition is ``mart_unit_disposition``'s: a unit not inspected is never good.
 - **Defect Pareto**: nonconforming measurements (the first pass by default) by defect code (a missing
   code reads ``<characteristic>_OUT``), most frequent first, with cumulative shares.
 - **Weekly trends**: per local ISO week (Monday start): units, FPY, rework and scrap rates, energy per
@@ -50,26 +51,33 @@ def first_pass_yield(units: pl.DataFrame) -> dict[str, Any]:
         units: :func:`twin.analytics.kpis.unit_table` rows.
 
     Returns:
-        ``{"units_completed", "first_pass_good", "reworked", "scrapped", "first_pass_yield", "final_yield",
-        "rework_rate", "scrap_rate", "by_variant": [{"variant", ...same keys}]}``; rates are None
-        without units.
+        ``{"units_completed", "first_pass_good", "reworked", "scrapped", "not_inspected", "escaped",
+        "first_pass_yield", "final_yield", "rework_rate", "scrap_rate", "not_inspected_rate", "escape_rate",
+        "by_variant": [{"variant", ...same keys}]}``; rates are None without units. ``reworked`` counts
+        the units reworked whatever the outcome, ``escaped`` those whose final result is escaped.
     """
 
     def figures(rows: pl.DataFrame) -> dict[str, Any]:
         n = rows.height
-        fp = int(rows["is_first_pass_good"].sum()) if n else 0
-        rw = int(rows["is_reworked"].sum()) if n else 0
-        sc = int(rows["is_scrapped"].sum()) if n else 0
-        good = int(rows["is_final_good"].sum()) if n else 0
+
+        def count(column: str) -> int:
+            return int(rows[column].sum()) if n else 0
+
+        fp, rw, sc = count("is_first_pass_good"), count("is_reworked"), count("is_scrapped")
+        good, unseen, escaped = count("is_final_good"), n - count("is_inspected"), count("is_escaped")
         return {
             "units_completed": n,
             "first_pass_good": fp,
             "reworked": rw,
             "scrapped": sc,
+            "not_inspected": unseen,
+            "escaped": escaped,
             "first_pass_yield": fp / n if n else None,
             "final_yield": good / n if n else None,
             "rework_rate": rw / n if n else None,
             "scrap_rate": sc / n if n else None,
+            "not_inspected_rate": unseen / n if n else None,
+            "escape_rate": escaped / n if n else None,
         }
 
     done = units.filter(pl.col("in_period"))

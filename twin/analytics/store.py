@@ -25,6 +25,7 @@ MARGIN = timedelta(days=1)
 
 MARTS: tuple[str, ...] = (
     "mart_an_units",
+    "mart_unit_disposition",
     "mart_an_occupancy_hourly",
     "mart_an_downtime",
     "mart_an_measurements",
@@ -32,7 +33,8 @@ MARTS: tuple[str, ...] = (
     "mart_an_robot_energy_hourly",
     "mart_energy_hourly",
 )
-"""The marts the analytics read: this package's ``mart_an_*`` and the warehouse's ``mart_energy_hourly``."""
+"""The marts the analytics read: this package's ``mart_an_*`` and the warehouse's ``mart_unit_disposition`` and
+``mart_energy_hourly``."""
 
 GRID_SOURCE = "measured"
 """Grid intensity is an external series: always its measured rows, whatever the energy source."""
@@ -79,7 +81,7 @@ def load_units(
     conn: Any, period: Period, output_station: str, parallel_stations: list[str], source: str = "measured",
     counted_station: str | None = None,
 ) -> pl.DataFrame:  # fmt: skip
-    """The units whose cycles touch the period, with completion, run time and quality disposition.
+    """The units whose cycles touch the period, with completion, run time and disposition (``mart_unit_disposition``).
 
     Args:
         conn: An open DuckDB connection.
@@ -108,8 +110,10 @@ def load_units(
                {_station_sql("output")} as completed_at,
                {_station_sql("counted")} as station_end_at,
                list_sum(u.station_cycle_s){"".join(minus)} as run_s,
-               u.is_first_pass_good, u.is_reworked, u.is_final_good
+               d.first_pass_result, d.final_result, d.is_inspected, d.is_first_pass_good, d.is_first_pass_failed,
+               d.is_reworked, d.is_final_good, d.is_scrapped, d.is_escaped
         from mart_an_units as u
+        inner join mart_unit_disposition as d on d.source = u.source and d.unit_id = u.unit_id
         where u.source = $source and u.last_end_at >= $lo and u.first_start_at < $hi
     """
     return _query(conn, sql, params, frames.UNITS, "mart_an_units")
@@ -152,7 +156,7 @@ def load_period(
         conn,
         """
         select station_id, kind, code, start_at, end_at from mart_an_downtime
-        where source = $source and start_at < $hi and (end_at is null or end_at > $lo)
+        where source = $source and (start_at is null or start_at < $hi) and (end_at is null or end_at > $lo)
         """,
         margin,
         frames.DOWNTIME,

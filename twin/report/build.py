@@ -161,7 +161,8 @@ def render(report: ReportData, cell: CellSpec) -> str:
         h.table(t["cost_by_variant"]),
         f"<p class='note'>{cost['units_completed']:,} units completed: {cost['units']:,} good, "
         f"{cost['units_reworked']:,} reworked, {cost['units_scrapped']:,} scrapped. Cost of poor quality = rework "
-        "+ the bill of materials of scrapped units; the material line is the bill of materials of the good units.</p>",
+        "+ the bill of materials of scrapped units; the material line is the bill of materials of the units "
+        "delivered (not scrapped).</p>",
         "<h2>OEE</h2>",
         h.kpi_cards(
             [
@@ -235,8 +236,8 @@ cell's time zone. Only rows of the chosen source are used (<code>measured</code>
 Run time = planned busy time minus the union of every fault and setup interval inside it (a stop anywhere stops the
 cell). Availability = run time / planned busy time; performance = ideal cycle time × total count / run time, with
 the ideal cycle time per variant = the takt of the physics twin's plan (the bottleneck's work per unit); quality =
-good / total, good = conforming at first pass (reworked units are not good). OEE = A × P × Q; period values are
-ratios of period sums.</li>
+good / total, good = conforming at first pass (reworked units are not good; a unit not inspected is never good).
+OEE = A × P × Q; period values are ratios of period sums.</li>
 <li><b>Energy.</b> Each meter's register deltas are spread over the UTC hours they span in proportion to time; a
 reading that falls below 1 % of the previous one is a reset or rollover (the new reading is the delta); any other
 fall is a bad reading (quarantined by the ingest). Energy a machine used while running unit cycles goes to those
@@ -251,14 +252,16 @@ factor when the cell has one, else the region's residual mix (AIB), else the ann
 prorated to the period, allocated by run time.</li>
 <li><b>Scope 3 category 1.</b> Bill of materials (filament, insert, base panel, screws) of every unit completed,
 scrapped ones included, × the embodied factor of its material.</li>
-<li><b>Per unit.</b> Totals divided by the good units delivered (first-pass good or reworked to good).</li>
+<li><b>Per unit.</b> Totals divided by the good units delivered (first-pass good or reworked to good; a unit not
+inspected is not good).</li>
 <li><b>Cost.</b> Energy = hourly kWh × the time-of-use price of the local hour; labour = shift hours (breaks paid) ×
-operators × rate; material = bill of materials of the good units; equipment = depreciation × machine hours running
-unit cycles; maintenance = rate × run time; cost of poor quality = rework per reworked unit + bill of materials of
-scrapped units.</li>
-<li><b>Quality.</b> First-pass yield = units conforming at first pass / units completed. Control charts use 3-sigma
-limits (X̄-S: S̄/c₄; p chart: binomial) with Western Electric rules; capability uses within-subgroup sigma (R̄/d₂
-per unit, or MR̄/d₂) for Cp/Cpk and the overall standard deviation for Pp/Ppk.</li>
+operators × rate; material = bill of materials of the units delivered (not scrapped); equipment = depreciation ×
+machine hours running unit cycles; maintenance = rate × run time; cost of poor quality = rework per reworked unit +
+bill of materials of scrapped units.</li>
+<li><b>Quality.</b> First-pass yield = units conforming at first pass / units completed (a unit not inspected is
+never good). Control charts use 3-sigma limits (X̄-S: S̄/c₄; p chart: binomial) with Western Electric rules;
+capability uses within-subgroup sigma (R̄/d₂ per unit, or MR̄/d₂) for Cp/Cpk and the overall standard deviation for
+Pp/Ppk.</li>
 </ul>
 """
 

@@ -279,8 +279,9 @@ def first_pass_p_chart(
     }  # fmt: skip
     daily = (
         completed_units(figures, variant)
+        .filter(pl.col("is_inspected"))  # a unit not inspected is no sample of the p chart
         .group_by(pl.col("completed_at").dt.convert_time_zone(tz).dt.date().alias("date"))
-        .agg(pl.len().cast(pl.Int64).alias("n"), (~pl.col("is_first_pass_good")).sum().cast(pl.Int64).alias("failed"))
+        .agg(pl.len().cast(pl.Int64).alias("n"), pl.col("is_first_pass_failed").sum().cast(pl.Int64).alias("failed"))
         .sort("date")
     )
     if daily.height < 2:

@@ -3,36 +3,17 @@
 -- not_null: source, station_id, hour_at, busy_s, n_units
 -- check: busy_s >= 0
 -- busy_s: seconds that station spent in unit cycles of that variant within the hour (each cycle split over the hours it spans), and how many units it cycled.
--- Pairing as in mart_an_units: the n-th cycle_start with the n-th cycle_end of a unit at a station.
-with events as (
-    select source, station_id, unit_id, variant, event, epoch_us(ts) as ts_us
-    from stg_events
-    where event in ('cycle_start', 'cycle_end') and unit_id is not null
-),
-
-numbered as (
+-- Cycles are mart_cycles' complete ones (the one cycle pairing).
+with cycles as (
     select
-        *,
-        row_number() over (partition by source, station_id, unit_id, event order by ts_us) as n_cycle
-    from events
-),
-
-cycles as (
-    select
-        s.source,
-        s.station_id,
-        s.unit_id,
-        coalesce(s.variant, e.variant) as variant,
-        s.ts_us as start_us,
-        e.ts_us as end_us
-    from numbered as s
-    inner join numbered as e
-        on s.source = e.source
-        and s.station_id = e.station_id
-        and s.unit_id = e.unit_id
-        and s.n_cycle = e.n_cycle
-        and e.event = 'cycle_end'
-    where s.event = 'cycle_start' and e.ts_us > s.ts_us
+        source,
+        station_id,
+        unit_id,
+        variant,
+        epoch_us(started_at) as start_us,
+        epoch_us(ended_at) as end_us
+    from mart_cycles
+    where is_complete and unit_id is not null and ended_at > started_at
 ),
 
 hours as (

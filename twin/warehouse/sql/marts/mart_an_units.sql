@@ -1,46 +1,16 @@
--- one row per unit per source: its variant, cycle times and ends per station, and its quality disposition
+-- one row per unit per source: its variant, and its cycle times and ends per station
 -- unique: source, unit_id
 -- not_null: source, unit_id, first_start_at, last_end_at, stations
 -- check: last_end_at >= first_start_at
 -- check: len(stations) = len(station_end_at) and len(stations) = len(station_cycle_s)
--- check: coalesce(not (is_first_pass_good and is_reworked), true)
--- Per station (parallel lists, in station order) the end and the total time of its cycles there. A cycle is a cycle_start
--- paired with the cycle_end of the same unit at the same station (n-th start with n-th end); unpaired events
--- are left out. Timestamps are UTC.
--- Quality (null without measurements): a measurement conforms when lsl <= value <= usl (a missing limit does not
--- bind) and it has no defect code. First pass = the first measurement of each characteristic; a unit that failed
--- it and was measured again is reworked; it ends good when every measurement at its last measurement time
--- conforms.
-with events as (
-    select source, station_id, unit_id, variant, event, ts
-    from stg_events
-    where event in ('cycle_start', 'cycle_end') and unit_id is not null
-),
-
-numbered as (
-    select
-        *,
-        row_number() over (partition by source, station_id, unit_id, event order by ts) as n_cycle
-    from events
-),
-
-cycles as (
-    select
-        s.source,
-        s.station_id,
-        s.unit_id,
-        coalesce(s.variant, e.variant) as variant,
-        s.ts as start_at,
-        e.ts as end_at,
-        (epoch_us(e.ts) - epoch_us(s.ts)) / 1e6 as duration_s
-    from numbered as s
-    inner join numbered as e
-        on s.source = e.source
-        and s.station_id = e.station_id
-        and s.unit_id = e.unit_id
-        and s.n_cycle = e.n_cycle
-        and e.event = 'cycle_end'
-    where s.event = 'cycle_start'
+-- references: mart_unit_disposition (source, unit_id)
+-- Per station (parallel lists, in station order) the end and the total time of its complete cycles there, as
+-- mart_cycles pairs them (the one cycle pairing). Timestamps are UTC. A unit's disposition is in
+-- mart_unit_disposition.
+with cycles as (
+    select source, station_id, unit_id, variant, started_at as start_at, ended_at as end_at, duration_s
+    from mart_cycles
+    where is_complete and unit_id is not null
 ),
 
 per_station as (
@@ -70,51 +40,8 @@ per_unit as (
     group by source, unit_id
 ),
 
-quality as (
-    select
-        source,
-        unit_id,
-        characteristic,
-        ts,
-        coalesce(
-            (lsl is null or value >= lsl)
-            and (usl is null or value <= usl)
-            and (defect_code is null or defect_code = ''),
-            false
-        ) as is_conforming
-    from stg_quality
-    where unit_id is not null
-),
-
-ranked as (
-    select
-        *,
-        row_number() over (partition by source, unit_id, characteristic order by ts) as n_pass,
-        max(ts) over (partition by source, unit_id) as unit_last_at
-    from quality
-),
-
-judged as (
-    select
-        source,
-        unit_id,
-        count(*) as n_measurements,
-        bool_and(is_conforming) filter (where n_pass = 1) as is_first_pass_good,
-        max(n_pass) > 1 as has_remeasurement,
-        bool_and(is_conforming) filter (where ts = unit_last_at) as is_last_good
-    from ranked
-    group by source, unit_id
-),
-
 final as (
-    select
-        u.*,
-        coalesce(q.n_measurements, 0) as n_measurements,
-        q.is_first_pass_good,
-        not q.is_first_pass_good and q.has_remeasurement as is_reworked,
-        q.is_first_pass_good or (q.has_remeasurement and q.is_last_good) as is_final_good
-    from per_unit as u
-    left join judged as q on q.source = u.source and q.unit_id = u.unit_id
+    select * from per_unit
 )
 
 select * from final
