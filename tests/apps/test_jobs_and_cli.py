@@ -84,13 +84,14 @@ def test_a_job_of_an_unknown_kind_is_refused(tmp_path):
 
 
 def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeypatch):
-    import twin.dashboard as dash
+    import twin.api.dashboard as setup
+    import twin.cli.dashboard as dash
     from twin.cli import build_parser
 
     warehouse = tmp_path / "data" / "twin.duckdb"
     calls: dict = {}
 
-    def fake_demo(path):
+    def fake_demo(path, **_):
         calls["demo"] = Path(path)
         from twin.warehouse.connection import write_job
 
@@ -111,37 +112,19 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
         def poll(self):
             return 0
 
-    monkeypatch.setattr(dash, "build_demo", fake_demo)
-    monkeypatch.setattr(dash.api, "store_cell_plan", fake_store_plan)
+    monkeypatch.setattr(setup, "demo", fake_demo)
+    monkeypatch.setattr(setup, "store_cell_plan", fake_store_plan)
     monkeypatch.setattr(dash.subprocess, "Popen", FakePopen)
     args = build_parser().parse_args(["dashboard", "--port", "8600", "--warehouse", str(warehouse), "--json"])
     assert dash.run_dashboard(args) == 0
     assert calls["demo"] == warehouse and calls["plan"][0] == warehouse
     assert calls["cmd"][1:4] == ["-m", "streamlit", "run"] and calls["cmd"][4] == str(APP)
     assert calls["cmd"][calls["cmd"].index("--server.port") + 1] == "8600"
+    assert calls["cmd"][calls["cmd"].index("--server.address") + 1] == "127.0.0.1"  # loopback unless told
     assert calls["cmd"][calls["cmd"].index("--server.headless") + 1] == "true"
     assert calls["env"]["TWIN_WAREHOUSE"] == str(warehouse.resolve())
     calls.clear()
     assert dash.run_dashboard(args) == 0 and "demo" not in calls  # the warehouse exists now
-
-
-def test_dashboard_command_without_the_demo_module(tmp_path, monkeypatch):
-    import twin.dashboard as dash
-
-    ran = {}
-
-    def fake_run(cmd, stdout, check):
-        ran["cmd"] = cmd
-
-        class Done:
-            returncode = 0
-
-        return Done()
-
-    monkeypatch.setitem(sys.modules, "twin.demo", None)  # `import twin.demo` fails
-    monkeypatch.setattr(dash.subprocess, "run", fake_run)
-    dash.build_demo(tmp_path / "twin.duckdb")
-    assert ran["cmd"][1:4] == ["-m", "twin.cli", "demo"] and str(tmp_path / "twin.duckdb") in ran["cmd"]
 
 
 def test_dashboard_help_and_bad_port(capsys):
@@ -207,7 +190,7 @@ def test_twin_dashboard_serves_and_stops_with_its_app(demo_warehouse, tmp_path):
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
     try:
         line = json.loads(proc.stdout.readline())
-        assert line["url"] == f"http://localhost:{port}" and line["warehouse"] == str(demo_warehouse.resolve())
+        assert line["url"] == f"http://127.0.0.1:{port}" and line["warehouse"] == str(demo_warehouse.resolve())
         deadline = time.monotonic() + 90
         while True:
             try:

@@ -63,6 +63,11 @@ _EXPORTS: dict[str, str] = {
     "Capability": "quality",
     "report": "reports",
     "ReportFiles": "reports",
+    # the whole chain, and what the dashboard needs before it starts
+    "demo": "demos",
+    "DemoSummary": "demos",
+    "prepare_dashboard": "dashboard",
+    "DashboardSetup": "dashboard",
 }
 
 

@@ -27,8 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twin.cli.analytics",
     "twin.cli.quality",
     "twin.cli.report",
-    "twin.dashboard",
-    "twin.demo",
+    "twin.cli.dashboard",
+    "twin.cli.demo",
 )
 
 
