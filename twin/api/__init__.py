@@ -68,6 +68,8 @@ _EXPORTS: dict[str, str] = {
     "DemoSummary": "demos",
     "prepare_dashboard": "dashboard",
     "DashboardSetup": "dashboard",
+    "streamlit_command": "dashboard",
+    "app_environment": "dashboard",
 }
 
 

@@ -37,11 +37,13 @@ class DashboardSetup:
         warehouse: The warehouse file.
         built_demo: Whether the demo was built because there was no warehouse.
         plan_problem: Why the cell's plan could not be stored (the pages then say OEE is missing), or None.
+        app: The Streamlit entry script.
     """
 
     warehouse: Path
     built_demo: bool
     plan_problem: str | None
+    app: Path = APP
 
 
 def prepare_dashboard(warehouse: str | Path, cell: str | Path, *, build_demo: bool = True) -> DashboardSetup:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from twin.api.dashboard import APP, LOOPBACK, app_environment, prepare_dashboard, streamlit_command
+from twin import api
 from twin.paths import DEFAULT_CELL
 
 DEFAULT_PORT = 8501
@@ -38,9 +38,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
-    parser.add_argument(
-        "--address", default=LOOPBACK, help=f"address to listen on (default {LOOPBACK}: this machine only)"
-    )
+    parser.add_argument("--address", default=None, help="address to listen on (default 127.0.0.1: this machine only)")
     parser.add_argument("--cell", default=str(DEFAULT_CELL), help="cell YAML (default: the sample cell)")
     parser.add_argument(
         "--no-demo", action="store_true", help="do not build the demo when the warehouse is missing (pages say so)"
@@ -50,18 +48,20 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 def run_dashboard(args: argparse.Namespace) -> int:
     """Handler of ``twin dashboard``."""
-    command = streamlit_command(args.port, address=args.address)  # checks the port before any work
+    where = {"address": args.address} if args.address else {}
+    command = api.streamlit_command(args.port, **where)  # checks the port before any work
+    address = command[command.index("--server.address") + 1]
     warehouse, cell = Path(args.warehouse), Path(args.cell)
-    setup = prepare_dashboard(warehouse, cell, build_demo=not args.no_demo)
+    setup = api.prepare_dashboard(warehouse, cell, build_demo=not args.no_demo)
     if setup.plan_problem:
         print(f"twin dashboard: warning: the cell's plan is not stored, no OEE ({setup.plan_problem})", file=sys.stderr)
-    url = f"http://{args.address}:{args.port}"
+    url = f"http://{address}:{args.port}"
     if args.json:
-        print(json.dumps({"url": url, "warehouse": str(warehouse.resolve()), "app": str(APP)}), flush=True)
+        print(json.dumps({"url": url, "warehouse": str(warehouse.resolve()), "app": str(setup.app)}), flush=True)
     else:
         print(f"twin dashboard: serving {warehouse} on {url} (Ctrl-C stops it)", file=sys.stderr)
     # streamlit's own output goes to stderr: stdout carries only our JSON
-    proc = subprocess.Popen(command, env=app_environment(warehouse, cell), stdout=sys.stderr)
+    proc = subprocess.Popen(command, env=api.app_environment(warehouse, cell), stdout=sys.stderr)
 
     def stop(signum: int, _frame: Any) -> None:  # a SIGTERM to `twin dashboard` stops the app too
         raise SystemExit(128 + signum)

@@ -1,4 +1,4 @@
-"""``twin demo``: the whole chain on the sample cell (:func:`twin.api.demo.demo`)."""
+"""``twin demo``: the whole chain on the sample cell (:func:`twin.api.demos.demo`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from twin.api.demos import demo
+from twin import api
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -25,7 +25,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Handler of ``twin demo``."""
-    summary = demo(
+    summary = api.demo(
         args.warehouse,
         days=args.days,
         seed=args.seed,
