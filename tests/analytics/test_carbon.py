@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
 from twin.analytics import figures, store
 from twin.analytics.allocation import EnergySplit, bill_of_materials
 from twin.analytics.carbon import CarbonFactors, carbon, load_carbon_factors
 from twin.analytics.frames import roles
 from twin.analytics.period import Period, parse_period
-from twin.analytics.synthetic import build, write_raw
 from twin.cell.factors import Factor
 
 UTC_US = pl.Datetime("us", "UTC")

@@ -114,8 +114,8 @@ def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
 
 def test_twin_cost_json(tmp_path, capsys):
     import duckdb
+    from synthetic_warehouse import build, write_synthetic
 
-    from twin.analytics.synthetic import build, write_synthetic
     from twin.cell.load import load_cell
     from twin.cli import main
 

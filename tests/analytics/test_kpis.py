@@ -9,12 +9,12 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
 from twin.analytics import quality, store
 from twin.analytics.frames import roles
 from twin.analytics.kpis import unit_table
 from twin.analytics.period import Period
-from twin.analytics.synthetic import build, write_raw
 
 UTC_US = pl.Datetime("us", "UTC")
 T0 = datetime(2026, 10, 5, 4, tzinfo=UTC)  # Monday 06:00 Berlin

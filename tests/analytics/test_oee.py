@@ -215,8 +215,7 @@ def test_malformed_period_values_are_input_errors(value):
 def tiny_warehouse(tmp_path, sample_cell):
     """Two units through every station on Monday 2026-10-05, one fault, and a table x to attack."""
     import duckdb
-
-    from twin.analytics.synthetic import build, write_raw
+    from synthetic_warehouse import build, write_raw
 
     path = tmp_path / "twin.duckdb"
     con = duckdb.connect(str(path))

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pytest
 from jsontree import same
+from synthetic_warehouse import build, write_synthetic
 
 from twin.analytics import ideal
-from twin.analytics.synthetic import build, write_synthetic
 from twin.api.periods import characteristic_families, period
 from twin.errors import InputError, TwinError, WarehouseError
 

@@ -9,8 +9,7 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
-
-from twin.analytics.synthetic import build, write_synthetic
+from synthetic_warehouse import build, write_synthetic
 
 IDEAL = {"B4-PLA": 25.512, "B6-RPLA": 32.536, "B8-ALU": 39.648}
 

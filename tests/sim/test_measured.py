@@ -6,8 +6,8 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
-from twin.analytics.synthetic import build, write_raw
 from twin.cell.load import load_cell
 from twin.scenarios.load import load_scenario
 from twin.scenarios.service import baseline_twin_error

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
 from twin.analytics import store
 from twin.analytics.frames import roles
 from twin.analytics.kpis import downtime_spans, stop_pairing
 from twin.analytics.period import Period
-from twin.analytics.synthetic import build, write_raw
 
 T0 = datetime(2026, 10, 5, 4, tzinfo=UTC)  # Monday 06:00 Berlin
 PERIOD = Period(T0 - timedelta(hours=1), T0 + timedelta(hours=4), "Europe/Berlin")

@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 import pytest
-
-from twin.analytics.synthetic import build, write_raw
+from synthetic_warehouse import build, write_raw
 
 T0 = datetime(2026, 10, 5, 4, tzinfo=UTC)
 UTC_US = pl.Datetime("us", "UTC")

@@ -1,5 +1,7 @@
 """Fast synthetic warehouse data for benchmarks and tests (numpy + DuckDB, no physics, no ingest).
 
+A test-data writer, so it lives with the tests, not in the library.
+
 :func:`write_raw` puts a frame shaped like a telemetry stream into its ``raw_<stream>`` table (the
 columns ingest adds are filled with nulls), so tests can hand-build tiny warehouses and run the
 warehouse's real build (:func:`build`). :func:`write_synthetic` fills every raw table at once with
