@@ -74,15 +74,7 @@ def format_kpi(key: str, value: float | None) -> str:
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
-    if key in ("oee", "first_pass_yield") or key.endswith(("_yield", "_rate", "availability", "performance")):
-        return f"{100 * value:.1f} %"
-    if key == "units":
-        return f"{value:,.0f}"
-    if key == "cost_per_unit":
-        return f"{value:,.2f} EUR"
-    if key == "kgco2e_per_unit":
-        return f"{value:,.3f} kg"
-    return f"{value:,.4g}"
+    return _in_unit(key, value, "")
 
 
 def format_delta(key: str, delta: float | None) -> str | None:
@@ -93,15 +85,20 @@ def format_delta(key: str, delta: float | None) -> str | None:
     """
     if delta is None:
         return None
-    if key in ("oee", "first_pass_yield"):
-        return f"{100 * delta:+.1f} pp"
+    return _in_unit(key, delta, "+")
+
+
+def _in_unit(key: str, value: float, sign: str) -> str:
+    """``value`` in ``key``'s unit; ``sign="+"`` writes a change (of a ratio in percentage points)."""
+    if key in ("oee", "first_pass_yield") or key.endswith(("_yield", "_rate", "availability", "performance")):
+        return f"{100 * value:{sign}.1f} {'pp' if sign else '%'}"
     if key == "units":
-        return f"{delta:+,.0f}"
+        return f"{value:{sign},.0f}"
     if key == "cost_per_unit":
-        return f"{delta:+,.2f} EUR"
+        return f"{value:{sign},.2f} EUR"
     if key == "kgco2e_per_unit":
-        return f"{delta:+,.3f} kg"
-    return f"{delta:+,.4g}"
+        return f"{value:{sign},.3f} kg"
+    return f"{value:{sign},.4g}"
 
 
 def to_csv(frame: pl.DataFrame) -> bytes:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+
+from fresh_python import assert_runs
 
 REPO = Path(__file__).resolve().parents[1]
 PYBULLET_FREE = ["twin.cell.spec", "twin.cell.load", "twin.cell.factors", "twin.telemetry.schema"]
@@ -49,8 +49,7 @@ def test_analytics_and_pages_do_not_import_pybullet():
         "assert 'pybullet' not in sys.modules, sorted(m for m in sys.modules if 'bullet' in m)\n"
         "print(len(sys.modules))\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr
+    assert_runs(code)
 
 
 def test_only_physics_imports_pybullet():

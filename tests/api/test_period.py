@@ -6,14 +6,13 @@ import contextlib
 import dataclasses
 import io
 import json
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
+from fresh_python import assert_runs
 from jsontree import same
 from synthetic_warehouse import build, write_synthetic
 
@@ -21,7 +20,6 @@ from twin.analytics import ideal
 from twin.api.periods import characteristic_families, period
 from twin.errors import InputError, TwinError, WarehouseError
 
-REPO = Path(__file__).resolve().parents[2]
 IDEAL = {"B4-PLA": 25.5, "B6-RPLA": 32.5, "B8-ALU": 39.6}
 """Ideal cycle times standing in for the plan (no physics in these tests)."""
 
@@ -116,7 +114,7 @@ def test_results_are_frozen_copies(warehouse, sample_cell):
     copy = cost.to_dict()
     copy["cost_per_unit"]["total"] = -1.0
     assert cost.per_unit == cost["cost_per_unit"]["total"] != -1.0
-    with pytest.raises(InputError, match="overrides apply to a cell file"):
+    with pytest.raises(InputError, match="overrides apply when a cell file is loaded"):
         period(warehouse, cell=sample_cell, overrides=["cell.name=x"])
 
 
@@ -160,8 +158,7 @@ def test_period_figures_and_read_functions_run_without_pybullet(warehouse):
         "assert kpis.daily_trends(p, oee.to_dict()).height == 2 and energy.hourly_energy(p).height\n"
         "assert quality.pareto_table(p).height >= 0 and kpis.process_change(p)['method']\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert_runs(code)
 
 
 def test_replication_on_the_command_line(warehouse, capsys):

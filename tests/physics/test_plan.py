@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+from fresh_python import assert_runs
 
 from twin.physics.cache import PhysicsCache
 from twin.physics.plan import CellPlan, PlanError, plan_key, sample_indices
@@ -26,8 +25,7 @@ def test_readers_of_the_plan_never_import_pybullet_or_the_planner():
         "assert 'pybullet' not in sys.modules\n"
         "assert 'twin.physics.evaluate' not in sys.modules, 'a reader imported the planner'\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
-    assert proc.returncode == 0, proc.stderr
+    assert_runs(code)
 
 
 def test_analytics_report_and_pages_never_call_the_planner():

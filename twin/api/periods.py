@@ -28,7 +28,7 @@ from twin.analytics.figures import Prepared
 from twin.analytics.frames import roles
 from twin.analytics.period import Period, data_period, parse_instant, parse_period
 from twin.analytics.quality import first_pass_yield
-from twin.cell.load import load_cell
+from twin.api._inputs import CellInput, resolve_cell
 from twin.cell.spec import CellSpec, CharacteristicSpec
 from twin.errors import InputError, WarehouseError
 from twin.jsonable import jsonable
@@ -405,21 +405,12 @@ def _check_source(source: str, replication: int | None) -> None:
         raise InputError(f"--replication {replication}: must be 0 or more")
 
 
-def _cell(cell: str | Path | CellSpec | None, overrides: Iterable[str]) -> CellSpec:
-    changes = list(overrides)
-    if isinstance(cell, CellSpec):
-        if changes:
-            raise InputError("overrides apply to a cell file; pass the file, or a CellSpec without overrides")
-        return cell
-    return load_cell(cell, changes)
-
-
 def period(
     warehouse: str | Path,
     start: Bound = None,
     end: Bound = None,
     *,
-    cell: str | Path | CellSpec | None = None,
+    cell: CellInput = None,
     overrides: Iterable[str] = (),
     source: str = "measured",
     replication: int | None = None,
@@ -455,7 +446,7 @@ def period(
     twin.errors.InputError: --from 2026-10-05T00:00:00+02:00 is not before --to 2026-10-05T00:00:00+02:00 (--from is inclusive, --to exclusive)
     """  # noqa: E501
     _check_source(source, replication)
-    spec = _cell(cell, overrides)
+    spec = resolve_cell(cell, overrides)
     timezone = spec.cell.timezone
     lo, hi = _bound_text(start, "--from"), _bound_text(end, "--to")
     # check what was given before touching the warehouse

@@ -166,35 +166,35 @@ def _period(start: Instant | None, end: Instant | None, timezone: str) -> tuple[
     return lo, hi
 
 
-def _prepare(
-    *,
-    robot: str | None,
-    urdf: str | Path | None,
-    joint_states: Sequence[str | Path] | None,
-    columns: str | Path | None,
-    drive_gains: str | Sequence[float] | None,
-    payload_kg: float,
-    events: Sequence[str | Path] | None,
-    start: Instant | None,
-    end: Instant | None,
-    cell: CellInput,
-    overrides: Iterable[str],
-    window_s: float,
-    clearance_hz: float,
-    clearance_tolerance_m: float,
-    warehouse: str | Path | None,
-) -> _Prepared:
-    config = _config(window_s, clearance_hz, clearance_tolerance_m, payload_kg)
-    cmap = ColumnMap.parse(None if columns is None else str(columns), drive_gains)
-    target = _target(robot, urdf, joint_states, cell, overrides)
+@dataclass(frozen=True)
+class _Source:
+    """Where the joint states ``replay`` and ``calibrate`` read come from (their shared parameters, as given)."""
+
+    robot: str | None
+    urdf: str | Path | None
+    joint_states: Sequence[str | Path] | None
+    columns: str | Path | None
+    drive_gains: str | Sequence[float] | None
+    events: Sequence[str | Path] | None
+    start: Instant | None
+    end: Instant | None
+    cell: CellInput
+    overrides: Iterable[str]
+    warehouse: str | Path | None
+
+
+def _prepare(source: _Source, config: ReplayConfig) -> _Prepared:
+    cmap = ColumnMap.parse(None if source.columns is None else str(source.columns), source.drive_gains)
+    target = _target(source.robot, source.urdf, source.joint_states, source.cell, source.overrides)
     if target.cell is not None:
         config = replace(config, clearance_threshold_m=target.cell.cell.clearance_threshold_m)
-    lo, hi = _period(start, end, target.timezone)
-    event_frame = read_event_files(events)
-    where = resolve_warehouse(warehouse)
-    if joint_states:
-        parts = [clip_to_period(p, lo, hi) for p in read_logs(joint_states, cmap, robot_id=target.robot_id)]
-        origin: dict[str, Any] = {"files": [str(f) for f in joint_states]}
+    lo, hi = _period(source.start, source.end, target.timezone)
+    event_frame = read_event_files(source.events)
+    where = resolve_warehouse(source.warehouse)
+    if source.joint_states:
+        logs = read_logs(source.joint_states, cmap, robot_id=target.robot_id)
+        parts = [clip_to_period(p, lo, hi) for p in logs]
+        origin: dict[str, Any] = {"files": [str(f) for f in source.joint_states]}
     else:
         with read_connection(where) as con:
             frame = read_joint_states(con, target.robot_id or "", lo, hi)
@@ -260,23 +260,8 @@ def replay(
         TelemetryError: A log cannot be read or holds no samples in the period.
         WarehouseError: There is no warehouse to read from, or another process is writing it.
     """
-    prepared = _prepare(
-        robot=robot,
-        urdf=urdf,
-        joint_states=joint_states,
-        columns=columns,
-        drive_gains=drive_gains,
-        payload_kg=payload_kg,
-        events=events,
-        start=start,
-        end=end,
-        cell=cell,
-        overrides=overrides,
-        window_s=window_s,
-        clearance_hz=clearance_hz,
-        clearance_tolerance_m=clearance_tolerance_m,
-        warehouse=warehouse,
-    )
+    source = _Source(robot, urdf, joint_states, columns, drive_gains, events, start, end, cell, overrides, warehouse)
+    prepared = _prepare(source, _config(window_s, clearance_hz, clearance_tolerance_m, payload_kg))
     physics, context = open_robot(
         prepared.target, nominal=nominal, payload_kg=payload_kg, drive_gains=prepared.cmap.drive_gains
     )
@@ -358,23 +343,8 @@ def calibrate(
     """
     if not 0.05 <= train_fraction <= 0.95:
         raise InputError(f"train_fraction {train_fraction}: must be in [0.05, 0.95]")
-    prepared = _prepare(
-        robot=robot,
-        urdf=urdf,
-        joint_states=joint_states,
-        columns=columns,
-        drive_gains=drive_gains,
-        payload_kg=payload_kg,
-        events=events,
-        start=start,
-        end=end,
-        cell=cell,
-        overrides=overrides,
-        window_s=window_s,
-        clearance_hz=clearance_hz,
-        clearance_tolerance_m=clearance_tolerance_m,
-        warehouse=warehouse,
-    )
+    source = _Source(robot, urdf, joint_states, columns, drive_gains, events, start, end, cell, overrides, warehouse)
+    prepared = _prepare(source, _config(window_s, clearance_hz, clearance_tolerance_m, payload_kg))
     validation_samples = None
     if validate:
         parts = read_logs(validate, prepared.cmap, robot_id=prepared.target.robot_id)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from twin.api._inputs import CellInput
 from twin.api.periods import Bound, period
-from twin.cell.spec import CellSpec
 from twin.errors import InputError
 from twin.report.build import STAGES, ReportFiles, build_report
 
@@ -23,7 +23,7 @@ def report(
     *,
     start: Bound = None,
     end: Bound = None,
-    cell: str | Path | CellSpec | None = None,
+    cell: CellInput = None,
     overrides: Iterable[str] = (),
     source: str = "measured",
     replication: int | None = None,

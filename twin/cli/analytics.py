@@ -69,48 +69,48 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         subparsers: The ``twin`` command's sub-parsers.
         parent: The parser holding ``--warehouse``, ``--json`` and ``--debug``.
     """
-    oee = subparsers.add_parser(
-        "oee",
-        parents=[parent],
-        help="OEE (ISO 22400) of the cell or a station over a period",
-        description="Availability x performance x quality over a period, per day too (ISO 22400-2).",
-    )
-    add_period_options(oee)
-    oee.add_argument("--station", default=None, help="a robot or station id (default: the whole cell)")
-    oee.set_defaults(func=run_oee)
+    commands = {
+        "oee": (
+            run_oee,
+            "OEE (ISO 22400) of the cell or a station over a period",
+            "Availability x performance x quality over a period, per day too (ISO 22400-2).",
+        ),
+        "cost": (
+            run_cost,
+            "cost per unit and per variant over a period (EUR)",
+            "Energy, labour, material, equipment, maintenance and cost of poor quality per good unit.",
+        ),
+        "carbon": (
+            run_carbon,
+            "carbon footprint over a period (GHG Protocol scopes, kg CO2e)",
+            "Scope 1, scope 2 location- and market-based (hourly), scope 3 cat. 1, per unit and variant.",
+        ),
+    }
+    for name, (handler, summary, description) in commands.items():
+        parser = subparsers.add_parser(name, parents=[parent], help=summary, description=description)
+        add_period_options(parser)
+        if handler is run_oee:
+            parser.add_argument("--station", default=None, help="a robot or station id (default: the whole cell)")
+        parser.set_defaults(func=handler)
 
-    cost = subparsers.add_parser(
-        "cost",
-        parents=[parent],
-        help="cost per unit and per variant over a period (EUR)",
-        description="Energy, labour, material, equipment, maintenance and cost of poor quality per good unit.",
-    )
-    add_period_options(cost)
-    cost.set_defaults(func=run_cost)
 
-    carbon = subparsers.add_parser(
-        "carbon",
-        parents=[parent],
-        help="carbon footprint over a period (GHG Protocol scopes, kg CO2e)",
-        description="Scope 1, scope 2 location- and market-based (hourly), scope 3 cat. 1, per unit and variant.",
-    )
-    add_period_options(carbon)
-    carbon.set_defaults(func=run_carbon)
+def period_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments of :func:`twin.api.periods.period` from the options of :func:`add_period_options`."""
+    return {
+        "start": args.start,
+        "end": args.end,
+        "cell": args.cell,
+        "overrides": args.overrides,
+        "source": args.source,
+        "replication": args.replication,
+    }
 
 
 def read_period(args: argparse.Namespace) -> Any:
     """The period of a period command's arguments (:func:`twin.api.periods.period`)."""
     from twin.api.periods import period
 
-    return period(
-        args.warehouse,
-        args.start,
-        args.end,
-        cell=args.cell,
-        overrides=args.overrides,
-        source=args.source,
-        replication=args.replication,
-    )
+    return period(args.warehouse, **period_arguments(args))
 
 
 def _pct(value: float | None) -> str:

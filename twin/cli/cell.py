@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from twin import api
-from twin.cli.common import add_cell_options
+from twin.cli.common import add_cell_options, add_command_group
 
 EXIT_INFEASIBLE = 3
 
@@ -20,8 +20,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         subparsers: The ``twin`` command's sub-parsers.
         parent: The parser holding ``--warehouse``, ``--json`` and ``--debug``.
     """
-    cell = subparsers.add_parser("cell", help="check or render a cell definition")
-    actions = cell.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_command_group(subparsers, "cell", "check or render a cell definition")
     check = actions.add_parser("check", parents=[parent], help="feasibility, cycle time, takt and energy per variant")
     add_cell_options(check)
     check.add_argument("--no-cache", action="store_true", help="re-plan every operation")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from twin.paths import DEFAULT_CELL
 
@@ -22,3 +23,18 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override any cell value, e.g. robots.R1.speed_override=0.6 (repeatable)",
     )
+
+
+def add_command_group(subparsers: Any, name: str, help_text: str) -> Any:
+    """A command with actions (``twin NAME ACTION``), such as ``twin cell check``.
+
+    Args:
+        subparsers: The ``twin`` command's sub-parsers.
+        name: The command.
+        help_text: Its line in ``twin --help``.
+
+    Returns:
+        The sub-parsers to add the actions to; the chosen one lands in ``args.action`` (an error line names it).
+    """
+    group = subparsers.add_parser(name, help=help_text)
+    return group.add_subparsers(dest="action", metavar="ACTION", required=True)

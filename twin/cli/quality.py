@@ -133,6 +133,13 @@ def _quality_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespa
     return handler
 
 
+def _file_command(commands: Any, parent: argparse.ArgumentParser, name: str, **texts: str) -> argparse.ArgumentParser:
+    """A sub-command on one table file: the shared options and FILE (``texts``: its help and description)."""
+    parser = commands.add_parser(name, parents=[parent], **texts)
+    parser.add_argument("file", help="CSV or Parquet file, rows in time order")
+    return parser
+
+
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Add ``quality`` with its ``spc`` and ``capability`` sub-commands.
 
@@ -146,13 +153,13 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     quality.set_defaults(func=_quality_help(quality), json=False, debug=False, warehouse=None)
     commands = quality.add_subparsers(dest="quality_command", metavar="SUBCOMMAND")
 
-    spc = commands.add_parser(
+    spc = _file_command(
+        commands,
+        parent,
         "spc",
-        parents=[parent],
         help="control charts with run rules",
         description="Shewhart control charts (3-sigma) with optional Western Electric or Nelson rules.",
     )
-    spc.add_argument("file", help="CSV or Parquet file, rows in time order")
     spc.add_argument("--chart", required=True, choices=CHARTS, help="chart type")
     spc.add_argument("--value", required=True, help="column to chart (observations or counts)")
     spc.add_argument("--subgroup", default=None, help="subgroup column (xbar-r, xbar-s; sums rows for p/np/c/u)")
@@ -162,13 +169,13 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     spc.add_argument("--phase-value", default=None, help="value of --phase-col for phase I (default I)")
     spc.set_defaults(func=run_spc)
 
-    cap = commands.add_parser(
+    cap = _file_command(
+        commands,
+        parent,
         "capability",
-        parents=[parent],
         help="process capability indices",
         description="Cp, Cpk, Cpl, Cpu, Cpm (within-subgroup sigma) and Pp, Ppk (overall sigma).",
     )
-    cap.add_argument("file", help="CSV or Parquet file, rows in time order")
     cap.add_argument("--value", required=True, help="column of measurements")
     cap.add_argument("--subgroup", default=None, help="subgroup column (sigma within = R̄/d2; else MR̄/1.128)")
     cap.add_argument("--lsl", type=float, default=None, help="lower specification limit")

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from twin.cli.analytics import add_period_options
+from twin.cli.analytics import add_period_options, period_arguments
 from twin.cli.output import emit
 
 
@@ -64,17 +64,7 @@ def run_report(args: argparse.Namespace) -> int:
 
     bar = StageBar(len(STAGES))
     try:
-        files = report(
-            args.warehouse,
-            args.out,
-            start=args.start,
-            end=args.end,
-            cell=args.cell,
-            overrides=args.overrides,
-            source=args.source,
-            replication=args.replication,
-            on_stage=bar,
-        )
+        files = report(args.warehouse, args.out, on_stage=bar, **period_arguments(args))
     finally:
         bar.close()
     return emit(

@@ -6,39 +6,31 @@ import argparse
 import json
 import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from twin import api
+from twin.cli.common import add_command_group
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
-    return value
+def _number(kind: Callable[[str], Any], noun: str, valid: Callable[[Any], bool], problem: str) -> Callable[[str], Any]:
+    """An argparse type: ``kind(text)``, refused unless ``valid``; ``problem`` may name ``{text}`` and ``{value}``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from exc
+        if not valid(value):
+            raise argparse.ArgumentTypeError(problem.format(text=text, value=value))
+        return value
+
+    return parse
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from exc
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from exc
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} must be non-negative")
-    return value
+_positive_int = _number(int, "an integer", lambda v: v >= 1, "{value} must be at least 1")
+_positive_float = _number(float, "a number", lambda v: math.isfinite(v) and v > 0, "{text} must be a positive number")
+_seed = _number(int, "an integer", lambda v: v >= 0, "{value} must be non-negative")
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -48,8 +40,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         subparsers: The ``twin`` command's sub-parsers.
         parent: The parser holding ``--warehouse``, ``--json`` and ``--debug``.
     """
-    scenario = subparsers.add_parser("scenario", help="what-if scenarios: run one, compare several")
-    actions = scenario.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = add_command_group(subparsers, "scenario", "what-if scenarios: run one, compare several")
 
     run = actions.add_parser("run", parents=[parent], help="simulate a scenario: KPIs with 95 %% intervals")
     run.add_argument("file", metavar="FILE", help="scenario file or registered id (assets/scenarios/<id>.yaml)")
@@ -85,19 +76,21 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     sweep.set_defaults(func=run_sweep_command)
 
 
+def _simulation_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments ``scenario run`` and ``scenario compare`` share, from the options they share."""
+    return {
+        "replications": args.replications,
+        "horizon_days": args.horizon,
+        "workers": args.workers,
+        "warehouse": args.warehouse,
+        "store": not args.no_store,
+        "progress": sys.stderr.isatty(),
+    }
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Handler of ``twin scenario run``."""
-    run = api.run_scenario(
-        args.file,
-        replications=args.replications,
-        horizon_days=args.horizon,
-        seed=args.seed,
-        workers=args.workers,
-        warehouse=args.warehouse,
-        to_warehouse=args.to_warehouse,
-        store=not args.no_store,
-        progress=sys.stderr.isatty(),
-    )
+    run = api.run_scenario(args.file, seed=args.seed, to_warehouse=args.to_warehouse, **_simulation_options(args))
     report = run.to_dict()
     if args.json:
         print(json.dumps(report))
@@ -113,15 +106,7 @@ def run_run(args: argparse.Namespace) -> int:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Handler of ``twin scenario compare``."""
-    comparison = api.compare(
-        args.files,
-        replications=args.replications,
-        horizon_days=args.horizon,
-        workers=args.workers,
-        warehouse=args.warehouse,
-        store=not args.no_store,
-        progress=sys.stderr.isatty(),
-    )
+    comparison = api.compare(args.files, **_simulation_options(args))
     report = comparison.to_dict()
     print(json.dumps(report) if args.json else format_compare(report))
     return 0

@@ -24,7 +24,7 @@ from twin.cell.spec import CellSpec
 from twin.errors import WarehouseError
 from twin.physics.cache import PhysicsCache
 from twin.physics.plan import FRAMES, CellPlan, PlanError, plan_key, read_cached_plan
-from twin.warehouse.connection import read_connection
+from twin.warehouse.connection import read_connection, transaction
 from twin.warehouse.snapshot import snapshot_path
 
 PLANS_TABLE = "cell_plans"
@@ -57,10 +57,7 @@ def store_plan(con: Any, plan: CellPlan) -> None:
     Raises:
         WarehouseError: The write failed (the warehouse is unchanged).
     """
-    import duckdb
-
-    try:
-        con.execute("begin transaction")
+    with transaction(con, f"store the plan of cell {plan.cell_id}"):
         con.execute(
             f"create table if not exists {PLANS_TABLE} (content_hash varchar primary key, cell_id varchar not null, "
             "stored_at timestamptz not null, metadata_json varchar not null)"
@@ -89,13 +86,6 @@ def store_plan(con: Any, plan: CellPlan) -> None:
             f"insert into {PLANS_TABLE} values (?, ?, ?, ?)",
             [plan.content_hash, plan.cell_id, datetime.now(UTC), json.dumps(plan.metadata, sort_keys=True)],
         )
-        con.execute("commit")
-    except duckdb.Error as exc:
-        try:
-            con.execute("rollback")
-        except duckdb.Error:
-            pass
-        raise WarehouseError(f"cannot store the plan of cell {plan.cell_id}: {str(exc).splitlines()[0]}") from exc
 
 
 def load_plan(con: Any, content_hash: str) -> CellPlan | None:
