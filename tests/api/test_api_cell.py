@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from twin.api import check_cell, render_cell
+from twin.api import check_cell, plan_cell, render_cell
 from twin.errors import InputError
 
 pytestmark = pytest.mark.physics
@@ -37,3 +37,5 @@ def test_render_cell_wants_a_png_and_overrides_want_a_file(sample_cell, tmp_path
         render_cell(None, tmp_path / "cell.jpg")
     with pytest.raises(InputError, match="overrides apply when a cell file is loaded"):
         check_cell(sample_cell, overrides=["cell.takt_s=10"])
+    with pytest.raises(InputError, match="overrides apply when a cell file is loaded"):
+        plan_cell(sample_cell, overrides=["cell.takt_s=10"])  # refused, not silently ignored

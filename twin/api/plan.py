@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from twin.cell.load import load_cell
+from twin.api._inputs import resolve_cell
 from twin.cell.spec import CellSpec
 from twin.errors import WarehouseError
 from twin.physics.cache import PhysicsCache
@@ -35,17 +35,18 @@ def plan_cell(
 
     Args:
         cell: A validated cell, or the path of its YAML file.
-        overrides: ``--set`` style ``path=value`` overrides, applied when ``cell`` is a path.
+        overrides: ``--set`` style ``path=value`` overrides of the cell file (not of a validated cell).
         cache: The physics cache; the on-disk default (``data/cache``, ``$TWIN_CACHE_DIR``) when None.
 
     Returns:
         The plan: operations, cycle figures, trajectories and clearance witnesses per variant.
 
     Raises:
+        InputError: Overrides given with a validated cell.
         ConfigError: The cell file is invalid.
         PhysicsError: The world cannot be built.
     """
-    return _plan_cell(cell if isinstance(cell, CellSpec) else load_cell(cell, overrides or []), cache)
+    return _plan_cell(resolve_cell(cell, overrides or ()), cache)
 
 
 def store_cell_plan(
@@ -59,18 +60,18 @@ def store_cell_plan(
     Args:
         warehouse: The warehouse file.
         cell: A validated cell, or the path of its YAML file.
-        overrides: ``--set`` overrides, applied when ``cell`` is a path.
+        overrides: ``--set`` overrides of the cell file (not of a validated cell).
 
     Returns:
         The plan.
 
     Raises:
+        InputError: Overrides given with a validated cell.
         WarehouseError: No warehouse, another process is writing it, or the write failed.
     """
     if not warehouse_exists(warehouse):
         raise WarehouseError(f"{warehouse}: no warehouse yet; run `twin ingest` or `twin demo` first")
-    spec = cell if isinstance(cell, CellSpec) else load_cell(cell, overrides or [])
-    plan = _plan_cell(spec)
+    plan = _plan_cell(resolve_cell(cell, overrides or ()))
     if not has_plan(warehouse, plan.content_hash):
         with write_job(warehouse) as con:
             store_plan(con, plan)

@@ -15,7 +15,6 @@ from twin.analytics.ideal import plan_ideal_cycle_times
 from twin.api.read.status import MissingData
 from twin.cell.load import load_cell
 from twin.errors import TwinError
-from twin.paths import DEFAULT_CELL
 from twin.warehouse.plans import find_plan
 
 
@@ -68,7 +67,7 @@ def load_ideal(warehouse: str | Path, cell_file: str | Path | None = None) -> Id
         MissingData: No plan of this version of the cell (file, URDFs, physics model) is stored, or it is infeasible.
     """
     try:
-        cell = load_cell(Path(cell_file) if cell_file is not None else DEFAULT_CELL)
+        cell = load_cell(cell_file)
         plan = find_plan(cell, warehouse, search_cache=False)
         return IdealTimes(
             cell=plan_ideal_cycle_times(plan),

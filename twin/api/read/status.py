@@ -18,7 +18,6 @@ from twin.analytics.store import data_extent
 from twin.api.periods import characteristic_families
 from twin.cell.load import load_cell
 from twin.errors import TwinError, WarehouseError
-from twin.paths import DEFAULT_CELL
 from twin.warehouse.connection import read_connection
 from twin.warehouse.snapshot import snapshot_path
 
@@ -83,7 +82,7 @@ def cell_summary(cell_file: str | Path | None = None) -> CellSummary:
     Raises:
         ConfigError: The file is invalid.
     """
-    cell = load_cell(Path(cell_file) if cell_file is not None else DEFAULT_CELL)
+    cell = load_cell(cell_file)
     limits = {}
     for name in characteristic_families(cell):
         spec = getattr(cell.quality, name)
