@@ -123,6 +123,9 @@ def app_environment(warehouse: Path, cell: Path, base: dict[str, str] | None = N
 
     Returns:
         The environment.
+
+    Raises:
+        Nothing: only paths are resolved; whether they exist is the app's check.
     """
     env = dict(os.environ if base is None else base)
     env[ENV_WAREHOUSE] = str(Path(warehouse).resolve())
