@@ -1,10 +1,11 @@
 """Shared parts of the dashboard pages: the warehouse, the sidebar filters, cached reads and messages.
 
-Seams (STYLE.md): this module and the pages import ``twin.analytics`` and ``twin.warehouse.connection`` only.
-Every read opens a short-lived read-only connection to the published snapshot and closes it before the
-rerun ends; results are cached with ``st.cache_data`` (``st.cache_resource`` for the prepared period, which
-is read-only) under keys that include the snapshot's version (:func:`dd.snapshot_version`), so a newly
-published snapshot shows up on the next rerun while a writer keeps working.
+Seams (STYLE.md): this module and the pages read through the API's read functions (:mod:`twin.api.read`) and
+the period figures (:func:`twin.api.periods.period`). Every read opens a short-lived read-only connection to
+the published snapshot and closes it before returning; results are cached with ``st.cache_data``
+(``st.cache_resource`` for the period, which is read-only) under keys that include the snapshot's version
+(:func:`twin.api.read.status.snapshot_version`), so a newly published snapshot shows up on the next rerun
+while a writer keeps working.
 """
 
 from __future__ import annotations
@@ -16,13 +17,26 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import display
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from twin.analytics import dashboard_data as dd
-from twin.warehouse.connection import read_connection
+from twin.api.periods import Period, PeriodFigures, days_period, period
+from twin.api.read import energy, kpis, quality, replay, scenarios
+from twin.api.read.ideal_times import IdealTimes, load_ideal
+from twin.api.read.status import (
+    CellSummary,
+    MissingData,
+    WarehouseStatus,
+    missing_message,
+    snapshot_version,
+)
+from twin.api.read.status import cell_summary as read_cell_summary
+from twin.api.read.status import warehouse_status as read_warehouse_status
+from twin.errors import TwinError
+from twin.paths import DEFAULT_CELL, default_warehouse
 
 TTL_S = 600
 """Cache lifetime of a query result (a new snapshot changes the key before that)."""
@@ -43,12 +57,12 @@ SHOWN_KEY = "_dashboard_shown"
 def warehouse_path() -> Path:
     """The warehouse the app reads: ``$TWIN_WAREHOUSE`` or ``data/twin.duckdb``."""
     value = os.environ.get(ENV_WAREHOUSE, "").strip()
-    return Path(value) if value else dd.default_warehouse()
+    return Path(value) if value else default_warehouse()
 
 
 def cell_path() -> str:
     """The cell definition: ``$TWIN_CELL`` or the sample cell."""
-    return os.environ.get(ENV_CELL, "").strip() or str(dd.DEFAULT_CELL)
+    return os.environ.get(ENV_CELL, "").strip() or str(DEFAULT_CELL)
 
 
 def jobs_dir() -> Path:
@@ -62,19 +76,19 @@ def jobs_dir() -> Path:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False)
-def cell_summary(cell: str, mtime_ns: int) -> dd.CellSummary:
-    return dd.cell_summary(cell)
+def cell_summary(cell: str, mtime_ns: int) -> CellSummary:
+    return read_cell_summary(cell)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
-def warehouse_status(warehouse: str, version: int, timezone: str) -> dd.WarehouseStatus:
-    return dd.warehouse_status(warehouse, timezone)
+def warehouse_status(warehouse: str, version: int, timezone: str) -> WarehouseStatus:
+    return read_warehouse_status(warehouse, timezone)
 
 
 @st.cache_resource(ttl=TTL_S, max_entries=6, show_spinner=False)
-def prepared(warehouse: str, version: int, cell: str, start: str, end: str, station: str | None) -> Any:
-    """The prepared period (read-only frames), shared by every cached figure of the period."""
-    return dd.load_prepared(warehouse, start, end, cell, station=station)[1]
+def period_of(warehouse: str, version: int, cell: str, start: str, end: str) -> PeriodFigures:
+    """The period (read-only frames, with the quality detail), shared by every cached figure of the period."""
+    return period(warehouse, start, end, cell=cell, detail=True)
 
 
 @dataclass(frozen=True)
@@ -87,114 +101,108 @@ class PeriodKey:
     start: str
     end: str
 
-    def prepared(self, station: str | None = None) -> Any:
-        return prepared(self.warehouse, self.version, self.cell, self.start, self.end, station)
+    def figures(self) -> PeriodFigures:
+        return period_of(self.warehouse, self.version, self.cell, self.start, self.end)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
-def ideal_times(warehouse: str, cell: str, ideal_mtime: int) -> tuple[dd.IdealTimes | None, str | None]:
+def stored_ideal_times(
+    warehouse: str, cell: str, version: int, cell_mtime: int
+) -> tuple[IdealTimes | None, str | None]:
     try:
-        return dd.load_ideal(warehouse, cell), None
-    except dd.MissingData as exc:
+        return load_ideal(warehouse, cell), None
+    except MissingData as exc:
         return None, str(exc)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
-def period_figures(key: PeriodKey, ideal: dd.IdealTimes | None, station: str | None) -> dict[str, Any]:
+def period_figures(key: PeriodKey, times: IdealTimes | None, station: str | None) -> dict[str, Any]:
     """OEE (of the cell or the station), cost, carbon and yield of a period: the commands' objects."""
-    p = key.prepared()
+    p = key.figures()
     out: dict[str, Any] = {
-        "cost": dd.cost_figures(p),
-        "carbon": dd.carbon_figures(p),
-        "fpy": dd.yield_figures(p),
+        "cost": p.cost().to_dict(),
+        "carbon": p.carbon().to_dict(),
+        "fpy": p.quality().to_dict(),
         "oee": None,
         "oee_problem": None,
     }
-    if ideal is None:
+    if times is None:
         return out
     try:
-        source = key.prepared(station) if station is not None else p
-        out["oee"] = dd.oee_figures(source, ideal, station)
-    except dd.TwinError as exc:
+        out["oee"] = p.oee(station, times.for_station(station)).to_dict()
+    except TwinError as exc:
         out["oee_problem"] = str(exc)
     return out
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def daily_trends(key: PeriodKey, oee: dict[str, Any] | None, variant: str | None) -> Any:
-    return dd.daily_trends(key.prepared(), oee, variant)
+    return kpis.daily_trends(key.figures(), oee, variant)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def fault_summary(key: PeriodKey) -> Any:
-    return dd.fault_summary(key.prepared())
+    return kpis.fault_summary(key.figures())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def process_change(key: PeriodKey) -> dict[str, Any]:
-    return dd.process_change(key.prepared())
+    return kpis.process_change(key.figures())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
-def control_chart(key: PeriodKey, family: str, variant: str | None, subgroup: str, rules: str | None) -> Any:
-    p = key.prepared()
-    return dd.control_chart(dd.first_pass_measurements(p, family, variant), p.data.period.timezone, subgroup, rules)
+def measurement_chart(key: PeriodKey, family: str, variant: str | None, subgroup: str, rules: str | None) -> Any:
+    return quality.measurement_chart(key.figures(), family, variant, subgroup, rules)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def capability(key: PeriodKey, limits: dict[str, Any], variant: str | None, split_at: str | None) -> Any:
-    return dd.capability_rows(key.prepared(), limits, variant, split_at)
+    return quality.capability_rows(key.figures(), limits, variant, split_at)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def pareto(key: PeriodKey, variant: str | None, station: str | None) -> Any:
-    return dd.defect_pareto(key.prepared(), variant, station)
+    return quality.pareto_table(key.figures(), variant, station)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def first_pass_p(key: PeriodKey, variant: str | None) -> Any:
-    return dd.daily_first_pass(key.prepared(), variant)
+    return quality.first_pass_p_chart(key.figures(), variant)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def setups(key: PeriodKey) -> Any:
-    return dd.setups(key.prepared())
+    return quality.setup_intervals(key.figures())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def hourly_energy(key: PeriodKey) -> Any:
-    return dd.hourly_energy(key.prepared())
+    return energy.hourly_energy(key.figures())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def energy_by_meter(key: PeriodKey) -> Any:
-    return dd.energy_by_meter(key.prepared())
-
-
-def query(fn: Callable[..., Any], warehouse: str, *args: Any) -> Any:
-    """Run ``fn(con, *args)`` on a short-lived read-only connection to the snapshot (closed before returning)."""
-    with read_connection(warehouse) as con:
-        return fn(con, *args)
+    return energy.energy_by_meter(key.figures())
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
 def replay_runs(warehouse: str, version: int) -> Any:
-    return query(dd.replay_runs, warehouse)
+    return replay.replay_runs(warehouse)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def replay_cycles(warehouse: str, version: int, run_id: str, start: Any, end: Any) -> Any:
-    return query(dd.replay_cycles, warehouse, run_id, start, end)
+    return replay.replay_rows(warehouse, "cycles", run_id, start, end)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=64)
 def replay_series(warehouse: str, version: int, run_id: str, cycle: str) -> Any:
-    return query(dd.replay_series, warehouse, run_id, cycle)
+    return replay.replay_series(warehouse, run_id, cycle)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def replay_anomalies(warehouse: str, version: int, run_id: str, start: Any, end: Any) -> Any:
-    return query(dd.replay_anomalies, warehouse, run_id, start, end)
+    return replay.replay_rows(warehouse, "anomalies", run_id, start, end)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -209,8 +217,8 @@ class Context:
     warehouse: str
     version: int
     cell_file: str
-    cell: dd.CellSummary
-    status: dd.WarehouseStatus
+    cell: CellSummary
+    status: WarehouseStatus
     first: date | None = None
     last: date | None = None
     previous: tuple[date, date] | None = None
@@ -244,17 +252,16 @@ class Context:
             self.warehouse, self.version, self.cell_file, lo.isoformat(), (hi + timedelta(days=1)).isoformat()
         )
 
-    def period(self) -> Any:
+    def period(self) -> Period:
         assert self.first is not None and self.last is not None
-        return dd.period_of(self.first, self.last, self.cell.timezone)
+        return days_period(self.first, self.last, self.cell.timezone)
 
-    def ideal(self) -> tuple[dd.IdealTimes | None, str | None]:
-        path = dd.ideal_path(self.warehouse)
-        try:
-            mtime = path.stat().st_mtime_ns
-        except FileNotFoundError:
+    def ideal(self) -> tuple[IdealTimes | None, str | None]:
+        try:  # the stored plan is found by the cell file's content: a changed file asks again
+            mtime = Path(self.cell_file).stat().st_mtime_ns
+        except OSError:
             mtime = 0
-        return ideal_times(self.warehouse, self.cell_file, mtime)
+        return stored_ideal_times(self.warehouse, self.cell_file, self.version, mtime)
 
     def describe(self) -> str:
         """The period and filters in words."""
@@ -284,7 +291,7 @@ def sidebar() -> Context:
     except FileNotFoundError:
         mtime = 0
     cell = cell_summary(cell_file, mtime)
-    version = dd.snapshot_version(warehouse)
+    version = snapshot_version(warehouse)
     status = warehouse_status(warehouse, version, cell.timezone)
     variant = station = None
     first = last = None
@@ -292,8 +299,8 @@ def sidebar() -> Context:
     with st.sidebar:
         st.markdown(f"**{cell.name}**  \n`{cell.cell_id}`")
         if status.first_day is not None and status.last_day is not None:
-            _init("flt_period", dd.PERIOD_CHOICES[0])
-            choice = st.selectbox("Period", dd.PERIOD_CHOICES, key="flt_period")
+            _init("flt_period", display.PERIOD_CHOICES[0])
+            choice = st.selectbox("Period", display.PERIOD_CHOICES, key="flt_period")
             custom = None
             if choice == "Custom":
                 lo, hi = status.first_day, status.last_day
@@ -303,8 +310,8 @@ def sidebar() -> Context:
                 custom = st.date_input("Days", min_value=lo, max_value=hi, key="flt_days", format="YYYY-MM-DD")
                 if isinstance(custom, date):
                     custom = (custom,)
-            first, last = dd.period_days(choice, status.first_day, status.last_day, custom)
-            previous = dd.previous_days(first, last, status.first_day)
+            first, last = display.period_days(choice, status.first_day, status.last_day, custom)
+            previous = kpis.previous_days(first, last, status.first_day)
             _init("flt_variant", ALL_VARIANTS)
             chosen = st.selectbox("Variant", [ALL_VARIANTS, *cell.variants], key="flt_variant")
             variant = None if chosen == ALL_VARIANTS else chosen
@@ -359,7 +366,7 @@ def run_page(
     if intro:
         st.caption(intro)
     ctx = context()
-    message = dd.missing_message(ctx.status, needs)
+    message = missing_message(ctx.status, needs)
     if message:
         st.info(message, icon=":material/info:")
         return
@@ -367,7 +374,7 @@ def run_page(
         st.caption(f"Period and filters: {ctx.describe()}")
     try:
         body(ctx)
-    except dd.TwinError as exc:
+    except TwinError as exc:
         st.error(f"{exc}", icon=":material/error:")
 
 
@@ -386,7 +393,7 @@ def csv_downloads(tables: dict[str, Any], prefix: str) -> None:
     for i, (name, frame) in enumerate(tables.items()):
         columns[i % len(columns)].download_button(
             f"{name}.csv",
-            data=dd.to_csv(frame),
+            data=display.to_csv(frame),
             file_name=f"{prefix}_{name}.csv",
             mime="text/csv",
             key=f"dl_{prefix}_{name}",
@@ -431,8 +438,6 @@ def _zip_csvs(folder: Path) -> bytes:
 
 def report_section(ctx: Context, prefix: str) -> None:
     """Download the period report (HTML, JSON, every table as CSV); build it first with a background job."""
-    import sys
-
     import jobs
 
     st.subheader("The period report")
@@ -483,29 +488,19 @@ def report_section(ctx: Context, prefix: str) -> None:
         job_panel(running[0].job_id)
         return
     if running and running[0].state != jobs.SUCCEEDED:
-        st.warning(f"The last report build failed: {running[0].last_line or running[0].state}")
+        st.warning(f"The last report build failed: {running[0].message or running[0].state}")
     st.caption(
-        "No report of this period yet. Building it runs `twin report` in the background (the page stays usable)."
+        "No report of this period yet. Building it runs `twin report`'s work in the background (the page stays usable)."
     )
     if st.button("Build the report of this period", key=f"rep_build_{prefix}", icon=":material/description:"):
-        argv = [
-            sys.executable,
-            "-m",
-            "twin.cli",
-            "report",
-            "--warehouse",
-            ctx.warehouse,
-            "--cell",
-            ctx.cell_file,
-            "--from",
-            ctx.start,
-            "--to",
-            ctx.end,
-            "--out",
-            str(out),
-            "--json",
-        ]
-        job_id = jobs.start_job(jobs_dir(), "report", argv, label=str(out))
+        arguments = {
+            "warehouse": ctx.warehouse,
+            "out_dir": str(out),
+            "cell": ctx.cell_file,
+            "start": ctx.start,
+            "end": ctx.end,
+        }
+        job_id = jobs.start_job(jobs_dir(), "report", arguments, label=str(out))
         job_panel(job_id)
 
 
@@ -522,9 +517,7 @@ def job_panel(job_id: str) -> None:
         if now is None:
             return
         if not now.done:
-            text = f"{now.kind} running for {now.elapsed_s:.0f} s" + (
-                f": {now.last_line[-120:]}" if now.last_line else ""
-            )
+            text = f"{now.kind} running for {now.elapsed_s:.0f} s" + (f": {now.message[-120:]}" if now.message else "")
             st.progress(now.progress if now.progress is not None else 0.0, text=text)
             if st.button("Cancel", key=f"cancel_{job_id}"):
                 jobs.cancel_job(jobs_dir(), job_id)
@@ -532,7 +525,7 @@ def job_panel(job_id: str) -> None:
             if now.state == jobs.SUCCEEDED:
                 st.success(f"{now.kind} finished in {now.elapsed_s:.0f} s.")
             else:
-                st.error(f"{now.kind} {now.state} (exit code {now.returncode}): {now.last_line}")
+                st.error(f"{now.kind} {now.state} (exit code {now.returncode}): {now.message}")
             if status is not None and not status.done:
                 st.rerun(scope="app")
 
@@ -559,14 +552,14 @@ def hourly_chart(hourly: pl.DataFrame, second: str, title: str, key: str) -> Non
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
 def scenario_results(warehouse: str, version: int) -> Any:
-    return query(dd.stored_scenario_results, warehouse)
+    return scenarios.stored_scenario_results(warehouse)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
 def simulated_sources(warehouse: str, version: int) -> list[str]:
-    return query(dd.simulated_sources, warehouse)
+    return scenarios.simulated_sources(warehouse)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
 def telemetry_figures(warehouse: str, version: int, cell: str, source: str) -> dict[str, Any]:
-    return dd.telemetry_figures(warehouse, source, cell)
+    return scenarios.telemetry_figures(warehouse, source, cell)

@@ -1,11 +1,13 @@
-"""Background CLI jobs launched from the dashboard (``twin scenario run``, ``twin report``).
+"""Background jobs launched from the dashboard (a what-if run, a period report).
 
-A page never computes physics or writes the warehouse itself: it starts the ``twin`` command as a
-detached subprocess and polls it. Each job is a folder ``<jobs_dir>/<job_id>/`` holding
+A page never computes physics or writes the warehouse itself: it starts the API's job runner
+(``python -m twin.api.job FOLDER``, :mod:`twin.api.job`) as a detached subprocess and polls its files. Each
+job is a folder ``<jobs_dir>/<job_id>/`` holding
 
-- ``job.json``: id, kind, label, argv, pid, start time;
-- ``stdout.log`` / ``stderr.log``: the command's output (``--json`` results on stdout, progress on stderr);
-- ``rc``: the exit code, written by a small wrapper process when the command ends.
+- ``job.json``: id, kind, label, command, pid, start time (written here);
+- ``request.json``, ``progress.json``, ``result.json``, ``error.json``: the runner's files (:mod:`twin.api.jobfiles`);
+- ``stdout.log`` / ``stderr.log``: the process's output, kept for a crash's traceback only (never parsed);
+- ``rc``: the exit code, written by a small wrapper process when the job ends.
 
 So a job survives page reruns and browser reloads, and its state is read from files only: ``rc`` present
 means finished; no ``rc`` and a live pid means running; no ``rc`` and no process means it died.
@@ -15,42 +17,29 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from twin.api.jobfiles import read_error, read_progress, read_result, write_request
+
 RUNNING, SUCCEEDED, FAILED, DIED = "running", "succeeded", "failed", "died"
 
+ENV_JOB_DIR = "TWIN_JOB_DIR"
+"""The job's folder, in the environment of its process."""
+
 _WRAPPER = (
-    "import os, pathlib, subprocess, sys\n"
-    "d, tty, argv = pathlib.Path(sys.argv[1]), sys.argv[2] == '1', sys.argv[3:]\n"
+    "import pathlib, subprocess, sys\n"
+    "d, argv = pathlib.Path(sys.argv[1]), sys.argv[2:]\n"
     "with open(d / 'stdout.log', 'wb') as out, open(d / 'stderr.log', 'wb') as err:\n"
     "    try:\n"
-    "        if tty:  # a terminal on stderr: commands show their progress bar only on a TTY\n"
-    "            import pty\n"
-    "            import fcntl, struct, termios\n"
-    "            master, slave = pty.openpty()\n"
-    "            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack('HHHH', 24, 100, 0, 0))\n"
-    "            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=slave)\n"
-    "            os.close(slave)\n"
-    "            while True:\n"
-    "                try:\n"
-    "                    chunk = os.read(master, 4096)\n"
-    "                except OSError:\n"
-    "                    break\n"
-    "                if not chunk:\n"
-    "                    break\n"
-    "                err.write(chunk)\n"
-    "                err.flush()\n"
-    "            rc = proc.wait()\n"
-    "        else:\n"
-    "            rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)\n"
+    "        rc = subprocess.call(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)\n"
     "    except OSError as exc:\n"
     "        err.write(str(exc).encode())\n"
     "        rc = 127\n"
@@ -61,10 +50,6 @@ _WRAPPER = (
 
 # children of this process, kept so finished ones are reaped (no zombies while the app runs)
 _CHILDREN: dict[str, subprocess.Popen[bytes]] = {}
-
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_PERCENT = re.compile(r"(\d{1,3})%\|")
-_FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
 
 
 @dataclass(frozen=True)
@@ -79,7 +64,7 @@ class JobStatus:
     elapsed_s: float
     returncode: int | None
     progress: float | None
-    last_line: str
+    message: str
     folder: Path
 
     @property
@@ -87,24 +72,13 @@ class JobStatus:
         """Finished, one way or another."""
         return self.state != RUNNING
 
-    def stdout(self) -> str:
-        """The command's stdout so far."""
-        return _read(self.folder / "stdout.log")
+    def result(self) -> Any:
+        """The job's result (the API call's JSON object), or None before it succeeded."""
+        return read_result(self.folder)
 
     def stderr(self) -> str:
-        """The command's stderr so far."""
+        """The process's stderr so far (a crash's traceback)."""
         return _read(self.folder / "stderr.log")
-
-    def result_json(self) -> Any:
-        """The last JSON document the command printed on stdout (``--json``), or None."""
-        for line in reversed(self.stdout().splitlines()):
-            line = line.strip()
-            if line.startswith(("{", "[")):
-                try:
-                    return json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-        return None
 
 
 def _read(path: Path) -> str:
@@ -117,21 +91,18 @@ def _read(path: Path) -> str:
 def start_job(
     jobs_dir: str | Path,
     kind: str,
-    argv: list[str],
+    arguments: Mapping[str, Any],
     label: str = "",
-    env: dict[str, str] | None = None,
-    tty: bool = False,
+    command: list[str] | None = None,
 ) -> str:
-    """Start ``argv`` in the background, detached from the app's process group.
+    """Start a job of the API's runner in the background, detached from the app's process group.
 
     Args:
         jobs_dir: Folder of the job folders (created).
-        kind: What the job is (``scenario``, ``report``).
+        kind: A kind of :data:`twin.api.job.KINDS` (``scenario``, ``report``).
+        arguments: The kind's arguments.
         label: A short human description.
-        argv: The command line.
-        env: Extra environment variables.
-        tty: Give the command a pseudo-terminal as stderr, so it draws its progress bar (``tqdm`` draws
-            only on a TTY); the bar is copied to ``stderr.log``.
+        command: Run this instead of the API's runner (tests); it finds its folder in ``$TWIN_JOB_DIR``.
 
     Returns:
         The job id.
@@ -139,20 +110,22 @@ def start_job(
     job_id = f"{datetime.now(UTC):%Y%m%dT%H%M%S}-{kind}-{uuid.uuid4().hex[:6]}"
     folder = Path(jobs_dir) / job_id
     folder.mkdir(parents=True, exist_ok=False)
-    full_env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1", "COLUMNS": "100"}
+    write_request(folder, kind, arguments)
+    argv = command or [sys.executable, "-m", "twin.api.job", str(folder)]
+    env = {**os.environ, ENV_JOB_DIR: str(folder), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-c", _WRAPPER, str(folder), "1" if tty else "0", *argv],
+        [sys.executable, "-c", _WRAPPER, str(folder), *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=full_env,
+        env=env,
         start_new_session=True,
     )
     _CHILDREN[job_id] = proc
     meta = {
         "id": job_id,
         "kind": kind,
-        "label": label or " ".join(argv[-3:]),
+        "label": label or kind,
         "argv": argv,
         "pid": proc.pid,
         "started_at": datetime.now(UTC).isoformat(),
@@ -172,31 +145,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def parse_progress(text: str) -> float | None:
-    """The latest progress fraction in a command's stderr (a tqdm bar ``42%|`` or a ``k/N`` count).
-
-    Args:
-        text: The stderr so far.
-
-    Returns:
-        A fraction in [0, 1], or None when nothing says.
-
-    >>> parse_progress("replications:  40%|####      | 2/5")
-    0.4
-    >>> parse_progress("replication 3/4 done"), parse_progress("starting") is None
-    (0.75, True)
-    """
-    tail = text[-4000:].replace("\r", "\n")
-    for line in reversed(tail.splitlines()):
-        pct = _PERCENT.findall(line)
-        if pct:
-            return min(1.0, int(pct[-1]) / 100.0)
-        frac = _FRACTION.findall(line)
-        if frac:
-            k, n = (int(x) for x in frac[-1])
-            if 0 < n and k <= n:
-                return k / n
-    return None
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
 
 
 def job_status(jobs_dir: str | Path, job_id: str) -> JobStatus | None:
@@ -207,7 +158,8 @@ def job_status(jobs_dir: str | Path, job_id: str) -> JobStatus | None:
         job_id: The job's id.
 
     Returns:
-        The status.
+        The status: ``progress`` and ``message`` from the job's progress file while it runs, the error's
+        message when it failed (or the last line of its stderr when it died without one).
     """
     folder = Path(jobs_dir) / job_id
     try:
@@ -225,9 +177,11 @@ def job_status(jobs_dir: str | Path, job_id: str) -> JobStatus | None:
         state = RUNNING
     else:
         state = DIED
-    err = _ANSI.sub("", _read(folder / "stderr.log"))
-    lines = [ln.strip() for ln in err.replace("\r", "\n").splitlines() if ln.strip()]
-    progress = 1.0 if state == SUCCEEDED else parse_progress(err)
+    progress = read_progress(folder)
+    message = progress.stage if progress is not None else ""
+    if state in (FAILED, DIED):
+        message = read_error(folder) or _last_line(_read(folder / "stderr.log")) or message
+    fraction = 1.0 if state == SUCCEEDED else (progress.fraction if progress is not None else None)
     end = (folder / "rc").stat().st_mtime if returncode is not None else time.time()
     return JobStatus(
         job_id=job_id,
@@ -237,8 +191,8 @@ def job_status(jobs_dir: str | Path, job_id: str) -> JobStatus | None:
         started_at=str(meta.get("started_at", "")),
         elapsed_s=max(0.0, end - float(meta.get("started_monotonic", end))),
         returncode=returncode,
-        progress=progress,
-        last_line=lines[-1] if lines else "",
+        progress=fraction,
+        message=message,
         folder=folder,
     )
 

@@ -1,6 +1,6 @@
 """Time every KPI query on a year of events and 10 million joint-state rows (target: under a second each).
 
-Builds a temporary DuckDB warehouse with synthetic raw tables (twin.analytics.synthetic: numpy and
+Builds a temporary DuckDB warehouse with synthetic raw tables (tests/synthetic_warehouse.py: numpy and
 DuckDB, no physics), runs the warehouse's build (staging views, every mart), then times each query a
 command runs, on the file opened read-only as the commands do. Times are printed, not asserted.
 
@@ -26,9 +26,11 @@ import duckdb
 from twin.analytics import figures, quality, store
 from twin.analytics.frames import roles
 from twin.analytics.period import Period, local_midnight
-from twin.analytics.synthetic import build, write_synthetic
 from twin.cell.load import load_cell
 from twin.report.tables import capability_table, control_charts
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test-data writer lives with the tests
+from synthetic_warehouse import build, write_synthetic  # noqa: E402
 
 TARGET_S = 1.0
 IDEAL = {"B4-PLA": 25.512, "B6-RPLA": 32.536, "B8-ALU": 39.648}

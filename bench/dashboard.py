@@ -1,7 +1,7 @@
 """Each dashboard page's render time on the 30-day demo warehouse (target: under 2 s per page).
 
 Uses ``data/twin.duckdb`` when it exists (``twin demo`` builds it), else builds the demo into a temporary
-folder first (``twin.demo.run_demo``: generate, ingest, render, replay, scenarios, report; a few minutes).
+folder first (``twin.api.demo``: generate, ingest, render, replay, scenarios, report; a few minutes).
 Each page is rendered with Streamlit's AppTest (the script run, no browser) on the whole data period:
 
 - cold: the app's caches cleared first (every query of the page runs);
@@ -40,21 +40,9 @@ def build_demo(folder: Path, days: int) -> Path:
     warehouse = folder / "twin.duckdb"
     print(f"building the {days}-day demo warehouse in {folder} (twin demo) ...", file=sys.stderr)
     start = time.perf_counter()
-    try:
-        from twin.demo import run_demo
-    except ImportError:
-        run_demo = None
-    if run_demo is not None:
-        run_demo(warehouse, days=days, out=folder)
-    else:  # generate + ingest + replay R2
-        from twin.cell.load import load_cell
-        from twin.cli import main as twin
-        from twin.telemetry.generate import GenerateConfig, generate
-        from twin.warehouse.load import ingest_paths
+    from twin.api import demo
 
-        generate(load_cell(), GenerateConfig(days=days), folder / "generated")
-        ingest_paths([folder / "generated"], warehouse)
-        twin(["replay", "--robot", "R2", "--warehouse", str(warehouse), "--json"])
+    demo(warehouse, days=days, out=folder)
     print(f"built in {time.perf_counter() - start:.0f} s", file=sys.stderr)
     return warehouse
 
@@ -78,13 +66,13 @@ def main() -> int:
         if not warehouse.is_file():
             warehouse = build_demo(folder, args.days)
 
-    from twin.analytics import dashboard_data as dd
-    from twin.dashboard import write_ideal_cycle_times
+    from twin import api
+    from twin.api.read.status import cell_summary, warehouse_status
+    from twin.paths import DEFAULT_CELL
 
-    if not dd.ideal_path(warehouse).is_file():
-        write_ideal_cycle_times(warehouse)
-    cell = dd.cell_summary()
-    status = dd.warehouse_status(warehouse, cell.timezone)
+    api.store_cell_plan(warehouse, DEFAULT_CELL)  # OEE's ideal cycle times (a no-op when it is stored)
+    cell = cell_summary()
+    status = warehouse_status(warehouse, cell.timezone)
     print(f"warehouse {warehouse}: {status.first_day} .. {status.last_day}, rows {status.rows}")
 
     import streamlit as st

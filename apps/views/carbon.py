@@ -4,12 +4,13 @@ intensity, the factor table with sources, and downloads of the report and its CS
 from __future__ import annotations
 
 import common
+import display
 import plotly.express as px
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
-from twin.analytics import dashboard_data as dd
+from twin.api.read import carbon as read_carbon
 
 SCOPE_NAMES = {
     "scope1": "Scope 1 (fuels)",
@@ -23,7 +24,7 @@ def body(ctx: common.Context) -> None:
     ideal, _ = ctx.ideal()
     carbon = common.period_figures(ctx.key(), ideal, None)["carbon"]
     common.show("carbon", carbon=carbon)
-    scopes = dd.carbon_scopes(carbon, ctx.variant)
+    scopes = read_carbon.carbon_scopes(carbon, ctx.variant)
     per = {r["scope"]: r["kg_per_unit"] for r in scopes.iter_rows(named=True)}
 
     def total(basis: str) -> float | None:
@@ -31,8 +32,8 @@ def body(ctx: common.Context) -> None:
         return None if any(p is None for p in parts) else sum(parts)
 
     c = st.columns(5)
-    c[0].metric("kgCO2e per unit (market)", dd.format_kpi("kgco2e_per_unit", total("market")), border=True)
-    c[1].metric("kgCO2e per unit (location)", dd.format_kpi("kgco2e_per_unit", total("location")), border=True)
+    c[0].metric("kgCO2e per unit (market)", display.format_kpi("kgco2e_per_unit", total("market")), border=True)
+    c[1].metric("kgCO2e per unit (location)", display.format_kpi("kgco2e_per_unit", total("location")), border=True)
     c[2].metric("Scope 2 location", f"{carbon['scope2_location_kg']:,.1f} kg", border=True)
     c[3].metric("Scope 2 market", f"{carbon['scope2_market_kg']:,.1f} kg", border=True, help=carbon.get("market_basis"))
     c[4].metric(
@@ -65,12 +66,12 @@ def body(ctx: common.Context) -> None:
         fig.update_layout(height=340, yaxis_title="g CO2e / good unit (scope 2)", margin={"t": 10, "b": 10})
         st.plotly_chart(fig, key="carbon_basis")
         st.caption(
-            f"With scope 1 and scope 3 cat. 1 (materials): {dd.format_kpi('kgco2e_per_unit', total('location'))} "
-            f"location-based, {dd.format_kpi('kgco2e_per_unit', total('market'))} market-based per good unit."
+            f"With scope 1 and scope 3 cat. 1 (materials): {display.format_kpi('kgco2e_per_unit', total('location'))} "
+            f"location-based, {display.format_kpi('kgco2e_per_unit', total('market'))} market-based per good unit."
         )
     with right:
         st.markdown("**By variant** (kg CO2e per good unit, market-based)")
-        by_variant = dd.carbon_by_variant(carbon)
+        by_variant = read_carbon.carbon_by_variant(carbon)
         if by_variant.is_empty():
             st.caption("No variant completed a good unit in the period.")
         else:
@@ -90,7 +91,7 @@ def body(ctx: common.Context) -> None:
             fig.update_layout(height=340, margin={"t": 10, "b": 10}, legend={"orientation": "h"})
             st.plotly_chart(fig, key="carbon_variants")
     st.dataframe(
-        dd.carbon_by_variant(carbon),
+        read_carbon.carbon_by_variant(carbon),
         hide_index=True,
         column_config={
             k: st.column_config.NumberColumn(format="%.4f")
@@ -120,15 +121,15 @@ def body(ctx: common.Context) -> None:
     )
 
     st.subheader("Factors and their sources")
-    factors = dd.factor_rows(carbon)
+    factors = read_carbon.carbon_factor_rows(carbon)
     st.dataframe(factors, hide_index=True, column_config={"source": st.column_config.TextColumn(width="large")})
     st.caption(carbon.get("allocation", ""))
 
     st.subheader("Downloads")
     common.csv_downloads(
         {
-            "carbon_scopes": dd.carbon_scopes(carbon),
-            "carbon_by_variant": dd.carbon_by_variant(carbon),
+            "carbon_scopes": read_carbon.carbon_scopes(carbon),
+            "carbon_by_variant": read_carbon.carbon_by_variant(carbon),
             "factors": factors,
             "energy_hourly": hourly,
         },

@@ -12,7 +12,8 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from twin.analytics import dashboard_data as dd
+from twin.api.read.replay import joints_of
+from twin.api.read.status import missing_message
 
 KIND_COLORS = {"robot": "#e45756", "printer_bank": "#4c78a8", "conveyor": "#72b7b2", "inspection": "#54a24b"}
 
@@ -161,7 +162,7 @@ def timeline(cycles: pl.DataFrame, anomalies: pl.DataFrame, tz: str) -> None:
 
 def replay(ctx: common.Context) -> None:
     st.subheader("Replay: the twin against the recorded cycles")
-    missing = dd.missing_message(ctx.status, ("joint_states",))
+    missing = missing_message(ctx.status, ("joint_states",))
     if missing:
         st.info(missing, icon=":material/info:")
         return
@@ -226,7 +227,7 @@ def replay(ctx: common.Context) -> None:
     chosen = st.selectbox(f"Cycle ({len(options)} replayed in the period)", options, key="cr_cycle")
     row = labels.filter(pl.col("label") == chosen).row(0, named=True)
     series = common.replay_series(ctx.warehouse, ctx.version, run["run_id"], row["cycle"])
-    joints = dd.joints_of(series)
+    joints = joints_of(series)
     picked = st.multiselect("Joints", joints, default=joints, key=f"cr_joints_{robot}")
     m = st.columns(4)
     m[0].metric("Cycle energy measured", f"{(row['energy_measured_j'] or 0):,.0f} J")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import common
+import display
 import plotly.express as px
 import polars as pl
 import streamlit as st
 
-from twin.analytics import dashboard_data as dd
+from twin.api.read import cost as read_cost
 
 
 def money(value: float | None) -> str:
@@ -19,14 +20,14 @@ def body(ctx: common.Context) -> None:
     figures = common.period_figures(ctx.key(), ideal, None)
     cost = figures["cost"]
     common.show("cost", cost=cost)
-    lines = dd.cost_lines(cost, ctx.variant)
+    lines = read_cost.cost_lines(cost, ctx.variant)
     per = {r["line"]: r["eur_per_unit"] for r in lines.iter_rows(named=True)}
     if ctx.variant is None:
         units = cost["units"]
     else:
         units = next((v["units"] for v in cost["by_variant"] if v["variant"] == ctx.variant), 0)
     c = st.columns(5)
-    c[0].metric("Cost per good unit", dd.format_kpi("cost_per_unit", per.get("total")), border=True)
+    c[0].metric("Cost per good unit", display.format_kpi("cost_per_unit", per.get("total")), border=True)
     c[1].metric(
         "Good units",
         f"{units:,}",
@@ -51,7 +52,7 @@ def body(ctx: common.Context) -> None:
         st.plotly_chart(fig, key="cost_lines")
     with right:
         st.markdown("**By variant** (EUR per good unit, stacked by line)")
-        by_variant = dd.cost_by_variant(cost)
+        by_variant = read_cost.cost_by_variant(cost)
         if by_variant.is_empty():
             st.caption("No variant completed a good unit in the period.")
         else:
@@ -66,7 +67,7 @@ def body(ctx: common.Context) -> None:
                 {
                     "variant": v["variant"],
                     "good units": v["units"],
-                    **{k: v["cost_per_unit"].get(k) for k in (*dd.COST_LINES, "total")},
+                    **{k: v["cost_per_unit"].get(k) for k in (*read_cost.LINES, "total")},
                 }
                 for v in cost["by_variant"]
             ]
@@ -78,7 +79,7 @@ def body(ctx: common.Context) -> None:
         st.dataframe(
             table,
             hide_index=True,
-            column_config={c: st.column_config.NumberColumn(format="%.4f") for c in (*dd.COST_LINES, "total")},
+            column_config={c: st.column_config.NumberColumn(format="%.4f") for c in (*read_cost.LINES, "total")},
         )
 
     if ctx.station:
@@ -100,8 +101,8 @@ def body(ctx: common.Context) -> None:
     st.subheader("Downloads")
     common.csv_downloads(
         {
-            "cost_per_unit": dd.cost_lines(cost),
-            "cost_by_variant": dd.cost_by_variant(cost),
+            "cost_per_unit": read_cost.cost_lines(cost),
+            "cost_by_variant": read_cost.cost_by_variant(cost),
             "energy_hourly": hourly,
             "energy_by_meter": meters,
         },

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import common
+import display
 import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from twin.analytics import dashboard_data as dd
+from twin.api.read import kpis as read_kpis
 
 
 def headline(ctx: common.Context, figures: dict) -> dict:
     """The five KPIs; per-unit cost and carbon need energy telemetry, first-pass yield quality telemetry."""
-    kpis = dd.headline_kpis(figures["oee"], figures["cost"], figures["carbon"], figures["fpy"], ctx.variant)
+    kpis = read_kpis.headline_kpis(figures["oee"], figures["cost"], figures["carbon"], figures["fpy"], ctx.variant)
     if ctx.status.missing(("energy",)):
         kpis["cost_per_unit"] = kpis["kgco2e_per_unit"] = None
     if ctx.status.missing(("quality",)):
@@ -24,18 +25,18 @@ def headline(ctx: common.Context, figures: dict) -> dict:
 def kpi_row(ctx: common.Context, figures: dict, previous: dict | None) -> dict:
     kpis = headline(ctx, figures)
     prev = headline(ctx, previous) if previous is not None else None
-    deltas = dd.kpi_deltas(kpis, prev)
-    columns = st.columns(len(dd.KPI_NAMES))
+    deltas = read_kpis.kpi_deltas(kpis, prev)
+    columns = st.columns(len(display.KPI_LABELS))
     for col, row in zip(columns, deltas.iter_rows(named=True), strict=True):
         key = row["kpi"]
-        label = row["label"]
+        label = display.KPI_LABELS[key][0]
         if key == "oee" and ctx.station:
             label = f"OEE ({ctx.station})"
         col.metric(
             label,
-            dd.format_kpi(key, row["value"]),
-            delta=dd.format_delta(key, row["delta"]),
-            delta_color="normal" if dd.HIGHER_IS_BETTER[key] else "inverse",
+            display.format_kpi(key, row["value"]),
+            delta=display.format_delta(key, row["delta"]),
+            delta_color="normal" if read_kpis.HIGHER_IS_BETTER[key] else "inverse",
             help=HELP[key],
             border=True,
         )
@@ -73,9 +74,7 @@ def trends(ctx: common.Context, oee: dict | None) -> None:
     fig.add_trace(
         go.Scatter(x=days, y=daily["first_pass_yield"].to_list(), name="first-pass yield", mode="lines+markers"), 1, 2
     )
-    fig.add_trace(
-        go.Scatter(x=days, y=daily["kwh_per_good_unit"].to_list(), name="kWh / good unit", mode="lines+markers"), 2, 1
-    )
+    fig.add_trace(go.Scatter(x=days, y=daily["kwh_per_unit"].to_list(), name="kWh / unit", mode="lines+markers"), 2, 1)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     ticks = {"dtick": 86_400_000} if daily.height <= 14 else {}
     fig.update_xaxes(type="date", tickformat="%b %d", **ticks)
@@ -89,7 +88,7 @@ def what_changed(ctx: common.Context) -> None:
     faults = common.fault_summary(ctx.key())
     prev_key = ctx.previous_key()
     prev_faults = common.fault_summary(prev_key) if prev_key is not None else None
-    changes = dd.fault_changes(faults, prev_faults)
+    changes = read_kpis.fault_changes(faults, prev_faults)
     with left:
         st.markdown("**Faults by station** (hours down inside the period)")
         if changes.is_empty():
@@ -171,8 +170,8 @@ def body(ctx: common.Context) -> None:
     else:
         o = figures["oee"]
         notes.append(
-            f"OEE = availability {dd.format_kpi('availability', o['availability'])} x performance "
-            f"{dd.format_kpi('performance', o['performance'])} x quality {dd.format_kpi('oee', o['quality'])}"
+            f"OEE = availability {display.format_kpi('availability', o['availability'])} x performance "
+            f"{display.format_kpi('performance', o['performance'])} x quality {display.format_kpi('oee', o['quality'])}"
             + (" (OEE is not split by variant)" if ctx.variant else "")
         )
     missing = ctx.status.missing(("energy", "quality"))

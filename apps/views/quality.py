@@ -8,7 +8,7 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from twin.analytics import dashboard_data as dd
+from twin.api.read.quality import SUBGROUPS
 
 RULE_SETS = {"Western Electric": "western-electric", "Nelson": "nelson", "Limits only": None}
 
@@ -116,7 +116,7 @@ def body(ctx: common.Context) -> None:
     c1, c2, c3 = st.columns(3)
     family = c1.selectbox("Characteristic", families, key="q_family")
     subgroup = c2.selectbox(
-        "Subgroup", list(dd.SUBGROUPS), key="q_subgroup", help="first-pass values grouped by local time"
+        "Subgroup", list(SUBGROUPS), key="q_subgroup", help="first-pass values grouped by local time"
     )
     rules_label = c3.selectbox("Run rules", list(RULE_SETS), key="q_rules")
     rules = RULE_SETS[rules_label]
@@ -129,7 +129,7 @@ def body(ctx: common.Context) -> None:
         at = pl.Series([change["change_at"]]).str.to_datetime(time_zone="UTC", time_unit="us")
         marks["change"] = at.dt.convert_time_zone(tz).dt.replace_time_zone(None).to_list()
 
-    chart = common.control_chart(key, family, ctx.variant, subgroup, rules)
+    chart = common.measurement_chart(key, family, ctx.variant, subgroup, rules)
     if chart is None:
         st.info(
             f"Not enough first-pass `{family}` measurements in this period for a control chart "

@@ -3,8 +3,6 @@ twin's measured error beside them; launch a `twin scenario run` in the backgroun
 
 from __future__ import annotations
 
-import sys
-
 import common
 import jobs
 import plotly.graph_objects as go
@@ -12,21 +10,21 @@ import polars as pl
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from twin.analytics import dashboard_data as dd
+from twin.api.read import scenarios as read_scenarios
 
 BASELINE = "baseline-v1"
 
 
 def job_results() -> pl.DataFrame:
-    """KPI rows of the scenario runs launched from this page (their `--json` output)."""
+    """KPI rows of the scenario runs launched from this page (their result files)."""
     parts = []
     for job in jobs.list_jobs(common.jobs_dir(), "scenario"):
         if job.state != jobs.SUCCEEDED:
             continue
-        doc = job.result_json()
+        doc = job.result()
         if isinstance(doc, dict) and isinstance(doc.get("kpis"), dict):
-            parts.append(dd.scenario_rows(doc, job.job_id, "dashboard job"))
-    return pl.concat(parts[::-1]) if parts else pl.DataFrame(schema=dd.SCENARIO_ROWS)
+            parts.append(read_scenarios.scenario_rows(doc, job.job_id, "dashboard job"))
+    return pl.concat(parts[::-1]) if parts else pl.DataFrame(schema=read_scenarios.SCENARIO_ROWS)
 
 
 def pct(value: float | None) -> str:
@@ -48,8 +46,8 @@ def results(ctx: common.Context) -> None:
         st.session_state["sc_baseline"] = BASELINE if BASELINE in scenarios else scenarios[0]
     c1, c2 = st.columns(2)
     baseline = c1.selectbox("Baseline", scenarios, key="sc_baseline")
-    table = dd.compare_rows(rows, baseline)
-    kpis = [k for k in dd.HEADLINE_SCENARIO_KPIS if k in set(table["kpi"])] or table["kpi"].unique().to_list()
+    table = read_scenarios.compare_rows(rows, baseline)
+    kpis = [k for k in read_scenarios.SCENARIO_KPIS if k in set(table["kpi"])] or table["kpi"].unique().to_list()
     kpi = c2.selectbox("KPI", kpis, key="sc_kpi")
     common.show("scenarios", scenarios=scenarios, baseline=baseline, rows=table.height)
 
@@ -110,7 +108,7 @@ def results(ctx: common.Context) -> None:
     )
     fig.update_layout(height=360, showlegend=False, margin={"t": 40, "b": 10})
     st.plotly_chart(fig, key="scenario_kpi")
-    shown = table.filter(pl.col("kpi").is_in(list(dd.HEADLINE_SCENARIO_KPIS))) if kpis else table
+    shown = table.filter(pl.col("kpi").is_in(list(read_scenarios.SCENARIO_KPIS))) if kpis else table
     st.dataframe(
         shown.sort("kpi", "scenario"),
         hide_index=True,
@@ -135,7 +133,7 @@ def results(ctx: common.Context) -> None:
 
 def launch(ctx: common.Context) -> None:
     st.subheader("Launch a what-if")
-    files = dd.scenario_files()
+    files = read_scenarios.scenario_files()
     if not files:
         st.caption("No scenario files in assets/scenarios.")
         return
@@ -153,26 +151,15 @@ def launch(ctx: common.Context) -> None:
         submitted = st.form_submit_button("Run in the background", icon=":material/play_arrow:")
     if submitted:
         path = next(f for f in files if f.stem == name)
-        argv = [
-            sys.executable,
-            "-m",
-            "twin.cli",
-            "scenario",
-            "run",
-            str(path),
-            "--replications",
-            str(int(replications)),
-            "--horizon",
-            str(float(horizon)),
-            "--warehouse",
-            ctx.warehouse,
-            "--json",
-        ]
-        if seed:
-            argv += ["--seed", str(int(seed))]
-        if to_warehouse:
-            argv.append("--to-warehouse")
-        jobs.start_job(common.jobs_dir(), "scenario", argv, label=name, tty=True)
+        arguments = {
+            "scenario": str(path),
+            "replications": int(replications),
+            "horizon_days": float(horizon),
+            "warehouse": ctx.warehouse,
+            "seed": int(seed) if seed else None,
+            "to_warehouse": bool(to_warehouse),
+        }
+        jobs.start_job(common.jobs_dir(), "scenario", arguments, label=name)
     recent = jobs.list_jobs(common.jobs_dir(), "scenario")
     for job in [j for j in recent if not j.done]:
         st.markdown(f"**{job.label}** (job `{job.job_id}`)")
@@ -186,7 +173,7 @@ def launch(ctx: common.Context) -> None:
                         "scenario": j.label,
                         "state": j.state,
                         "seconds": round(j.elapsed_s, 1),
-                        "last output": j.last_line[-100:],
+                        "last message": j.message[-100:],
                     }
                     for j in recent[:10]
                 ]
@@ -194,8 +181,8 @@ def launch(ctx: common.Context) -> None:
             hide_index=True,
         )
     st.caption(
-        "The run is `twin scenario run` in its own process (physics and simulation happen there, never in this page); "
-        "its progress is its progress bar, its results appear above when it ends."
+        "The run does what `twin scenario run` does, in its own process (physics and simulation happen there, never in "
+        "this page); it reports its stage and its results through files, and the results appear above when it ends."
     )
 
 

@@ -18,7 +18,7 @@ import polars as pl
 import pytest
 
 from twin.analytics.capability import capability, capability_from_frame, sigma_within
-from twin.analytics.quality_cli import register
+from twin.cli.quality import register
 from twin.errors import InputError
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"

@@ -17,13 +17,13 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
 from twin.analytics import figures, store
 from twin.analytics.allocation import EnergySplit, bill_of_materials
 from twin.analytics.carbon import CarbonFactors, carbon, load_carbon_factors
 from twin.analytics.frames import roles
 from twin.analytics.period import Period, parse_period
-from twin.analytics.synthetic import build, write_raw
 from twin.cell.factors import Factor
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -149,12 +149,15 @@ def grid_raw(rows: list[tuple[datetime, float]], region: str = "DE") -> pl.DataF
     )  # fmt: skip
 
 
-def warehouse(events: pl.DataFrame, energy: pl.DataFrame, grid: pl.DataFrame) -> duckdb.DuckDBPyConnection:
+def warehouse(
+    events: pl.DataFrame, energy: pl.DataFrame, grid: pl.DataFrame, quality: list[tuple] | None = None
+) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(":memory:")
     con.execute("set TimeZone = 'UTC'").fetchall()
     write_raw(con, "events", events)
-    write_raw(con, "quality", pl.DataFrame(schema={"ts": UTC_US, "unit_id": pl.String, "station_id": pl.String,
-              "characteristic": pl.String, "value": pl.Float64, "lsl": pl.Float64, "usl": pl.Float64}))  # fmt: skip
+    write_raw(con, "quality", pl.DataFrame(quality or [], schema={"ts": UTC_US, "unit_id": pl.String,
+              "station_id": pl.String, "characteristic": pl.String, "value": pl.Float64, "lsl": pl.Float64,
+              "usl": pl.Float64}, orient="row"))  # fmt: skip
     write_raw(con, "energy", energy)
     write_raw(con, "grid_intensity", grid)
     write_raw(con, "joint_states", pl.DataFrame(schema={"ts": UTC_US, "robot_id": pl.String, "q_1": pl.Float64}))
@@ -236,7 +239,8 @@ def test_direct_energy_goes_to_the_variants_cycling_and_shared_energy_by_run_tim
         (t, "cell_aux", 10.0), (t + timedelta(hours=1), "cell_aux", 12.0),  # 2 kWh shared
         (t, "outfeed", 1.0), (t + timedelta(hours=1), "outfeed", 1.0),
     ]  # fmt: skip
-    con = warehouse(events_frame(ev), energy_frame(readings), grid_raw([(t, 100.0)]))
+    inspected = [(t, unit, "outfeed", "gap_mm", 1.0, 0.6, 1.4) for unit in ("U1", "U2")]  # both good: per-unit figures
+    con = warehouse(events_frame(ev), energy_frame(readings), grid_raw([(t, 100.0)]), inspected)
     r = carbon_of(con, sample_cell, Period(t, t + timedelta(hours=1), "Europe/Berlin"))
     by = {v["variant"]: v for v in r["by_variant"]}
     # run time U1 = 30 + 10 s, U2 = 10 + 10 s: shared 2 kWh split 2:1; R2's 4 kWh split 3:1

@@ -8,17 +8,17 @@ shoulder 6-22; EUR/kWh). Bills of materials use the sample cell's part masses an
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
 
 from twin.analytics.allocation import EnergySplit
-from twin.analytics.calendar import shift_windows
 from twin.analytics.cost import cost, hourly_prices
 from twin.analytics.frames import roles
 from twin.analytics.kpis import unit_table
 from twin.analytics.period import Period
+from twin.cell.calendar import shift_windows
 from twin.cell.factors import tariff_schedule
 
 UTC_US = pl.Datetime("us", "UTC")
@@ -51,24 +51,26 @@ def test_prices_follow_the_local_hour_and_day_type():
                                                SHOULDER, OFFPEAK]  # fmt: skip
 
 
-def test_every_cost_line_on_a_hand_built_period(sample_cell):
+def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
     period = Period(utc("2026-10-04T22:00"), utc("2026-10-05T22:00"), "Europe/Berlin")  # Monday, local
     r = roles(sample_cell)
+    at = [utc("2026-10-05T06:30")] * 4
     units = unit_table(
-        pl.DataFrame(
-            {
-                "unit_id": ["good", "reworked", "scrapped"],
-                "variant": ["B4-PLA"] * 3,
-                "first_start_at": [utc("2026-10-05T06:00")] * 3,
-                "last_end_at": [utc("2026-10-05T06:30")] * 3,
-                "completed_at": [utc("2026-10-05T06:30")] * 3,
-                "station_end_at": [utc("2026-10-05T06:30")] * 3,
-                "run_s": [10.0, 20.0, 30.0],
-                "is_first_pass_good": [True, False, False],
-                "is_reworked": [False, True, False],
-                "is_final_good": [True, True, False],
-            }
-        ),
+        units_frame(
+            [
+                ("good", "good", False),
+                ("failed", "reworked", True),
+                ("failed", "scrapped", False),
+                ("not_inspected", "escaped", False),
+            ],
+            unit_id=["good", "reworked", "scrapped", "escaped"],
+            variant=["B4-PLA"] * 4,
+            first_start_at=[utc("2026-10-05T06:00")] * 4,
+            last_end_at=at,
+            completed_at=at,
+            station_end_at=at,
+            run_s=[10.0, 20.0, 30.0, 40.0],
+        ),  # fmt: skip
         period,
     )
     occupancy = pl.DataFrame(
@@ -94,25 +96,28 @@ def test_every_cost_line_on_a_hand_built_period(sample_cell):
     result = cost(split, units, occupancy, shifts, 3600.0, sample_cell, r, period, tariff_schedule("de_industrial_tou"))
     bom = 0.12 * 22.0 + 0.35 * 9.0 + 4 * 0.002 * 4.0  # PLA filament, aluminium panel, 4 steel screws (EUR)
     totals = result["total_eur"]
-    assert result["units"] == 2 and result["units_reworked"] == 1 and result["units_scrapped"] == 1
+    # per delivered unit: good, reworked and escaped (the escaped unit left the cell too); two are good
+    assert result["units"] == 3 and result["units_good"] == 2
+    assert result["units_reworked"] == 1 and result["units_scrapped"] == 1
+    assert result["units_completed"] == 4 and result["units_escaped"] == 1
     assert totals["energy"] == pytest.approx(1.0 * PEAK + 2.0 * SHOULDER)
     assert totals["labour"] == pytest.approx(16 * 1.0 * 48.0)
     assert totals["equipment"] == pytest.approx(0.5 * 3.2 + 1.0 * 2.4)  # R2 half an hour, printer-hours 1
     assert totals["maintenance"] == pytest.approx(1.0 * 2.5)
-    assert totals["material"] == pytest.approx(2 * bom)
+    assert totals["material"] == pytest.approx(3 * bom)  # delivered: good, reworked and the escaped unit
     assert totals["poor_quality"] == pytest.approx(6.0 + bom)  # rework + the scrapped unit's materials
     assert result["bom_eur_per_unit"]["B4-PLA"] == pytest.approx(bom)
     per = result["cost_per_unit"]
-    assert per["total"] == pytest.approx(sum(totals[k] for k in per if k != "total") / 2)
+    assert per["total"] == pytest.approx(sum(totals[k] for k in per if k != "total") / 3)
     (variant,) = result["by_variant"]
-    assert variant["variant"] == "B4-PLA" and variant["units"] == 2
+    assert variant["variant"] == "B4-PLA" and variant["units"] == 3
     assert variant["cost_per_unit"]["total"] == pytest.approx(per["total"])
 
 
 def test_twin_cost_json(tmp_path, capsys):
     import duckdb
+    from synthetic_warehouse import build, write_synthetic
 
-    from twin.analytics.synthetic import build, write_synthetic
     from twin.cell.load import load_cell
     from twin.cli import main
 
@@ -136,12 +141,3 @@ def test_twin_cost_json(tmp_path, capsys):
 
     code = main(["cost", "--warehouse", str(tmp_path / "missing.duckdb")])
     assert code == 2 and "no warehouse" in capsys.readouterr().err
-
-
-def test_shift_windows_count_breaks_as_paid_time(sample_cell):
-    period = Period(utc("2026-10-04T22:00"), utc("2026-10-05T22:00") + timedelta(0), "Europe/Berlin")
-    windows = shift_windows(sample_cell.shifts, period)
-    assert [(w.hour, w.minute) for w in windows["start_at"].dt.convert_time_zone("Europe/Berlin").to_list()] == [
-        (6, 0),
-        (14, 0),
-    ]

@@ -9,12 +9,12 @@ import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
 from twin.analytics import quality, store
 from twin.analytics.frames import roles
 from twin.analytics.kpis import unit_table
 from twin.analytics.period import Period
-from twin.analytics.synthetic import build, write_raw
 
 UTC_US = pl.Datetime("us", "UTC")
 T0 = datetime(2026, 10, 5, 4, tzinfo=UTC)  # Monday 06:00 Berlin
@@ -96,10 +96,10 @@ def test_unit_dispositions_cycles_and_stops_from_the_marts(con, sample_cell):
     data = store.load_period(con, PERIOD, roles(sample_cell), defects=True)
     units = unit_table(data.units, PERIOD).sort("unit_id")
     assert units["unit_id"].to_list() == ["A", "B", "C", "D", "E"]
-    assert units["is_first_pass_good"].to_list() == [False, False, True, False, True]
+    # the disposition is mart_unit_disposition's, read as it is (E has no measurement: not inspected, never good)
+    assert units["first_pass_result"].to_list() == ["failed", "failed", "good", "failed", "not_inspected"]
+    assert units["final_result"].to_list() == ["reworked", "scrapped", "good", "scrapped", "escaped"]
     assert units["is_reworked"].to_list() == [True, False, False, True, False]
-    assert units["is_final_good"].to_list() == [True, False, True, False, True]
-    assert units["is_scrapped"].to_list() == [False, True, False, True, False]
     # run time leaves the printer bank out: R1 12 s + R2 30 s + inspection 6 s + outfeed 6 s (+ A's re-screw 30 s)
     assert units["run_s"].to_list() == pytest.approx([84.0, 54.0, 54.0, 54.0, 54.0])
     assert units["completed_at"].to_list()[2] == at(20.9)
@@ -115,8 +115,10 @@ def test_first_pass_yield_and_pareto(con, sample_cell):
     data = store.load_period(con, PERIOD, roles(sample_cell), defects=True)
     units = unit_table(data.units, PERIOD)
     fpy = quality.first_pass_yield(units)
-    assert (fpy["units_completed"], fpy["first_pass_good"], fpy["reworked"], fpy["scrapped"]) == (5, 2, 2, 2)
-    assert fpy["first_pass_yield"] == pytest.approx(0.4) and fpy["final_yield"] == pytest.approx(0.6)
+    assert (fpy["units_completed"], fpy["first_pass_good"], fpy["reworked"], fpy["scrapped"]) == (5, 1, 2, 2)
+    assert (fpy["not_inspected"], fpy["escaped"]) == (1, 1)
+    assert fpy["first_pass_yield"] == pytest.approx(1 / 5) and fpy["final_yield"] == pytest.approx(2 / 5)
+    assert fpy["rework_rate"] == pytest.approx(2 / 5) and fpy["escape_rate"] == pytest.approx(1 / 5)
     pareto = quality.defect_pareto(data.defects, units)
     assert pareto["count"].sum() == 3 and pareto["cumulative_share"].to_list()[-1] == pytest.approx(1.0)
     with_rework = quality.defect_pareto(data.defects, units, first_pass_only=False)
@@ -145,6 +147,9 @@ def test_weekly_trends_group_local_weeks(sample_cell):
             "is_reworked": [False, True],
             "is_scrapped": [False, False],
             "is_final_good": [True, True],
+            "is_inspected": [True, True],
+            "is_escaped": [False, False],
+            "is_fully_measured": [True, True],
         }
     )
     w = quality.weekly_trends(units, "Europe/Berlin")

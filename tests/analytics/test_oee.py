@@ -1,4 +1,4 @@
-"""OEE (ISO 22400-2) against published worked examples, the shift calendar across DST, and `twin oee`.
+"""OEE (ISO 22400-2) against published worked examples, the calendar's planned time, and `twin oee`.
 
 Worked examples: Vorne Industries, "Calculating OEE" worksheet (oee.com / vorne.com, (c) 2002-2005),
 both filled-in shifts:
@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 import polars as pl
 import pytest
 
-from twin.analytics.calendar import planned_windows, shift_windows, window_seconds
 from twin.analytics.kpis import completions, oee, oee_figures, unit_table
 from twin.analytics.period import parse_period
+from twin.cell.calendar import planned_windows, window_seconds
 from twin.cell.spec import CalendarSpec
 from twin.errors import InputError
 
@@ -137,11 +137,15 @@ def test_down_time_counts_once_and_only_inside_planned_time():
     assert r1["down_time_s"] == pytest.approx((20 + 15) * 60)
 
 
-def test_open_fault_runs_to_the_end_of_the_period():
+def test_open_fault_runs_to_the_end_of_the_period_and_an_unmatched_end_is_reported_not_counted():
     windows = planned_windows(one_shift([]), MONDAY)
     down = downtime([("R2", "2026-10-05T13:00", "2026-10-05T13:00")]).with_columns(pl.lit(None, UTC_US).alias("end_at"))
-    r = oee(windows, down, spread_completions(windows, 0, 0), {}, MONDAY)
-    assert r["down_time_s"] == pytest.approx(3600)
+    unmatched = downtime([("R1", "2026-10-05T08:00", "2026-10-05T09:00")]).with_columns(
+        pl.lit(None, UTC_US).alias("start_at")
+    )
+    r = oee(windows, pl.concat([down, unmatched]), spread_completions(windows, 0, 0), {}, MONDAY)
+    assert r["down_time_s"] == pytest.approx(3600)  # 13:00 to the shift's end at 14:00; R1's lone end adds nothing
+    assert (r["stops_open"], r["stop_ends_unmatched"]) == (1, 1)
 
 
 def test_unknown_variant_is_a_clear_error():
@@ -151,37 +155,23 @@ def test_unknown_variant_is_a_clear_error():
         oee(windows, downtime([]), done, {"B4-PLA": 25.0}, MONDAY)
 
 
-def test_units_and_completions_count_the_output_station():
-    units = pl.DataFrame(
-        {
-            "unit_id": ["A", "B", "C", "D"],
-            "variant": ["V"] * 4,
-            "first_start_at": [local("2026-10-05T06:00")] * 4,
-            "last_end_at": [local("2026-10-05T07:00")] * 4,
-            "completed_at": [local("2026-10-05T07:00"), local("2026-10-05T08:00"), None, local("2026-10-06T07:00")],
-            "station_end_at": [local("2026-10-05T06:30")] * 4,
-            "run_s": [60.0, 60.0, 30.0, None],
-            "is_first_pass_good": [True, False, None, False],
-            "is_reworked": [False, True, None, False],
-            "is_final_good": [True, True, None, False],
-        }
-    )
+def test_units_and_completions_count_the_output_station(units_frame):
+    units = units_frame(
+        [("good", "good", False), ("failed", "reworked", True), ("not_inspected", "escaped", False),
+         ("failed", "scrapped", False)],
+        unit_id=["A", "B", "C", "D"], variant=["V"] * 4, first_start_at=[local("2026-10-05T06:00")] * 4,
+        last_end_at=[local("2026-10-05T07:00")] * 4,
+        completed_at=[local("2026-10-05T07:00"), local("2026-10-05T08:00"), None, local("2026-10-06T07:00")],
+        station_end_at=[local("2026-10-05T06:30")] * 4, run_s=[60.0, 60.0, 30.0, None],
+    )  # fmt: skip
     table = unit_table(units, MONDAY)
     assert table["in_period"].to_list() == [True, True, False, False]
-    assert table["is_scrapped"].to_list() == [False, False, False, True]
-    assert table["is_first_pass_good"].to_list() == [True, False, True, False]  # no measurement: good
+    assert table["run_s"].to_list() == [60.0, 60.0, 30.0, 0.0]
     assert completions(table)["unit_id"].to_list() == ["A", "B", "D"]
     assert completions(table, "R2")["end_at"].to_list() == [local("2026-10-05T06:30")] * 4
 
 
-def test_night_shift_across_the_autumn_dst_change_is_nine_hours():
-    cal = CalendarSpec(days=["sat", "sun"], shifts=[{"name": "night", "start": "22:00", "end": "06:00"}])
-    period = parse_period("2026-10-24", "2026-10-26", "Europe/Berlin")
-    windows = shift_windows(cal, period)
-    by_day = {d: (b - a).total_seconds() / 3600 for d, a, b in windows.select("date", "start_at", "end_at").iter_rows()}
-    # Sat 22:00 CEST -> Sun 06:00 CET spans the repeated hour; Sun 22:00 -> Mon 06:00 is cut at the period end
-    assert by_day[datetime(2026, 10, 24).date()] == 9.0
-    assert by_day[datetime(2026, 10, 25).date()] == 2.0
+def test_period_of_a_dst_day_is_23_or_25_hours():
     assert parse_period("2026-10-25", "2026-10-26", "Europe/Berlin").hours == 25.0
     assert parse_period("2026-03-29", "2026-03-30", "Europe/Berlin").hours == 23.0
 
@@ -225,8 +215,7 @@ def test_malformed_period_values_are_input_errors(value):
 def tiny_warehouse(tmp_path, sample_cell):
     """Two units through every station on Monday 2026-10-05, one fault, and a table x to attack."""
     import duckdb
-
-    from twin.analytics.synthetic import build, write_raw
+    from synthetic_warehouse import build, write_raw
 
     path = tmp_path / "twin.duckdb"
     con = duckdb.connect(str(path))
@@ -262,7 +251,7 @@ def test_twin_oee_json_and_injection_attempt(tiny_warehouse, monkeypatch, capsys
     from twin.cli import main
 
     monkeypatch.setattr(
-        ideal, "ideal_cycle_times", lambda cell, station=None: {"B4-PLA": 30.0, "B6-RPLA": 40.0, "B8-ALU": 50.0}
+        ideal, "ideal_cycle_times", lambda cell, station=None, **_: {"B4-PLA": 30.0, "B6-RPLA": 40.0, "B8-ALU": 50.0}
     )
     code = main(["oee", "--warehouse", str(tiny_warehouse), "--from", "2026-10-05", "--to", "2026-10-06", "--json"])
     out = json.loads(capsys.readouterr().out)
@@ -270,7 +259,8 @@ def test_twin_oee_json_and_injection_attempt(tiny_warehouse, monkeypatch, capsys
     for key in ("planned_time_s", "run_time_s", "total_count", "good_count", "availability", "performance",
                 "quality", "oee", "by_day"):  # fmt: skip
         assert key in out
-    assert out["total_count"] == 2 and out["good_count"] == 2
+    assert out["total_count"] == 2 and out["good_count"] == 0  # no unit was inspected: none is known good
+    assert out["quality"] == 0.0
     assert out["planned_time_s"] == 14.5 * 3600  # sample cell: 06:00-22:00 minus 90 min of breaks
     assert out["run_time_s"] == 14.5 * 3600 - 600
     assert out["performance"] == pytest.approx(70.0 / out["run_time_s"])

@@ -28,7 +28,6 @@ from scipy import stats
 from scipy.integrate import trapezoid
 
 from twin.analytics import spc
-from twin.analytics.quality_cli import register
 from twin.analytics.spc import (
     CONSTANTS,
     c4,
@@ -37,6 +36,7 @@ from twin.analytics.spc import (
     imr,
     xbar_r,
 )
+from twin.cli.quality import register
 from twin.errors import InputError
 
 REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"

@@ -20,8 +20,9 @@ def telemetry_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_warehouse(tmp_path_factory, telemetry_dir) -> Path:
-    """Ingested, replayed (R2), one tiny scenario, the cell rendered, ideal cycle times written."""
-    from twin.dashboard import write_ideal_cycle_times
+    """Ingested, replayed (R2), one tiny scenario, the cell rendered, the cell's plan stored."""
+    from twin.api import store_cell_plan
+    from twin.paths import DEFAULT_CELL
     from twin.warehouse.load import ingest_paths
 
     root = tmp_path_factory.mktemp("demo")
@@ -34,19 +35,20 @@ def demo_warehouse(tmp_path_factory, telemetry_dir) -> Path:
     twin_json(
         "scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.5", "--warehouse", str(warehouse)
     )
-    write_ideal_cycle_times(warehouse)
+    store_cell_plan(warehouse, DEFAULT_CELL)
     return warehouse
 
 
 def _partial(tmp_path_factory, telemetry_dir: Path, name: str, streams: tuple[str, ...]) -> Path:
-    from twin.dashboard import write_ideal_cycle_times
+    from twin.api import store_cell_plan
+    from twin.paths import DEFAULT_CELL
     from twin.warehouse.load import ingest_paths
 
     root = tmp_path_factory.mktemp(name)
     files = demo_files(telemetry_dir, streams)
     warehouse = root / "twin.duckdb"
     ingest_paths(files, warehouse)
-    write_ideal_cycle_times(warehouse)
+    store_cell_plan(warehouse, DEFAULT_CELL)
     return warehouse
 
 

@@ -55,10 +55,10 @@ def chromium(system_program) -> Path:
 @pytest.fixture
 def served_app(demo_warehouse, tmp_path):
     """``streamlit run apps/dashboard.py`` (the command ``twin dashboard`` runs) on a free port; killed at the end."""
-    from twin.dashboard import app_environment, streamlit_command
+    from twin.api.dashboard import app_environment, streamlit_command
 
     port = free_port()
-    cmd = [*streamlit_command(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+    cmd = [*streamlit_command(port), "--server.fileWatcherType", "none"]
     log_path = tmp_path / "streamlit.log"
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from dashtest import APP, REPO
@@ -24,23 +25,50 @@ def wait_done(folder: Path, job_id: str, timeout: float = 60) -> jobs.JobStatus:
     raise AssertionError(f"job {job_id} still running after {timeout} s")
 
 
-def test_a_job_runs_in_the_background_and_reports_its_result(tmp_path):
-    code = "import json, sys, time\ntime.sleep(0.3)\nprint('working', file=sys.stderr)\nprint(json.dumps({'ok': 1}))"
-    job_id = jobs.start_job(tmp_path, "test", [sys.executable, "-c", code], label="a test")
+def job_code(body: str) -> list[str]:
+    """A stand-in for the API's runner: Python code with the job-file functions and its folder at hand."""
+    prelude = (
+        "import os, sys, time\n"
+        "from twin.api.jobfiles import write_error, write_progress, write_result\n"
+        "from twin.errors import InputError\n"
+        "folder = os.environ['TWIN_JOB_DIR']\n"
+    )
+    return [sys.executable, "-c", prelude + body]
+
+
+def test_a_job_reports_through_its_files_not_its_output(tmp_path):
+    body = (
+        "write_progress(folder, 'working', 0.5)\n"
+        "time.sleep(0.5)\n"
+        'print(\'{"not": "the result"}\')\n'
+        "write_result(folder, {'ok': 1})\n"
+    )
+    job_id = jobs.start_job(tmp_path, "report", {}, label="a test", command=job_code(body))
     first = jobs.job_status(tmp_path, job_id)
     assert first.state == jobs.RUNNING and not first.done and first.label == "a test"
-    status = wait_done(tmp_path, job_id)
+    seen = set()
+    deadline = time.monotonic() + 60
+    while not (status := jobs.job_status(tmp_path, job_id)).done:
+        assert time.monotonic() < deadline
+        seen.add((status.progress, status.message))
+        time.sleep(0.05)
+    assert (0.5, "working") in seen
     assert status.state == jobs.SUCCEEDED and status.returncode == 0 and status.progress == 1.0
-    assert status.result_json() == {"ok": 1} and status.last_line == "working"
-    assert [j.job_id for j in jobs.list_jobs(tmp_path, "test")] == [job_id]
-    assert jobs.list_jobs(tmp_path, "other") == []
+    assert status.result() == {"ok": 1} and status.message == "working"
+    assert [j.job_id for j in jobs.list_jobs(tmp_path, "report")] == [job_id]
+    assert jobs.list_jobs(tmp_path, "scenario") == []
 
 
-def test_failing_and_cancelled_jobs(tmp_path):
-    failing = jobs.start_job(tmp_path, "test", [sys.executable, "-c", "import sys; sys.exit('bad input')"])
+def test_failing_crashing_and_cancelled_jobs(tmp_path):
+    body = "write_error(folder, InputError('bad input'))\nsys.exit(2)\n"
+    failing = jobs.start_job(tmp_path, "report", {}, command=job_code(body))
     status = wait_done(tmp_path, failing)
-    assert status.state == jobs.FAILED and status.returncode == 1 and status.last_line == "bad input"
-    slow = jobs.start_job(tmp_path, "test", [sys.executable, "-c", "import time; time.sleep(60)"])
+    assert status.state == jobs.FAILED and status.returncode == 2 and status.message == "bad input"
+    assert status.result() is None
+    crashing = jobs.start_job(tmp_path, "report", {}, command=job_code("sys.exit('no error file')\n"))
+    status = wait_done(tmp_path, crashing)
+    assert status.state == jobs.FAILED and status.message == "no error file"  # the last line of its stderr
+    slow = jobs.start_job(tmp_path, "report", {}, command=job_code("time.sleep(60)\n"))
     time.sleep(0.3)
     assert jobs.cancel_job(tmp_path, slow)
     status = wait_done(tmp_path, slow, timeout=20)
@@ -48,41 +76,31 @@ def test_failing_and_cancelled_jobs(tmp_path):
     assert not jobs.cancel_job(tmp_path, slow)
 
 
-def test_progress_of_a_tty_progress_bar(tmp_path):
-    code = "import time, tqdm\nfor _ in tqdm.tqdm(range(4)):\n    time.sleep(0.25)\n"
-    job_id = jobs.start_job(tmp_path, "test", [sys.executable, "-c", code], tty=True)
-    seen = set()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = jobs.job_status(tmp_path, job_id)
-        if status.progress is not None:
-            seen.add(status.progress)
-        if status.done:
-            break
-        time.sleep(0.05)
-    assert status.state == jobs.SUCCEEDED
-    assert len(seen - {1.0}) >= 1 and all(0.0 <= p <= 1.0 for p in seen), seen
-    assert jobs.parse_progress("x:  40%|####      | 2/5") == 0.4
-    assert jobs.parse_progress("nothing yet") is None
+def test_a_job_of_an_unknown_kind_is_refused(tmp_path):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="valid: report, scenario"):
+        jobs.start_job(tmp_path, "sweep", {})
 
 
 def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeypatch):
-    import twin.dashboard as dash
+    import twin.api.dashboard as setup
+    import twin.cli.dashboard as dash
     from twin.cli import build_parser
 
     warehouse = tmp_path / "data" / "twin.duckdb"
     calls: dict = {}
 
-    def fake_demo(path):
+    def fake_demo(path, **_):
         calls["demo"] = Path(path)
         from twin.warehouse.connection import write_job
 
         with write_job(path):
             pass
 
-    def fake_ideal(path, cell):
-        calls["ideal"] = (Path(path), Path(cell))
-        return Path(path).with_suffix(".ideal.json")
+    def fake_store_plan(path, cell):
+        calls["plan"] = (Path(path), Path(cell))
+        return SimpleNamespace(content_hash="0" * 64, cell_id="cell")
 
     class FakePopen:
         def __init__(self, cmd, env, stdout):
@@ -94,37 +112,19 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
         def poll(self):
             return 0
 
-    monkeypatch.setattr(dash, "build_demo", fake_demo)
-    monkeypatch.setattr(dash, "write_ideal_cycle_times", fake_ideal)
+    monkeypatch.setattr(setup, "demo", fake_demo)
+    monkeypatch.setattr(setup, "store_cell_plan", fake_store_plan)
     monkeypatch.setattr(dash.subprocess, "Popen", FakePopen)
     args = build_parser().parse_args(["dashboard", "--port", "8600", "--warehouse", str(warehouse), "--json"])
     assert dash.run_dashboard(args) == 0
-    assert calls["demo"] == warehouse and calls["ideal"][0] == warehouse
+    assert calls["demo"] == warehouse and calls["plan"][0] == warehouse
     assert calls["cmd"][1:4] == ["-m", "streamlit", "run"] and calls["cmd"][4] == str(APP)
     assert calls["cmd"][calls["cmd"].index("--server.port") + 1] == "8600"
+    assert calls["cmd"][calls["cmd"].index("--server.address") + 1] == "127.0.0.1"  # loopback unless told
     assert calls["cmd"][calls["cmd"].index("--server.headless") + 1] == "true"
     assert calls["env"]["TWIN_WAREHOUSE"] == str(warehouse.resolve())
     calls.clear()
     assert dash.run_dashboard(args) == 0 and "demo" not in calls  # the warehouse exists now
-
-
-def test_dashboard_command_without_the_demo_module(tmp_path, monkeypatch):
-    import twin.dashboard as dash
-
-    ran = {}
-
-    def fake_run(cmd, stdout, check):
-        ran["cmd"] = cmd
-
-        class Done:
-            returncode = 0
-
-        return Done()
-
-    monkeypatch.setitem(sys.modules, "twin.demo", None)  # `import twin.demo` fails
-    monkeypatch.setattr(dash.subprocess, "run", fake_run)
-    dash.build_demo(tmp_path / "twin.duckdb")
-    assert ran["cmd"][1:4] == ["-m", "twin.cli", "demo"] and str(tmp_path / "twin.duckdb") in ran["cmd"]
 
 
 def test_dashboard_help_and_bad_port(capsys):
@@ -138,18 +138,31 @@ def test_dashboard_help_and_bad_port(capsys):
     assert "--port 0" in capsys.readouterr().err
 
 
-def test_ideal_cycle_times_file(tmp_path):
-    from twin.analytics import dashboard_data as dd
-    from twin.dashboard import write_ideal_cycle_times
+def test_stored_plan_gives_the_dashboard_its_ideal_cycle_times(tmp_path):
+    from twin.analytics.ideal import ideal_cycle_times
+    from twin.api import store_cell_plan
+    from twin.api.read.ideal_times import load_ideal
+    from twin.cell.load import load_cell
+    from twin.errors import WarehouseError
+    from twin.paths import DEFAULT_CELL
+    from twin.warehouse.connection import read_connection, write_job
+    from twin.warehouse.plans import stored_plans
 
     warehouse = tmp_path / "twin.duckdb"
-    path = write_ideal_cycle_times(warehouse)
-    doc = json.loads(path.read_text())
-    assert path == dd.ideal_path(warehouse) and doc["cell_id"] == "microfactory-v1"
-    from twin.analytics.ideal import ideal_cycle_times
-    from twin.cell.load import load_cell
-
-    assert dd.load_ideal(warehouse).cell == ideal_cycle_times(load_cell())
+    with pytest.raises(WarehouseError, match="no warehouse yet"):  # never a warehouse holding only a plan
+        store_cell_plan(warehouse, DEFAULT_CELL)
+    assert not warehouse.exists()
+    with write_job(warehouse):
+        pass
+    plan = store_cell_plan(warehouse, DEFAULT_CELL)
+    with read_connection(warehouse) as con:  # what the pages read: the published snapshot
+        assert [row[:2] for row in stored_plans(con)] == [(plan.content_hash, plan.cell_id)]
+    store_cell_plan(warehouse, DEFAULT_CELL)  # stored already: nothing is added
+    with read_connection(warehouse) as con:
+        assert len(stored_plans(con)) == 1
+    cell = load_cell()
+    assert load_ideal(warehouse).cell == ideal_cycle_times(cell, warehouse=warehouse)
+    assert load_ideal(warehouse).cell == dict(zip(plan.variants["variant"], plan.variants["takt_s"], strict=True))
 
 
 def test_twin_dashboard_serves_and_stops_with_its_app(demo_warehouse, tmp_path):
@@ -177,7 +190,7 @@ def test_twin_dashboard_serves_and_stops_with_its_app(demo_warehouse, tmp_path):
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True)
     try:
         line = json.loads(proc.stdout.readline())
-        assert line["url"] == f"http://localhost:{port}" and line["warehouse"] == str(demo_warehouse.resolve())
+        assert line["url"] == f"http://127.0.0.1:{port}" and line["warehouse"] == str(demo_warehouse.resolve())
         deadline = time.monotonic() + 90
         while True:
             try:

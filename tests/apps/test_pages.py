@@ -4,11 +4,14 @@ pages show are the ones ``twin oee|cost|carbon --json`` print for the same perio
 from __future__ import annotations
 
 import math
+import sys
 
 import pytest
-from dashtest import DAYS, FIRST_DAY, PAGES, assert_clean, texts, twin_json
+from dashtest import DAYS, FIRST_DAY, PAGES, REPO, assert_clean, texts, twin_json
+from jsontree import same
 
-from twin.analytics import dashboard_data as dd
+sys.path.insert(0, str(REPO / "apps"))
+import display  # noqa: E402
 
 SHOWN = "_dashboard_shown"
 
@@ -27,22 +30,6 @@ def close(a, b) -> bool:
     if a is None or b is None:
         return a is b
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
-
-
-def same(a, b, path: str = "") -> None:
-    """Equal JSON trees; floats to 1e-9 relative (a group-by's float sums may differ in the last bits run to run)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        assert a.keys() == b.keys(), f"{path}: keys {sorted(a)} != {sorted(b)}"
-        for k in a:
-            same(a[k], b[k], f"{path}.{k}")
-    elif isinstance(a, list) and isinstance(b, list):
-        assert len(a) == len(b), f"{path}: {len(a)} != {len(b)} items"
-        for i, (x, y) in enumerate(zip(a, b, strict=True)):
-            same(x, y, f"{path}[{i}]")
-    elif isinstance(a, float) and isinstance(b, float):
-        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), f"{path}: {a} != {b}"
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -70,10 +57,10 @@ def test_overview_kpis_equal_the_commands_for_all_data(app, demo_warehouse):
     same(kpis["cost_per_unit"], cost["cost_per_unit"]["total"])
     same(kpis["kgco2e_per_unit"], carbon["per_unit_kg"]["total_market"])
     assert close(kpis["first_pass_yield"], oee["good_count"] / oee["total_count"])
-    assert metric(at, "Units completed").value == dd.format_kpi("units", oee["total_count"])
-    assert metric(at, "OEE").value == dd.format_kpi("oee", oee["oee"])
-    assert metric(at, "Cost per unit").value == dd.format_kpi("cost_per_unit", cost["cost_per_unit"]["total"])
-    assert metric(at, "kgCO2e per unit").value == dd.format_kpi(
+    assert metric(at, "Units completed").value == display.format_kpi("units", oee["total_count"])
+    assert metric(at, "OEE").value == display.format_kpi("oee", oee["oee"])
+    assert metric(at, "Cost per unit").value == display.format_kpi("cost_per_unit", cost["cost_per_unit"]["total"])
+    assert metric(at, "kgCO2e per unit").value == display.format_kpi(
         "kgco2e_per_unit", carbon["per_unit_kg"]["total_market"]
     )
     assert oee["period"]["from"].startswith(DAYS[0]) and oee["period"]["to"].startswith("2026-10-07")
@@ -91,12 +78,12 @@ def test_last_day_with_deltas_against_the_day_before(app, demo_warehouse):
     figures = shown(at, "overview")
     same(figures["oee"], oee)
     same(figures["cost"], cost)
-    assert metric(at, "OEE").value == dd.format_kpi("oee", oee["oee"])
-    assert metric(at, "OEE").delta == dd.format_delta("oee", oee["oee"] - prev_oee["oee"])
-    assert metric(at, "Units completed").delta == dd.format_delta(
+    assert metric(at, "OEE").value == display.format_kpi("oee", oee["oee"])
+    assert metric(at, "OEE").delta == display.format_delta("oee", oee["oee"] - prev_oee["oee"])
+    assert metric(at, "Units completed").delta == display.format_delta(
         "units", float(oee["total_count"] - prev_oee["total_count"])
     )
-    assert metric(at, "Cost per unit").delta == dd.format_delta(
+    assert metric(at, "Cost per unit").delta == display.format_delta(
         "cost_per_unit", cost["cost_per_unit"]["total"] - prev_cost["cost_per_unit"]["total"]
     )
 
@@ -108,7 +95,7 @@ def test_station_and_variant_filters_follow_the_commands(app, demo_warehouse):
     w = ("--warehouse", str(demo_warehouse))
     oee_r2 = twin_json("oee", *w, "--station", "R2")
     same(shown(at, "overview")["oee"], oee_r2)
-    assert metric(at, "OEE (R2)").value == dd.format_kpi("oee", oee_r2["oee"])
+    assert metric(at, "OEE (R2)").value == display.format_kpi("oee", oee_r2["oee"])
 
     at.sidebar.selectbox(key="flt_variant").set_value("B6-RPLA").run()
     assert_clean(at, "overview")
@@ -126,7 +113,9 @@ def test_station_and_variant_filters_follow_the_commands(app, demo_warehouse):
         assert at.sidebar.selectbox(key="flt_variant").value == "B6-RPLA"
         assert at.sidebar.selectbox(key="flt_station").value == "R2"
     cost_at = at.switch_page(PAGES["cost"]).run()
-    assert metric(cost_at, "Cost per good unit").value == dd.format_kpi("cost_per_unit", row["cost_per_unit"]["total"])
+    assert metric(cost_at, "Cost per good unit").value == display.format_kpi(
+        "cost_per_unit", row["cost_per_unit"]["total"]
+    )
 
 
 def test_cost_and_carbon_pages_equal_the_commands(app, demo_warehouse):
@@ -139,7 +128,7 @@ def test_cost_and_carbon_pages_equal_the_commands(app, demo_warehouse):
     at.switch_page(PAGES["cost"]).run()
     assert_clean(at, "cost")
     same(shown(at, "cost")["cost"], cost)
-    assert metric(at, "Cost per good unit").value == dd.format_kpi("cost_per_unit", cost["cost_per_unit"]["total"])
+    assert metric(at, "Cost per good unit").value == display.format_kpi("cost_per_unit", cost["cost_per_unit"]["total"])
     assert metric(at, "Good units").value == f"{cost['units']:,}"
     assert [b.label for b in at.get("download_button")][:4] == [
         "cost_per_unit.csv",
@@ -150,10 +139,10 @@ def test_cost_and_carbon_pages_equal_the_commands(app, demo_warehouse):
     at.switch_page(PAGES["carbon"]).run()
     assert_clean(at, "carbon")
     same(shown(at, "carbon")["carbon"], carbon)
-    assert metric(at, "kgCO2e per unit (market)").value == dd.format_kpi(
+    assert metric(at, "kgCO2e per unit (market)").value == display.format_kpi(
         "kgco2e_per_unit", carbon["per_unit_kg"]["total_market"]
     )
-    assert metric(at, "kgCO2e per unit (location)").value == dd.format_kpi(
+    assert metric(at, "kgCO2e per unit (location)").value == display.format_kpi(
         "kgco2e_per_unit", carbon["per_unit_kg"]["total_location"]
     )
     assert metric(at, "Scope 2 location").value == f"{carbon['scope2_location_kg']:,.1f} kg"

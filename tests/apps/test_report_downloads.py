@@ -1,4 +1,4 @@
-"""Cost and Carbon pages: the period report is built by a background `twin report` job, then downloaded."""
+"""Cost and Carbon pages: the period report is built by a background job of the API, then downloaded."""
 
 from __future__ import annotations
 
@@ -27,12 +27,15 @@ def test_build_then_download_the_period_report(app, demo_warehouse, tmp_path):
         assert time.monotonic() < deadline, "the report job did not finish in 300 s"
         time.sleep(0.5)
     assert status.state == jobs.SUCCEEDED, status.stderr()[-2000:]
+    folder = warehouse.parent / "dashboard_reports" / "2026-10-06_2026-10-07"
+    result = status.result()  # the job's result file
+    assert result["html"] == str(folder / "report.html") and status.progress == 1.0
+    assert result["period"]["from"].startswith("2026-10-06") and "carbon_scopes" in result["tables"]
     at.run()
     assert_clean(at, "carbon report ready")
     labels = [b.label for b in at.get("download_button")]
     assert "report.html" in labels and "report.json" in labels
     assert any(label.startswith("all ") and "CSV" in label for label in labels)
-    folder = warehouse.parent / "dashboard_reports" / "2026-10-06_2026-10-07"
     assert (folder / "report.html").is_file() and list(folder.glob("*.csv"))
     # the same report serves the Cost page of the same period
     at.switch_page(PAGES["cost"]).run()

@@ -11,7 +11,7 @@ from dashtest import PAGES, REPO, assert_clean, copy_warehouse, texts
 sys.path.insert(0, str(REPO / "apps"))
 import jobs  # noqa: E402
 
-from twin.analytics import dashboard_data as dd  # noqa: E402
+from twin.api.read import scenarios  # noqa: E402
 
 
 def test_scenario_rows_and_comparison():
@@ -39,9 +39,9 @@ def test_scenario_rows_and_comparison():
             }
         },
     }
-    rows = pl.concat([dd.scenario_rows(base, "r1"), dd.scenario_rows(paired, "r2")])
+    rows = pl.concat([scenarios.scenario_rows(base, "r1"), scenarios.scenario_rows(paired, "r2")])
     assert rows.filter(pl.col("scenario") == "baseline-v1")["kpi"].to_list() == ["oee", "utilization_R2"]
-    table = dd.compare_rows(rows, "baseline-v1")
+    table = scenarios.compare_rows(rows, "baseline-v1")
     fast = table.filter((pl.col("scenario") == "faster-robots-v1") & (pl.col("kpi") == "oee")).row(0, named=True)
     assert fast["is_paired"] and (fast["delta"], fast["delta_ci_low"], fast["delta_ci_high"]) == (0.05, 0.04, 0.06)
     assert fast["baseline_mean"] == 0.70
@@ -52,7 +52,7 @@ def test_scenario_rows_and_comparison():
 def test_stored_results_in_either_layout(tmp_path):
     import json
 
-    from twin.warehouse.connection import read_connection, write_job
+    from twin.warehouse.connection import write_job
 
     warehouse = tmp_path / "twin.duckdb"
     doc = {"scenario": "baseline-v1", "kpis": {"oee": {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8}}}
@@ -64,8 +64,7 @@ def test_stored_results_in_either_layout(tmp_path):
             "ci_high double)"
         )
         con.execute("insert into mart_scenario_kpis values ('night-v1', 'oee', 0.8, 0.7, 0.9)")
-    with read_connection(warehouse) as con:
-        rows = dd.stored_scenario_results(con)
+    rows = scenarios.stored_scenario_results(warehouse)
     assert sorted(rows["scenario"].to_list()) == ["baseline-v1", "night-v1"]
     assert set(rows["kpi"]) == {"oee"} and rows["mean"].sum() == 1.5
 
@@ -93,7 +92,7 @@ def test_launch_a_scenario_run_from_the_page(app, demo_warehouse, tmp_path):
     assert_clean(at, "scenarios after the run")
     shown = at.session_state["_dashboard_shown"]["scenarios"]
     assert "baseline-v1" in shown["scenarios"] and shown["baseline"] == "baseline-v1"
-    result = status.result_json()
+    result = status.result()
     table = next(r for r in at.dataframe if "kpi" in r.value.columns and "baseline_mean" in r.value.columns).value
     row = (
         pl.from_pandas(table)

@@ -9,8 +9,7 @@ from datetime import date
 import duckdb
 import polars as pl
 import pytest
-
-from twin.analytics.synthetic import build, write_synthetic
+from synthetic_warehouse import build, write_synthetic
 
 IDEAL = {"B4-PLA": 25.512, "B6-RPLA": 32.536, "B8-ALU": 39.648}
 
@@ -28,13 +27,13 @@ def warehouse(tmp_path_factory, sample_cell):
 @pytest.fixture(scope="module")
 def report(warehouse, tmp_path_factory):
     from twin.analytics import ideal
-    from twin.report.build import write_report
+    from twin.api import report as make_report
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: IDEAL)  # no physics in this test
+    mp.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)  # no physics in this test
     try:
         out = tmp_path_factory.mktemp("out") / "report"
-        return write_report(warehouse, out, "2026-10-05", "2026-10-08", progress=False)
+        return make_report(warehouse, out, start="2026-10-05", end="2026-10-08")
     finally:
         mp.undo()
 
@@ -82,7 +81,7 @@ def test_report_figures_agree_with_the_commands(report, warehouse, monkeypatch, 
     from twin.analytics import ideal
     from twin.cli import main
 
-    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: IDEAL)
+    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)
     for command, key in (("oee", "oee"), ("cost", "cost"), ("carbon", "carbon")):
         code = main([command, "--warehouse", str(warehouse), "--from", "2026-10-05", "--to", "2026-10-08", "--json"])
         assert code == 0
@@ -103,7 +102,7 @@ def test_twin_report_cli(warehouse, tmp_path, monkeypatch, capsys):
     from twin.analytics import ideal
     from twin.cli import main
 
-    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None: IDEAL)
+    monkeypatch.setattr(ideal, "ideal_cycle_times", lambda cell, station=None, **_: IDEAL)
     out = tmp_path / "r"
     code = main(["report", "--warehouse", str(warehouse), "--from", "2026-10-06", "--out", str(out), "--json"])
     result = json.loads(capsys.readouterr().out)

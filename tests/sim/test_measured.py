@@ -1,15 +1,17 @@
-"""The twin against recorded telemetry: fits from measured rows only, and the baseline's error."""
+"""The twin against recorded telemetry: fits from the marts' measured rows only, and the baseline's error."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import polars as pl
 import pytest
+from synthetic_warehouse import build, write_raw
 
 from twin.cell.load import load_cell
 from twin.scenarios.load import load_scenario
 from twin.scenarios.service import baseline_twin_error
-from twin.sim.measured import fit_faults, from_frames, read_warehouse
+from twin.sim.measured import fit_faults, from_connection, read_warehouse
 
 pytestmark = pytest.mark.physics
 
@@ -23,11 +25,25 @@ def generated():
     plans = plan_variants(cell, None)
     generator = Generator(cell, config, plans, plans, np.random.default_rng(3))
     generator.run()
-    return generator.frames(pl.DataFrame())
+    frames = generator.frames(pl.DataFrame())
+    utc = pl.from_epoch(pl.col("ts_us"), time_unit="us").dt.replace_time_zone("UTC").alias("ts")
+    measured = pl.lit("measured").alias("source")
+    return {name: frames[name].with_columns(utc, measured).drop("ts_us") for name in ("events", "energy", "quality")}
+
+
+def warehouse(frames: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(":memory:")
+    con.execute("set TimeZone = 'UTC'")
+    for stream, frame in frames.items():
+        write_raw(con, stream, frame)
+    write_raw(con, "grid_intensity", pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "region": pl.String}))
+    write_raw(con, "joint_states", pl.DataFrame(schema={"ts": pl.Datetime("us", "UTC"), "robot_id": pl.String}))
+    build(con)
+    return con
 
 
 def test_baseline_twin_error_against_generated_telemetry(generated):
-    measured = from_frames(generated["events"], generated["energy"], generated["quality"])
+    measured = from_connection(warehouse(generated))
     assert measured is not None
     error = baseline_twin_error(load_scenario("baseline-v1"), measured)
     assert error["cycle_time_rel"] is not None and abs(error["cycle_time_rel"]) < 0.05
@@ -35,30 +51,34 @@ def test_baseline_twin_error_against_generated_telemetry(generated):
 
 
 def test_fits_use_measured_rows_only(generated):
-    events = generated["events"].with_columns(pl.lit("measured").alias("source"))
-    fake = events.with_columns(pl.lit("simulated:x").alias("source"), pl.col("ts_us") + 1)
-    measured = from_frames(pl.concat([events, fake]), None, generated["quality"])
-    assert measured is not None
-    assert measured.events.height == events.height
-    assert from_frames(fake) is None  # no measured cycles: no fit, no error
-    assert "screw_torque_nm" in measured.quality
+    fake = {
+        name: frame.with_columns(pl.lit("simulated:x").alias("source"), pl.col("ts") + pl.duration(microseconds=1))
+        for name, frame in generated.items()
+    }
+    measured = from_connection(warehouse({n: pl.concat([generated[n], fake[n]]) for n in generated}))
+    alone = from_connection(warehouse(generated))
+    assert measured is not None and alone is not None
+    assert measured.events.height == generated["events"].height
+    assert measured.energy.equals(alone.energy) and measured.quality.keys() == alone.quality.keys()
+    assert all(measured.quality[k] == pytest.approx(alone.quality[k], rel=1e-12) for k in alone.quality)
+    assert from_connection(warehouse(fake)) is None  # no measured cycles: no fit, no error
     mean, sigma = measured.quality["screw_torque_nm"]
     assert 2.2 < mean < 2.6 and 0.0 < sigma < 0.2
 
 
 def test_fault_fit_recovers_mtbf_and_mttr():
     hour = 3_600_000_000
-    rows = []
+    cycles, faults = [], []
     for i in range(10):  # 10 cycles of one hour, a 6-minute fault after each second one
         start = i * 2 * hour
-        rows += [(start, "R2", "cycle_start", f"U{i}"), (start + hour, "R2", "cycle_end", f"U{i}")]
+        cycles.append(("R2", start, start + hour, 3600.0))
         if i % 2:
-            rows += [
-                (start + hour, "R2", "fault_start", f"U{i}"),
-                (start + hour + hour // 10, "R2", "fault_end", f"U{i}"),
-            ]
-    events = pl.DataFrame(rows, schema=["ts_us", "station_id", "event", "unit_id"], orient="row")
-    mtbf_h, mttr_min = fit_faults(events)["R2"]
+            faults.append(("R2", start + hour, start + hour + hour // 10, 360.0))
+    faults.append(("R2", 30 * hour, None, None))  # still open: not a repair
+    schema = ["station_id", "start_us", "end_us", "duration_s"]
+    mtbf_h, mttr_min = fit_faults(
+        pl.DataFrame(faults, schema=schema, orient="row"), pl.DataFrame(cycles, schema=schema, orient="row")
+    )["R2"]
     assert mttr_min == pytest.approx(6.0)
     assert mtbf_h == pytest.approx(10.0 / 5.0)
 

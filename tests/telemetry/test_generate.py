@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from twin.cell.spec import CalendarSpec
 from twin.telemetry.generate import GenerateConfig, generate
 
 pytestmark = pytest.mark.physics
@@ -131,3 +132,23 @@ def test_real_grid_series(tmp_path, sample_cell, realdata):
     source = pl.read_csv(path, infer_schema_length=0)
     values = set(source[source.columns[4]].cast(pl.Float64).round(2).to_list())
     assert set(grid["gco2e_per_kwh"].round(2).to_list()) <= values
+
+
+def test_no_robot_cycle_starts_in_a_break_after_midnight(tmp_path, sample_cell):
+    night = CalendarSpec(
+        days=["mon"],
+        shifts=[{"name": "night", "start": "22:00", "end": "06:00"}],
+        breaks=[{"start": "02:00", "duration_min": 30}],
+    )
+    cell = sample_cell.model_copy(update={"shifts": night})
+    generate(cell, GenerateConfig(days=2, seed=5, start=date(2026, 10, 5)), tmp_path)
+    starts = read(tmp_path, "events").filter(
+        (pl.col("event") == "cycle_start") & pl.col("station_id").is_in(list(cell.robots))
+    )
+    local = starts["ts"].dt.convert_time_zone(cell.cell.timezone).dt.replace_time_zone(None)
+
+    def count(a: str, b: str) -> int:
+        return int(local.is_between(datetime.fromisoformat(a), datetime.fromisoformat(b), closed="left").sum())
+
+    assert count("2026-10-06T02:00", "2026-10-06T02:30") == 0  # Tuesday 02:00 belongs to Monday's night
+    assert count("2026-10-06T01:30", "2026-10-06T02:00") > 0 and count("2026-10-06T02:30", "2026-10-06T03:00") > 0

@@ -1,4 +1,8 @@
-"""Marts built from staging: energy per meter per UTC hour, cycles, faults, unit quality; the build itself."""
+"""Marts built from staging: energy per meter per UTC hour, cycles; contracts; the build itself.
+
+The three shared definitions are tested in their own files: the energy-register rule
+(``test_energy_register.py``), the stop pairing (``test_stop_pairing.py``) and a unit's disposition
+(``test_unit_disposition.py``)."""
 
 from __future__ import annotations
 
@@ -78,15 +82,6 @@ def rows(con, sql: str) -> list[tuple]:
     return con.execute(sql).fetchall()
 
 
-def test_register_deltas_are_spread_over_hours_and_resets_count_the_new_reading(warehouse):
-    got = rows(
-        warehouse,
-        "select strftime(hour_at, '%H'), round(energy_kwh, 6), n_resets, method from mart_energy_hourly "
-        "where meter_id = 'printer' and source = 'measured' order by hour_at",
-    )
-    assert got == [("06", 1.0, 0, "register"), ("07", 2.0, 0, "register"), ("08", 1.4, 1, "register")]
-
-
 def test_power_meters_are_integrated_and_gaps_are_not(warehouse):
     got = rows(
         warehouse,
@@ -117,25 +112,7 @@ def test_cycles_pair_per_station_and_unit(warehouse):
     ]
 
 
-def test_faults_pair_start_and_end(warehouse):
-    got = rows(warehouse, "select station_id, code, duration_s, is_closed from mart_faults order by started_at")
-    assert got == [("R2", "E-STOP", 360.0, True), ("R2", "SCREW-JAM", None, False)]
-
-
-def test_unit_quality_first_pass_and_final(warehouse):
-    got = rows(
-        warehouse,
-        "select unit_id, variant, n_measurements, is_first_pass, is_pass, is_remeasured, defect_codes "
-        "from mart_unit_quality order by unit_id",
-    )
-    assert got == [
-        ("U1", "B4-PLA", 2, True, True, False, None),
-        ("U2", "B6-RPLA", 2, False, True, True, "GAP_HIGH"),
-        ("U3", "B6-RPLA", 1, False, False, False, None),
-    ]
-
-
-OWN_MARTS = ("mart_energy_hourly", "mart_cycles", "mart_faults", "mart_unit_quality")
+OWN_MARTS = ("mart_energy_intervals", "mart_energy_hourly", "mart_cycles", "mart_unit_disposition", "mart_an_downtime")
 
 
 def test_staging_and_these_marts_keep_their_declared_contracts(warehouse):
@@ -151,7 +128,7 @@ def test_staging_adds_run_cell_and_load_time_per_row(warehouse):
     assert row[0] == row[1] == row[2] == row[3] == 10
 
 
-def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
+def test_build_order_contracts_and_the_grain_line(tmp_path):
     (tmp_path / "staging").mkdir()
     (tmp_path / "marts").mkdir()
     (tmp_path / "staging" / "stg_numbers.sql").write_text(
@@ -163,12 +140,16 @@ def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
         "with evens as (select * from a_even),\nfinal as (select n * 2 as n from evens)\nselect * from final;\n"
     )
     (tmp_path / "marts" / "a_even.sql").write_text(
-        "-- one row per even number\n-- not_null: n\n"
+        "-- one row per even number\n-- not_null: n\n-- columns: n bigint\n"
         "with numbers as (select * from stg_numbers),\nfinal as (select n from numbers where n % 2 = 0)\n"
         "select * from final\n"
     )
+    (tmp_path / "marts" / "a_quarters.sql").write_text(  # reads b_doubled, which sorts after it
+        "-- one row per number from b_doubled\n-- references: a_even (n)\n"
+        "with doubled as (select * from b_doubled),\nfinal as (select n // 2 as n from doubled)\nselect * from final\n"
+    )
     con = duckdb.connect(":memory:")
-    assert build(con, sql_dir=tmp_path) == ["stg_numbers", "a_even", "b_doubled"]
+    assert build(con, sql_dir=tmp_path) == ["stg_numbers", "a_even", "b_doubled", "a_quarters"]
     assert rows(con, "select n from b_doubled order by n") == [(0,), (4,), (8,)]
     (tmp_path / "marts" / "c_broken.sql").write_text(
         "-- one row per n\n-- unique: k\nselect 1 as k union all select 1\n"
@@ -176,6 +157,21 @@ def test_build_runs_files_in_name_order_and_requires_a_grain(tmp_path):
     with pytest.raises(WarehouseError, match="contract broken: c_broken: 1 duplicate keys"):
         build(con, sql_dir=tmp_path)
     assert "c_broken" not in {r[0] for r in rows(con, "select table_name from duckdb_tables()")}  # rolled back
+    (tmp_path / "marts" / "c_broken.sql").write_text(
+        "-- one row per n\n-- references: a_even (n)\nselect 7 as n union all select 2 union all select null\n"
+    )
+    with pytest.raises(WarehouseError, match=r"c_broken: 1 keys \(n\) not in a_even"):  # a foreign key
+        build(con, sql_dir=tmp_path)
+    (tmp_path / "marts" / "c_broken.sql").write_text(
+        "-- one row per n\n-- columns: n bigint,\n-- columns: k varchar\n-- not_null: n\n-- not_null: k\n"
+        "select 1 as n, null::varchar as k\n"
+    )
+    with pytest.raises(WarehouseError, match=r"columns are \(n integer, k varchar\).*k null"):
+        build(con, sql_dir=tmp_path)
+    (tmp_path / "marts" / "c_broken.sql").write_text("-- one row per n\nselect * from d_loop\n")
+    (tmp_path / "marts" / "d_loop.sql").write_text("-- one row per n\nselect * from c_broken\n")
+    with pytest.raises(WarehouseError, match="cycle: c_broken, d_loop"):
+        build(con, sql_dir=tmp_path)
     Path(tmp_path / "marts" / "c_broken.sql").write_text("select 1 as k\n")
     with pytest.raises(WarehouseError, match="first line must be a comment stating its grain"):
         build(con, sql_dir=tmp_path)

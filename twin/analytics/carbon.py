@@ -16,8 +16,9 @@
 - **Scope 3 category 1**: purchased materials of every unit completed in the period (scrapped ones
   too): bill of materials kg × embodied factor (``materials`` factor table).
 
-Per unit: totals divided by the **good units** delivered in the period (first-pass good or reworked
-to good); scrap's footprint stays with its variant. Shared energy (``cell_aux``, idle, standby) and
+Per unit: totals divided by the **units delivered** in the period (completed and not scrapped: good,
+reworked to good or escaped, so sampled inspection does not inflate it); scrap's footprint stays with its
+variant. Shared energy (``cell_aux``, idle, standby) and
 scope 1 are allocated to the period's units in proportion to their run time
 (:mod:`twin.analytics.allocation`). ``total_location`` = scope 1 + scope 2 location + scope 3 cat. 1;
 ``total_market`` likewise with scope 2 market.
@@ -32,6 +33,7 @@ import polars as pl
 
 from twin.analytics.allocation import UNKNOWN_VARIANT, EnergySplit, bill_of_materials, run_time_shares
 from twin.analytics.period import Period
+from twin.analytics.quality import IS_DELIVERED
 from twin.cell import factors as fx
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError
@@ -183,8 +185,8 @@ def carbon(
     Returns:
         ``{"energy_kwh", "scope1_kg", "scope2_location_kg", "scope2_market_kg", "scope3_cat1_kg",
         "missing_intensity_hours", "missing_intensity_kwh", "scope2_location_filled_kg",
-        "scope2_location_complete", "units", "per_unit_kg": {...}, "by_variant": [...], "factors": [...],
-        "allocation": str}``.
+        "scope2_location_complete", "units", "units_escaped", "per_unit_kg": {...}, "by_variant": [...],
+        "factors": [...], "allocation": str}``.
     """
     hours = hourly_intensity(split.hourly, grid_hourly, factors)
     market_g = factors.market_g_per_kwh
@@ -252,9 +254,9 @@ def carbon(
         )
         .with_columns((pl.col("kwh_all") * market_g / 1000.0).alias("s2_mkt"))
     )
-    good = done.filter(pl.col("is_final_good"))
-    n_good = int(good.height)
-    good_by_variant = dict(good.with_columns(known).group_by("variant").len().iter_rows())
+    delivered = done.filter(IS_DELIVERED)
+    n_delivered = int(delivered.height)
+    delivered_by_variant = dict(delivered.with_columns(known).group_by("variant").len().iter_rows())
 
     def per(values: dict[str, float], n: int) -> dict[str, float | None]:
         if n <= 0:
@@ -277,7 +279,7 @@ def carbon(
     for row in by_variant_sums.sort("variant").iter_rows(named=True):
         if row["variant"] is None:
             continue
-        n = int(good_by_variant.get(row["variant"], 0))
+        n = int(delivered_by_variant.get(row["variant"], 0))
         by_variant.append(
             {
                 "variant": row["variant"],
@@ -292,7 +294,7 @@ def carbon(
             }
         )
     totals = {"kwh_all": energy_kwh, "s1": scope1_kg, "s2_loc": loc_kg, "s2_mkt": market_kg, "s3": scope3_kg}
-    per_unit_kg = per(totals, n_good)
+    per_unit_kg = per(totals, n_delivered)
     matched = hours.filter(~pl.col("is_missing"))
     return {
         "energy_kwh": energy_kwh,
@@ -304,7 +306,9 @@ def carbon(
         "missing_intensity_kwh": float(missing["kwh"].sum()) if missing.height else 0.0,
         "scope2_location_filled_kg": filled_kg,
         "scope2_location_complete": missing.height == 0,
-        "units": n_good,
+        "units": n_delivered,
+        "units_good": int(done["is_final_good"].sum()) if done.height else 0,
+        "units_escaped": int(done["is_escaped"].sum()) if done.height else 0,
         "per_unit_kg": {k: v for k, v in per_unit_kg.items() if k != "energy_kwh"},
         "energy_kwh_per_unit": per_unit_kg["energy_kwh"],
         "by_variant": [
@@ -320,8 +324,8 @@ def carbon(
 ALLOCATION_NOTE = (
     "Energy a machine used while running unit cycles is attributed to those units by cycle time within each hour; "
     "energy no unit consumed alone (cell_aux, idle, standby, off-shift hours) and scope 1 are allocated to the "
-    "units completed in the period in proportion to their run time. Per-unit figures divide by good units "
-    "delivered (scrap's footprint stays with its variant)."
+    "units completed in the period in proportion to their run time. Per-unit figures divide by the units "
+    "delivered (completed and not scrapped; scrap's footprint stays with its variant)."
 )
 
 

@@ -1,14 +1,18 @@
 """Cost per unit of a period (EUR), per line and per variant.
 
-Lines (every one divided by the **good units** delivered in the period: first-pass good or reworked to good):
+Lines (every one divided by the **units delivered** in the period: completed and not scrapped, i.e. good,
+reworked to good or escaped; under sampled inspection most delivered units were never measured, and they
+are product all the same):
 
 - **energy**: each UTC hour's kWh × the time-of-use price of the local hour it falls in (tariff
   ``cost.tariff_id`` of the ``tariffs`` factor table, weekday / weekend bands in the tariff's zone).
   Direct and shared energy are attributed as in :mod:`twin.analytics.allocation`.
 - **labour**: shift hours of the period (breaks included: they are paid) × operators per shift ×
   labour rate, allocated by run time.
-- **material**: the bill of materials of the good units (filament kg × price, insert, base panel,
-  screws; :func:`twin.analytics.allocation.bill_of_materials`).
+- **material**: the bill of materials of the units delivered: every unit completed in the period and not
+  scrapped, good, reworked to good or escaped (filament kg × price, insert, base panel, screws;
+  :func:`twin.analytics.allocation.bill_of_materials`). An escaped unit left the cell, so its material is
+  product material and it divides the totals like any delivered unit.
 - **equipment**: depreciation per machine hour × each machine's hours running unit cycles (a printer
   bank's hours are printer-hours: the sum of its print jobs), attributed to the units cycled.
 - **maintenance**: the maintenance rate × the cell's run time (planned busy time minus down time),
@@ -17,7 +21,7 @@ Lines (every one divided by the **good units** delivered in the period: first-pa
   plus scrap (the bill of materials of the scrapped units). So the bill of materials *including
   scrap* is ``material + the scrap part of poor_quality``; nothing is counted twice, and the
   conversion cost (energy, labour, machine time) of scrapped units stays in its own line, carried
-  by the good units.
+  by the delivered units.
 """
 
 from __future__ import annotations
@@ -27,10 +31,11 @@ from typing import Any
 import polars as pl
 
 from twin.analytics.allocation import UNKNOWN_VARIANT, EnergySplit, bill_of_materials, period_hours, run_time_shares
-from twin.analytics.calendar import window_seconds
 from twin.analytics.frames import Roles
 from twin.analytics.period import Period
+from twin.analytics.quality import IS_DELIVERED
 from twin.cell import factors as fx
+from twin.cell.calendar import window_seconds
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError
 
@@ -98,7 +103,7 @@ def cost(
         split: The period's energy (:func:`twin.analytics.allocation.split_energy`).
         units: :func:`twin.analytics.kpis.unit_table` rows.
         occupancy: :data:`twin.analytics.frames.OCCUPANCY` rows.
-        shift_time: :func:`twin.analytics.calendar.shift_windows` of the period.
+        shift_time: :func:`twin.cell.calendar.shift_windows` of the period.
         run_time_s: The cell's run time in the period (:func:`twin.analytics.kpis.oee`).
         cell: The validated cell.
         roles: The cell's roles.
@@ -106,7 +111,8 @@ def cost(
         schedule: The cell's tariff.
 
     Returns:
-        ``{"units", "units_completed", "units_reworked", "units_scrapped", "cost_per_unit": {line..., "total"},
+        ``{"units", "units_completed", "units_reworked", "units_scrapped", "units_escaped",
+        "cost_per_unit": {line..., "total"},
         "total_eur": {line..., "total"}, "by_variant": [{"variant", "units", "cost_per_unit", "total_eur"}],
         "tariff": {...}}``.
     """
@@ -164,7 +170,7 @@ def cost(
         .with_columns(pl.col("bom_eur").fill_null(0.0))
         .group_by("variant")
         .agg(
-            pl.col("bom_eur").filter(pl.col("is_final_good")).sum().alias("material"),
+            pl.col("bom_eur").filter(~pl.col("is_scrapped")).sum().alias("material"),
             (
                 pl.col("bom_eur").filter(pl.col("is_scrapped")).sum()
                 + pl.col("is_reworked").sum() * c.rework_eur_per_unit
@@ -188,9 +194,9 @@ def cost(
             (pl.col("w") * maintenance_eur).alias("maintenance"),
         )
     )
-    good = done.filter(pl.col("is_final_good"))
-    n_good = int(good.height)
-    good_by_variant = dict(good.group_by("variant").len().iter_rows())
+    delivered = done.filter(IS_DELIVERED)
+    n_delivered = int(delivered.height)
+    delivered_by_variant = dict(delivered.group_by("variant").len().iter_rows())
     # period totals: what the period cost, whether or not a unit was completed to carry it
     totals = {line: float(per_variant[line].sum()) if per_variant.height else 0.0 for line in LINES}
     totals["energy"] = energy_eur
@@ -207,16 +213,18 @@ def cost(
 
     by_variant = []
     for row in per_variant.sort("variant").iter_rows(named=True):
-        n = int(good_by_variant.get(row["variant"], 0))
+        n = int(delivered_by_variant.get(row["variant"], 0))
         row_total = {line: row[line] for line in LINES}
         row_total["total"] = sum(row_total.values())
         by_variant.append({"variant": row["variant"], "units": n, "cost_per_unit": per(row, n), "total_eur": row_total})
     return {
-        "units": n_good,
+        "units": n_delivered,
+        "units_good": int(done["is_final_good"].sum()) if done.height else 0,
         "units_completed": int(done.height),
         "units_reworked": int(done["is_reworked"].sum()) if done.height else 0,
         "units_scrapped": int(done["is_scrapped"].sum()) if done.height else 0,
-        "cost_per_unit": per(totals, n_good),
+        "units_escaped": int(done["is_escaped"].sum()) if done.height else 0,
+        "cost_per_unit": per(totals, n_delivered),
         "total_eur": totals,
         "by_variant": by_variant,
         "bom_eur_per_unit": bom_eur,

@@ -15,10 +15,10 @@ import polars as pl
 from twin.analytics import carbon as carbon_mod
 from twin.analytics import cost as cost_mod
 from twin.analytics.allocation import EnergySplit, split_energy
-from twin.analytics.calendar import planned_windows, shift_windows, window_seconds
 from twin.analytics.frames import PeriodData, Roles, roles
 from twin.analytics.kpis import completions, oee, unit_table
 from twin.cell import factors as fx
+from twin.cell.calendar import planned_windows, shift_windows, window_seconds
 from twin.cell.spec import CellSpec
 from twin.errors import InputError
 
@@ -85,7 +85,13 @@ def oee_of(p: Prepared, ideal_cycle_s: Mapping[str, float], station: str | None 
         raise ValueError(f"the period was loaded counting {p.data.counted_station!r}, not {station!r}")
     done = completions(p.units, station)
     result = oee(
-        p.windows, p.data.downtime, done, ideal_cycle_s, p.data.period, stations=[station] if station else None
+        p.windows,
+        p.data.downtime,
+        done,
+        ideal_cycle_s,
+        p.data.period,
+        stations=[station] if station else None,
+        sampling=p.cell.quality.inspection_sampling,
     )
     return {
         "period": p.data.period.to_json(),

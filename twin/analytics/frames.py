@@ -24,13 +24,22 @@ UNITS: dict[str, pl.DataType] = {
     "completed_at": UTC_US,
     "station_end_at": UTC_US,
     "run_s": pl.Float64(),
+    "first_pass_result": pl.String(),
+    "final_result": pl.String(),
+    "is_inspected": pl.Boolean(),
     "is_first_pass_good": pl.Boolean(),
+    "is_first_pass_failed": pl.Boolean(),
     "is_reworked": pl.Boolean(),
     "is_final_good": pl.Boolean(),
+    "is_scrapped": pl.Boolean(),
+    "is_escaped": pl.Boolean(),
+    "is_fully_measured": pl.Boolean(),
 }
 """One row per unit with a cycle touching the period: ``completed_at`` = its cycle end at the output station,
 ``station_end_at`` = its cycle end at the station OEE counts (the output station unless ``--station``),
-``run_s`` = its cycle time at every station but the parallel ones; quality flags are null without measurements."""
+``run_s`` = its cycle time at every station but the parallel ones. The disposition is ``mart_unit_disposition``'s
+(``docs/analytics.md``): ``first_pass_result`` good / failed / not_inspected, ``final_result`` good / reworked /
+scrapped / escaped, and the flags derived there (``is_reworked``: rework done, whatever its outcome)."""
 
 OCCUPANCY: dict[str, pl.DataType] = {
     "station_id": pl.String(),
@@ -54,10 +63,10 @@ DOWNTIME: dict[str, pl.DataType] = {
     "station_id": pl.String(),
     "kind": pl.String(),  # fault | setup
     "code": pl.String(),
-    "start_at": UTC_US,
+    "start_at": UTC_US,  # null for an end that closed nothing (reported, never counted as down time)
     "end_at": UTC_US,  # null while still open
 }
-"""One row per fault or setup interval per station."""
+"""One row per fault or setup interval per station (``mart_an_downtime``'s pairing), and per unmatched end."""
 
 DEFECTS: dict[str, pl.DataType] = {
     "unit_id": pl.String(),

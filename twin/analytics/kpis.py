@@ -3,7 +3,7 @@
 Definitions (``docs/analytics.md`` has the long form):
 
 - **Planned busy time** (PBT): the shift calendar minus planned breaks, in the cell's time zone
-  (:mod:`twin.analytics.calendar`).
+  (:mod:`twin.cell.calendar`).
 - **Run time** (APT, actual production time): planned busy time minus down time inside it, where down
   time is the union of every fault interval (``fault_start`` .. ``fault_end``) and every setup interval
   (``setup_start`` .. ``setup_end``) of the stations considered, so overlapping stops count once. For
@@ -13,11 +13,15 @@ Definitions (``docs/analytics.md`` has the long form):
 - **Ideal cycle time** (PRI, planned run time per item): per variant, from the physics twin's plan of
   the cell (:func:`twin.analytics.ideal.ideal_cycle_times`): the takt (the bottleneck's work per unit)
   for the cell, the station's own work per unit for ``--station``.
-- **Good count** (GQ): units conforming at first pass: every first measurement of every characteristic
-  inside its specification limits and without a defect code. Reworked units are not good (ISO 22400-2
-  counts rework quantity apart from good quantity). A unit without any measurement counts as good.
+- **Good count** (GQ): units whose first-pass result is ``good`` in ``mart_unit_disposition``: every
+  characteristic of the unit's variant measured, and every first measurement inside its specification limits
+  and without a defect code. Reworked units are not good (ISO 22400-2 counts rework quantity apart from good
+  quantity). A unit not inspected is not known to conform, so it is never good.
+- **Judged count**: the quality ratio's denominator (:func:`twin.analytics.quality.judged_count`): the total
+  count with full inspection (a unit inspection missed counts against quality); the units inspected when the
+  cell inspects a sample (``quality.inspection_sampling`` below 1), whose ratio estimates the whole.
 
-availability = run / planned; performance = ideal cycle time × total count / run; quality = good / total;
+availability = run / planned; performance = ideal cycle time × total count / run; quality = good / judged;
 OEE = A × P × Q. Period figures are ratios of period sums (never averages of daily ratios).
 
 >>> r = oee_figures(planned_s=420 * 60, run_s=373 * 60, ideal_time_s=19271 * 1.0, total=19271, good=18848)
@@ -32,9 +36,10 @@ from typing import Any
 
 import polars as pl
 
-from twin.analytics.calendar import WINDOW_SCHEMA
 from twin.analytics.intervals import overlap_by_window, spans_of
 from twin.analytics.period import Period
+from twin.analytics.quality import judged_count
+from twin.cell.calendar import WINDOW_SCHEMA
 from twin.errors import InputError
 
 UNITS_SCHEMA: dict[str, pl.DataType] = {
@@ -44,10 +49,16 @@ UNITS_SCHEMA: dict[str, pl.DataType] = {
     "completed_at": pl.Datetime("us", "UTC"),
     "station_end_at": pl.Datetime("us", "UTC"),
     "run_s": pl.Float64(),
+    "first_pass_result": pl.String(),
+    "final_result": pl.String(),
+    "is_inspected": pl.Boolean(),
     "is_first_pass_good": pl.Boolean(),
+    "is_first_pass_failed": pl.Boolean(),
     "is_reworked": pl.Boolean(),
     "is_final_good": pl.Boolean(),
     "is_scrapped": pl.Boolean(),
+    "is_escaped": pl.Boolean(),
+    "is_fully_measured": pl.Boolean(),
     "in_period": pl.Boolean(),
 }
 
@@ -56,7 +67,9 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
-def oee_figures(planned_s: float, run_s: float, ideal_time_s: float, total: int, good: int) -> dict[str, Any]:
+def oee_figures(
+    planned_s: float, run_s: float, ideal_time_s: float, total: int, good: int, judged: int | None = None
+) -> dict[str, Any]:
     """Availability, performance, quality and OEE from the ISO 22400 quantities.
 
     Args:
@@ -65,6 +78,8 @@ def oee_figures(planned_s: float, run_s: float, ideal_time_s: float, total: int,
         ideal_time_s: Sum of the ideal cycle time of every unit counted (ideal cycle × total count).
         total: Total (produced) count.
         good: Good count.
+        judged: The quality ratio's denominator (the units inspected when inspection samples); ``total``
+            when None.
 
     Returns:
         ``{"availability", "performance", "quality", "oee"}``; a ratio with a zero denominator is None
@@ -72,34 +87,27 @@ def oee_figures(planned_s: float, run_s: float, ideal_time_s: float, total: int,
     """
     a = _ratio(run_s, planned_s)
     p = _ratio(ideal_time_s, run_s)
-    q = _ratio(float(good), float(total))
+    q = _ratio(float(good), float(total if judged is None else judged))
     product = a * p * q if a is not None and p is not None and q is not None else None
     return {"availability": a, "performance": p, "quality": q, "oee": product}
 
 
 def unit_table(units: pl.DataFrame, period: Period) -> pl.DataFrame:
-    """The period's unit table: quality flags defaulted, ``is_scrapped`` and ``in_period`` added.
+    """The period's unit table: ``in_period`` added; the disposition is the mart's, as read.
 
     Args:
         units: :data:`twin.analytics.frames.UNITS` rows.
         period: The reporting period.
 
     Returns:
-        :data:`UNITS_SCHEMA` columns, one row per unit: a unit without measurements counts as good;
-        ``in_period`` = completed (cycle end at the output station) inside the period; ``is_scrapped`` =
-        completed and not finally good.
+        :data:`UNITS_SCHEMA` columns, one row per unit; ``in_period`` = completed (cycle end at the output
+        station) inside the period.
     """
     if units.is_empty():
         return pl.DataFrame(schema=UNITS_SCHEMA)
     return (
         units.with_columns(
             pl.col("run_s").fill_null(0.0),
-            pl.col("is_first_pass_good").fill_null(True),
-            pl.col("is_reworked").fill_null(False),
-            pl.col("is_final_good").fill_null(True),
-        )
-        .with_columns(
-            (pl.col("completed_at").is_not_null() & ~pl.col("is_final_good")).alias("is_scrapped"),
             (
                 pl.col("completed_at").is_not_null()
                 & (pl.col("completed_at") >= period.start)
@@ -120,11 +128,31 @@ def downtime_spans(downtime: pl.DataFrame, period: Period, stations: list[str] |
         stations: Station or robot ids to keep; None keeps every one.
 
     Returns:
-        Spans (not yet merged).
+        Spans (not yet merged); an end that closed nothing (null ``start_at``) is no span.
     """
     rows = downtime if stations is None else downtime.filter(pl.col("station_id").is_in(stations))
     rows = rows.filter(pl.col("start_at").is_not_null()).with_columns(pl.col("end_at").fill_null(period.end))
     return spans_of(rows)
+
+
+def stop_pairing(downtime: pl.DataFrame, period: Period, stations: list[str] | None = None) -> dict[str, int]:
+    """How many stops of the period ``mart_an_downtime`` could not pair, so a report can say so.
+
+    Args:
+        downtime: :data:`twin.analytics.frames.DOWNTIME` rows.
+        period: The reporting period.
+        stations: Station or robot ids to keep; None keeps every one.
+
+    Returns:
+        ``{"stops_open": starts in the period without an end (run to the period's end), "stop_ends_unmatched":
+        ends in the period that closed nothing (not counted as down time)}``.
+    """
+    rows = downtime if stations is None else downtime.filter(pl.col("station_id").is_in(stations))
+    open_ = rows.filter(pl.col("end_at").is_null() & (pl.col("start_at") < period.end))
+    unmatched = rows.filter(
+        pl.col("start_at").is_null() & (pl.col("end_at") >= period.start) & (pl.col("end_at") < period.end)
+    )
+    return {"stops_open": open_.height, "stop_ends_unmatched": unmatched.height}
 
 
 def _assign_days(completions: pl.DataFrame, windows: pl.DataFrame, timezone: str) -> pl.DataFrame:
@@ -148,22 +176,25 @@ def oee(
     ideal_cycle_s: Mapping[str, float],
     period: Period,
     stations: list[str] | None = None,
+    sampling: float = 1.0,
 ) -> dict[str, Any]:
     """OEE of a period and of each day in it (ISO 22400-2; see the module docstring).
 
     Args:
-        windows: Planned busy windows (:func:`twin.analytics.calendar.planned_windows`).
+        windows: Planned busy windows (:func:`twin.cell.calendar.planned_windows`).
         downtime: :data:`twin.analytics.frames.DOWNTIME` rows.
         completions: One row per counted unit: ``unit_id``, ``variant``, ``end_at`` (completion, UTC),
-            ``is_first_pass_good``; rows outside the period are ignored.
+            ``is_first_pass_good``, ``is_fully_measured``; rows outside the period are ignored.
         ideal_cycle_s: Ideal cycle time per variant, seconds.
         period: The reporting period.
         stations: Whose stops count as down time (None: every station and robot).
+        sampling: The cell's ``quality.inspection_sampling`` (the judged count).
 
     Returns:
         ``{"planned_time_s", "run_time_s", "down_time_s", "ideal_time_s", "total_count", "good_count",
-        "availability", "performance", "quality", "oee", "by_day": [{"date", "planned_time_s",
-        "run_time_s", "ideal_time_s", "total_count", "good_count", "availability", "performance", "quality", "oee"}]}``.
+        "judged_count", "availability", "performance", "quality", "oee", "stops_open", "stop_ends_unmatched"
+        (:func:`stop_pairing`), "by_day": [{"date", "planned_time_s", "run_time_s", "ideal_time_s",
+        "total_count", "good_count", "judged_count", "availability", "performance", "quality", "oee"}]}``.
 
     Raises:
         InputError: A completed unit's variant has no ideal cycle time.
@@ -195,6 +226,7 @@ def oee(
     by_day_count = done.group_by("date").agg(
         pl.len().alias("total_count"),
         pl.col("is_first_pass_good").sum().alias("good_count"),
+        judged_count(sampling).alias("judged_count"),
         pl.col("ideal_s").sum().alias("ideal_s"),
     )
     days = (
@@ -204,6 +236,7 @@ def oee(
             pl.col("down_s").fill_null(0.0),
             pl.col("total_count").fill_null(0).cast(pl.Int64),
             pl.col("good_count").fill_null(0).cast(pl.Int64),
+            pl.col("judged_count").fill_null(0).cast(pl.Int64),
             pl.col("ideal_s").fill_null(0.0),
         )
         .sort("date")
@@ -211,7 +244,9 @@ def oee(
     by_day = []
     for row in days.iter_rows(named=True):
         run = row["planned_s"] - row["down_s"]
-        figures = oee_figures(row["planned_s"], run, row["ideal_s"], row["total_count"], row["good_count"])
+        figures = oee_figures(
+            row["planned_s"], run, row["ideal_s"], row["total_count"], row["good_count"], row["judged_count"]
+        )
         by_day.append(
             {
                 "date": row["date"].isoformat(),
@@ -220,6 +255,7 @@ def oee(
                 "ideal_time_s": row["ideal_s"],
                 "total_count": row["total_count"],
                 "good_count": row["good_count"],
+                "judged_count": row["judged_count"],
                 **figures,
             }
         )
@@ -227,6 +263,7 @@ def oee(
     down = float(per_window["down_s"].sum()) if per_window.height else 0.0
     total = int(done.height)
     good = int(done["is_first_pass_good"].sum()) if total else 0
+    judged = int(done.select(judged_count(sampling)).item())
     ideal_time = float(done["ideal_s"].sum()) if total else 0.0
     return {
         "planned_time_s": planned,
@@ -235,7 +272,9 @@ def oee(
         "ideal_time_s": ideal_time,
         "total_count": total,
         "good_count": good,
-        **oee_figures(planned, planned - down, ideal_time, total, good),
+        "judged_count": judged,
+        **oee_figures(planned, planned - down, ideal_time, total, good, judged),
+        **stop_pairing(downtime, period, stations),
         "by_day": by_day,
     }
 
@@ -249,9 +288,9 @@ def completions(units: pl.DataFrame, station: str | None = None) -> pl.DataFrame
             filled it with the cycle ends at that station).
 
     Returns:
-        ``unit_id``, ``variant``, ``end_at``, ``is_first_pass_good``.
+        ``unit_id``, ``variant``, ``end_at``, ``is_first_pass_good``, ``is_fully_measured``.
     """
     column = "completed_at" if station is None else "station_end_at"
     return units.filter(pl.col(column).is_not_null()).select(
-        "unit_id", "variant", pl.col(column).alias("end_at"), "is_first_pass_good"
+        "unit_id", "variant", pl.col(column).alias("end_at"), "is_first_pass_good", "is_fully_measured"
     )

@@ -1,7 +1,8 @@
 """Quality figures of a period: first-pass yield, defect Pareto, weekly trends, quality against settings.
 
-- **First-pass yield** (FPY) = units conforming at first pass / units completed; **final yield** counts
-  reworked-to-good units too; rework and scrap rates are shares of the units completed.
+- **First-pass yield** (FPY) = units whose first-pass result is good / units completed; **final yield**
+  counts reworked-to-good units too; rework, scrap, not-inspected and escape rates are shares of the units
+  completed. The disposition is ``mart_unit_disposition``'s: a unit not inspected is never good.
 - **Defect Pareto**: nonconforming measurements (the first pass by default) by defect code (a missing
   code reads ``<characteristic>_OUT``), most frequent first, with cumulative shares.
 - **Weekly trends**: per local ISO week (Monday start): units, FPY, rework and scrap rates, energy per
@@ -43,41 +44,104 @@ def family(characteristic: str) -> str:
     return _INDEX_RE.sub("_", characteristic, count=1)
 
 
-def first_pass_yield(units: pl.DataFrame) -> dict[str, Any]:
+IS_DELIVERED = ~pl.col("is_scrapped")
+"""A completed unit is delivered unless scrapped (good, reworked to good or escaped): cost, energy and carbon
+are per delivered unit."""
+
+
+def _rate(num: pl.Expr, den: pl.Expr) -> pl.Expr:
+    return pl.when(den > 0).then(num / den).otherwise(None)
+
+
+def in_sample(sampling: float = 1.0) -> pl.Expr:
+    """Whether a completed unit counts in the yields: every unit, or the units measured in full when inspection samples.
+
+    With full inspection (``sampling`` 1) a unit inspection missed counts and is never good. When the cell
+    inspects a sample (``quality.inspection_sampling`` below 1) the yields are the sample's, which estimates
+    the whole: the units whose every expected characteristic was measured. (Not "any measurement": a screw
+    torque is measured on every unit, so an unsampled unit would enter the sample exactly when it failed.)
+
+    Args:
+        sampling: The cell's ``quality.inspection_sampling``.
+
+    Returns:
+        A boolean expression over unit rows.
+    """
+    return pl.lit(True) if sampling >= 1.0 else pl.col("is_fully_measured")
+
+
+def judged_count(sampling: float = 1.0) -> pl.Expr:
+    """The yields' and the OEE quality ratio's denominator: the completed units :func:`in_sample`.
+
+    Args:
+        sampling: The cell's ``quality.inspection_sampling``.
+
+    Returns:
+        An aggregation (Int64).
+    """
+    return (pl.len() if sampling >= 1.0 else in_sample(sampling).sum()).cast(pl.Int64)
+
+
+def unit_figures(sampling: float = 1.0) -> list[pl.Expr]:
+    """Aggregations over completed units: the counts, the yields and the units delivered.
+
+    The yields are the units :func:`in_sample`'s; the not-inspected and escape rates are over every
+    completed unit; the units delivered are :data:`IS_DELIVERED`.
+
+    Args:
+        sampling: The cell's ``quality.inspection_sampling``.
+
+    Returns:
+        Expressions for ``units_completed``, ``first_pass_good``, ``reworked``, ``scrapped``,
+        ``not_inspected``, ``escaped``, ``good_units``, ``units_delivered``, ``first_pass_yield``,
+        ``final_yield``, ``rework_rate``, ``scrap_rate``, ``not_inspected_rate``, ``escape_rate`` (rates null
+        without units).
+    """
+    n = pl.len().cast(pl.Int64)
+
+    def count(column: str) -> pl.Expr:
+        return pl.col(column).sum().cast(pl.Int64)
+
+    judged = judged_count(sampling)
+    sample = in_sample(sampling)
+
+    def sampled(column: str) -> pl.Expr:
+        return (pl.col(column) & sample).sum().cast(pl.Int64)
+
+    unseen = n - count("is_inspected")
+    return [
+        n.alias("units_completed"),
+        count("is_first_pass_good").alias("first_pass_good"),
+        count("is_reworked").alias("reworked"),
+        count("is_scrapped").alias("scrapped"),
+        unseen.alias("not_inspected"),
+        count("is_escaped").alias("escaped"),
+        count("is_final_good").alias("good_units"),
+        IS_DELIVERED.sum().cast(pl.Int64).alias("units_delivered"),
+        _rate(sampled("is_first_pass_good"), judged).alias("first_pass_yield"),
+        _rate(sampled("is_final_good"), judged).alias("final_yield"),
+        _rate(sampled("is_reworked"), judged).alias("rework_rate"),
+        _rate(sampled("is_scrapped"), judged).alias("scrap_rate"),
+        _rate(unseen, n).alias("not_inspected_rate"),
+        _rate(count("is_escaped"), n).alias("escape_rate"),
+    ]
+
+
+def first_pass_yield(units: pl.DataFrame, sampling: float = 1.0) -> dict[str, Any]:
     """First-pass yield, final yield, rework and scrap rates of the units completed in the period.
 
     Args:
         units: :func:`twin.analytics.kpis.unit_table` rows.
+        sampling: The cell's ``quality.inspection_sampling`` (:func:`unit_figures`: the yields' denominator).
 
     Returns:
-        ``{"units_completed", "first_pass_good", "reworked", "scrapped", "first_pass_yield", "final_yield",
-        "rework_rate", "scrap_rate", "by_variant": [{"variant", ...same keys}]}``; rates are None
-        without units.
+        The figures of :func:`unit_figures` and ``by_variant``: ``[{"variant", ...same keys}]``. ``reworked``
+        counts the units reworked whatever the outcome, ``escaped`` those whose final result is escaped.
     """
-
-    def figures(rows: pl.DataFrame) -> dict[str, Any]:
-        n = rows.height
-        fp = int(rows["is_first_pass_good"].sum()) if n else 0
-        rw = int(rows["is_reworked"].sum()) if n else 0
-        sc = int(rows["is_scrapped"].sum()) if n else 0
-        good = int(rows["is_final_good"].sum()) if n else 0
-        return {
-            "units_completed": n,
-            "first_pass_good": fp,
-            "reworked": rw,
-            "scrapped": sc,
-            "first_pass_yield": fp / n if n else None,
-            "final_yield": good / n if n else None,
-            "rework_rate": rw / n if n else None,
-            "scrap_rate": sc / n if n else None,
-        }
-
     done = units.filter(pl.col("in_period"))
-    out = figures(done)
-    out["by_variant"] = [
-        {"variant": variant, **figures(done.filter(pl.col("variant") == variant))}
-        for variant in sorted(done["variant"].drop_nulls().unique().to_list())
-    ]
+    out: dict[str, Any] = done.select(unit_figures(sampling)).row(0, named=True)
+    by_variant = done.filter(pl.col("variant").is_not_null()).group_by("variant").agg(unit_figures(sampling))
+    out["by_variant"] = by_variant.sort("variant").to_dicts()
     return out
 
 
@@ -121,6 +185,7 @@ def weekly_trends(
     timezone: str,
     energy_hourly: pl.DataFrame | None = None,
     oee_by_day: Sequence[dict[str, Any]] | None = None,
+    sampling: float = 1.0,
 ) -> pl.DataFrame:
     """Weekly KPIs of the units completed in the period, by local ISO week.
 
@@ -129,27 +194,17 @@ def weekly_trends(
         timezone: The cell's zone (weeks are local, Monday to Sunday).
         energy_hourly: Optional ``hour_at``, ``kwh`` (e.g. :attr:`EnergySplit.hourly`) for kWh per unit.
         oee_by_day: Optional ``by_day`` list of :func:`twin.analytics.kpis.oee` for weekly OEE.
+        sampling: The cell's ``quality.inspection_sampling`` (:func:`unit_figures`).
 
     Returns:
-        ``week`` (Monday's date), ``units_completed``, ``first_pass_yield``, ``rework_rate``,
-        ``scrap_rate``, ``good_units``, and when given ``energy_kwh``, ``kwh_per_good_unit``,
-        ``availability``, ``performance``, ``quality``, ``oee``.
+        ``week`` (Monday's date), the figures of :func:`unit_figures`, and when given ``energy_kwh``,
+        ``kwh_per_unit`` (per delivered unit), ``availability``, ``performance``, ``quality``, ``oee``.
     """
     week = pl.col("_local").dt.truncate("1w").dt.date().alias("week")
     done = units.filter(pl.col("in_period")).with_columns(
         pl.col("completed_at").dt.convert_time_zone(timezone).alias("_local")
     )
-    weekly = (
-        done.group_by(week)
-        .agg(
-            pl.len().alias("units_completed"),
-            pl.col("is_first_pass_good").mean().alias("first_pass_yield"),
-            pl.col("is_reworked").mean().alias("rework_rate"),
-            pl.col("is_scrapped").mean().alias("scrap_rate"),
-            pl.col("is_final_good").sum().alias("good_units"),
-        )
-        .sort("week")
-    )
+    weekly = done.group_by(week).agg(unit_figures(sampling)).sort("week")
     if energy_hourly is not None and energy_hourly.height:
         energy = (
             energy_hourly.with_columns(pl.col("hour_at").dt.convert_time_zone(timezone).alias("_local"))
@@ -158,13 +213,8 @@ def weekly_trends(
         )
         weekly = (
             weekly.join(energy, on="week", how="full", coalesce=True)
-            .with_columns(pl.col("units_completed", "good_units").fill_null(0))
-            .with_columns(
-                pl.when(pl.col("good_units") > 0)
-                .then(pl.col("energy_kwh") / pl.col("good_units"))
-                .otherwise(None)
-                .alias("kwh_per_good_unit")
-            )
+            .with_columns(pl.col("units_completed", "good_units", "units_delivered").fill_null(0))
+            .with_columns(_rate(pl.col("energy_kwh"), pl.col("units_delivered")).alias("kwh_per_unit"))
             .sort("week")
         )
     if oee_by_day:
@@ -177,15 +227,16 @@ def weekly_trends(
                     "ideal_s": d.get("ideal_time_s", 0.0),
                     "total": d["total_count"],
                     "good": d["good_count"],
+                    "judged": d["judged_count"],
                 }
                 for d in oee_by_day
             ]
         ).with_columns(pl.col("date").str.to_date().dt.truncate("1w").alias("week"))
-        w = days.group_by("week").agg(pl.col("planned_s", "run_s", "ideal_s", "total", "good").sum())
+        w = days.group_by("week").agg(pl.col("planned_s", "run_s", "ideal_s", "good", "judged").sum())
         w = w.with_columns(
             pl.when(pl.col("planned_s") > 0).then(pl.col("run_s") / pl.col("planned_s")).alias("availability"),
             pl.when(pl.col("run_s") > 0).then(pl.col("ideal_s") / pl.col("run_s")).alias("performance"),
-            pl.when(pl.col("total") > 0).then(pl.col("good") / pl.col("total")).alias("quality"),
+            pl.when(pl.col("judged") > 0).then(pl.col("good") / pl.col("judged")).alias("quality"),
         ).with_columns((pl.col("availability") * pl.col("performance") * pl.col("quality")).alias("oee"))
         weekly = weekly.join(
             w.select("week", "availability", "performance", "quality", "oee"), on="week", how="full", coalesce=True

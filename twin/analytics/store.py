@@ -11,9 +11,7 @@ intervals and nonconforming measurements within :data:`MARGIN` of the period.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,8 +21,6 @@ import polars as pl
 from twin.analytics import frames
 from twin.analytics.frames import PeriodData, Roles
 from twin.analytics.period import Period
-from twin.cell.load import load_cell
-from twin.cell.spec import CellSpec
 from twin.errors import InputError, WarehouseError
 from twin.telemetry.schema import SIMULATED_PREFIX
 from twin.warehouse.scenario_runs import scenario_cell, stored_run
@@ -34,6 +30,7 @@ MARGIN = timedelta(days=1)
 
 MARTS: tuple[str, ...] = (
     "mart_an_units",
+    "mart_unit_disposition",
     "mart_an_occupancy_hourly",
     "mart_an_downtime",
     "mart_an_measurements",
@@ -41,10 +38,12 @@ MARTS: tuple[str, ...] = (
     "mart_an_robot_energy_hourly",
     "mart_energy_hourly",
 )
-"""The marts the analytics read: this package's ``mart_an_*`` and the warehouse's ``mart_energy_hourly``."""
+"""The marts the analytics read: this package's ``mart_an_*`` and the warehouse's ``mart_unit_disposition`` and
+``mart_energy_hourly``."""
 
 PERIOD_MARTS: tuple[str, ...] = (
     "mart_an_units",
+    "mart_unit_disposition",
     "mart_an_downtime",
     "mart_an_occupancy_hourly",
     "mart_energy_hourly",
@@ -106,40 +105,11 @@ def _station_sql(name: str) -> str:
     return f"u.station_end_at[list_position(u.stations, ${name})]"
 
 
-def source_cell(conn: Any, source: str, cell: str | Path | None = None, overrides: Iterable[str] = ()) -> CellSpec:
-    """The cell a source's figures are computed on: a simulated run's own cell, else the cell file.
-
-    A what-if ran on the base cell with its changes (an added robot, a night shift); its telemetry is read
-    against that cell, stored with the run (:func:`twin.warehouse.scenario_runs.scenario_cell`), never
-    against ``cell``.
-
-    Args:
-        conn: An open warehouse connection.
-        source: ``measured`` or ``simulated:<scenario>``.
-        cell: The cell file of measured data (the sample cell when None).
-        overrides: ``--set`` overrides of the cell file.
-
-    Returns:
-        The validated cell.
-
-    Raises:
-        InputError: ``--set`` overrides given for a simulated source, or no stored run of it.
-    """
-    if not source.startswith(SIMULATED_PREFIX):
-        return load_cell(cell, overrides)
-    if list(overrides):
-        raise InputError(
-            f"--set changes the cell file; source {source} is read on the cell stored with its run "
-            "(change the scenario and run it again instead)"
-        )
-    return scenario_cell(conn, source)
-
-
 def load_units(
     conn: Any, period: Period, output_station: str, parallel_stations: list[str], source: str = "measured",
     counted_station: str | None = None, replication: int | None = None,
 ) -> pl.DataFrame:  # fmt: skip
-    """The units whose cycles touch the period, with completion, run time and quality disposition.
+    """The units whose cycles touch the period, with completion, run time and disposition (``mart_unit_disposition``).
 
     Args:
         conn: An open DuckDB connection.
@@ -170,8 +140,11 @@ def load_units(
                {_station_sql("output")} as completed_at,
                {_station_sql("counted")} as station_end_at,
                list_sum(u.station_cycle_s){"".join(minus)} as run_s,
-               u.is_first_pass_good, u.is_reworked, u.is_final_good
+               d.first_pass_result, d.final_result, d.is_inspected, d.is_first_pass_good, d.is_first_pass_failed,
+               d.is_reworked, d.is_final_good, d.is_scrapped, d.is_escaped, d.is_fully_measured
         from mart_an_units as u
+        inner join mart_unit_disposition as d
+            on d.source = u.source and d.replication = u.replication and d.unit_id = u.unit_id
         where u.source = $source and u.replication = $replication and u.last_end_at >= $lo and u.first_start_at < $hi
     """
     return _query(conn, sql, params, frames.UNITS, "mart_an_units")
@@ -218,8 +191,8 @@ def load_period(
         conn,
         """
         select station_id, kind, code, start_at, end_at from mart_an_downtime
-        where source = $source and replication = $replication and start_at < $hi
-          and (end_at is null or end_at > $lo)
+        where source = $source and replication = $replication
+          and (start_at is null or start_at < $hi) and (end_at is null or end_at > $lo)
         """,
         margin,
         frames.DOWNTIME,

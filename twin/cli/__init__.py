@@ -20,14 +20,15 @@ from twin.paths import default_warehouse
 # Modules that contribute sub-commands, imported lazily so `twin --help` stays fast and a command
 # only pays for the libraries it uses.
 COMMAND_MODULES: tuple[str, ...] = (
-    "twin.cell.commands",
-    "twin.telemetry.commands",
-    "twin.replay.commands",
-    "twin.scenarios.commands",
-    "twin.analytics.commands",
-    "twin.report.commands",
-    "twin.dashboard",
-    "twin.demo",
+    "twin.cli.cell",
+    "twin.cli.telemetry",
+    "twin.cli.replay",
+    "twin.cli.scenarios",
+    "twin.cli.analytics",
+    "twin.cli.quality",
+    "twin.cli.report",
+    "twin.cli.dashboard",
+    "twin.cli.demo",
 )
 
 

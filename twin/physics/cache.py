@@ -2,7 +2,9 @@
 
 A result is a small JSON document (duration, energy, peak power, clearance, feasibility, end
 configuration) plus, optionally, the sampled trace as a compressed ``.npz`` beside it. Writes go to a
-temporary file renamed into place, so a crash never leaves a half-written entry.
+temporary file renamed into place, so a crash never leaves a half-written entry. Whole-cell plans
+(:class:`twin.physics.plan.CellPlan`) live under ``plans/<content hash>/``, read and written by
+:mod:`twin.physics.plan`.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class PhysicsCache:
         self.root = (root or cache_dir()) / "physics"
         self.persist = persist
         self._memory: dict[str, dict[str, Any]] = {}
+        self.plans: dict[str, Any] = {}  # content hash -> CellPlan, kept by twin.physics.plan
         self.hits = 0
         self.misses = 0
 
@@ -95,6 +98,10 @@ class PhysicsCache:
         if trace is not None:
             self._atomic_write(self.root / f"{key}.npz", lambda f: np.savez_compressed(f, **trace))
         self._atomic_write(self.root / f"{key}.json", lambda f: f.write(json.dumps(result).encode()))
+
+    def plan_dir(self, key: str) -> Path:
+        """The folder of the whole-cell plan stored under ``key``."""
+        return self.root / "plans" / key
 
     def trace(self, key: str) -> dict[str, NDArray[np.float64]] | None:
         """The sampled trace stored with ``key``, or None."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from operator import sub
+from typing import Any
 
 import numpy as np
 import pybullet as pb
@@ -327,8 +328,10 @@ class SupportTables:
 class ClearanceResult:
     """Clearance at the checked samples: the smallest distance to any body within the radius.
 
-    ``distance_m`` is the radius where nothing is closer (``body`` and ``link`` then None); a negative
-    distance is penetration (a collision).
+    ``distance_m`` is the radius where nothing is closer (``body`` and ``link`` then None, the witness
+    points NaN); a negative distance is penetration (a collision). ``robot_point_m`` and ``body_point_m``
+    (rows x 3, world coordinates) are the witness points of each row's closest pair: pybullet's
+    ``positionOnA`` on the robot and ``positionOnB`` on the body, ``|a - b| = |distance_m|``.
     """
 
     rows: NDArray[np.int64]
@@ -339,6 +342,8 @@ class ClearanceResult:
     posed: int = 0
     culled_checks: int = 0
     stats: dict[str, int] = field(default_factory=dict)
+    robot_point_m: NDArray[np.float64] | None = None
+    body_point_m: NDArray[np.float64] | None = None
 
 
 class ClearanceChecker:
@@ -650,6 +655,8 @@ class ClearanceChecker:
         distance = np.full(m, self.radius_m)
         body_out: list[str | None] = [None] * m
         link_out: list[str | None] = [None] * m
+        robot_point = np.full((m, 3), np.nan)
+        body_point = np.full((m, 3), np.nan)
         radius = self.radius_m
         weighted = q * self.reach(q)  # joint motion times reach: a row's L1 distance bounds any point's motion
         calls = posed = reused = 0
@@ -662,8 +669,8 @@ class ClearanceChecker:
         if reuse_tolerance_m > 0.0 and m > 1:
             may_compute[1:] = np.abs(np.diff(weighted, axis=0)).sum(axis=1) > 2.0 * reuse_tolerance_m
         # the last computed row: weighted q, distance (radius when nothing was near), body index (-1: none),
-        # link name, and the bodies it ignored
-        last: tuple[list[float], float, int, str | None, list[bool] | None] | None = None
+        # link name, the bodies it ignored, and its witness points
+        last: tuple[list[float], float, int, str | None, list[bool] | None, Any] | None = None
         for start in range(0, m, chunk):
             stop = min(m, start + chunk)
             ignore_boxes = None if ignore is None else ignore[start:stop][:, self.box_owner]
@@ -687,17 +694,18 @@ class ClearanceChecker:
                     reused += 1
                     if last[2] >= 0:
                         distance[row], body_out[row], link_out[row] = last[1], self.names[last[2]], last[3]
+                        robot_point[row], body_point[row] = last[5]
                     continue
                 limit = radius
                 if moved is not None and last[2] >= 0:
                     limit = min(radius, last[1] + moved + 1e-6)
                 span = slice(first[local], first[local + 1])
                 q_row = q[row].tolist()
-                best, pair, asked = self._query(q_row, near_bound[span], near_pair[span], limit)
+                best, pair, asked, witness = self._query(q_row, near_bound[span], near_pair[span], limit)
                 calls += asked
                 posed += 1
                 if pair < 0 and limit < radius:  # numerical edge: ask again with the full radius
-                    best, pair, asked = self._query(q_row, near_bound[span], near_pair[span], radius)
+                    best, pair, asked, witness = self._query(q_row, near_bound[span], near_pair[span], radius)
                     calls += asked
                 best_body = -1 if pair < 0 else self._pair_owner[pair]
                 link_name = None
@@ -705,12 +713,14 @@ class ClearanceChecker:
                     link = self._pair_link[pair]
                     link_name = self.link_names.get(link, str(link))
                     distance[row], body_out[row], link_out[row] = best, self.names[best_body], link_name
+                    robot_point[row], body_point[row] = witness
                 last = (
                     weighted_row,
                     best if pair >= 0 else radius,
                     best_body,
                     link_name,
                     None if ignored is None else ignored[n],
+                    witness,
                 )
         return ClearanceResult(
             rows=np.arange(m, dtype=np.int64),
@@ -721,14 +731,22 @@ class ClearanceChecker:
             posed=posed,
             culled_checks=m - posed - reused,
             stats={"reused": reused},
+            robot_point_m=robot_point,
+            body_point_m=body_point,
         )
 
-    def _query(self, q_row: list[float], bounds: list[float], pairs: list[int], limit: float) -> tuple[float, int, int]:
-        """Branch and bound over (link, obstacle link) pairs for one pose; returns (distance, pair or -1, calls)."""
-        best, best_pair, calls = limit, -1, 0
+    def _query(
+        self, q_row: list[float], bounds: list[float], pairs: list[int], limit: float
+    ) -> tuple[float, int, int, Any]:
+        """Branch and bound over (link, obstacle link) pairs for one pose.
+
+        Returns:
+            (distance, pair or -1, calls, witness points ``(positionOnA, positionOnB)`` or None).
+        """
+        best, best_pair, calls, witness = limit, -1, 0, None
         candidates = sorted(item for item in zip(bounds, pairs, strict=True) if item[0] < limit)
         if not candidates:
-            return best, best_pair, calls
+            return best, best_pair, calls, witness
         self._pose(q_row)
         closest = pb.getClosestPoints
         client, body = self.client, self.body
@@ -746,5 +764,5 @@ class ClearanceChecker:
             )
             for point in points:
                 if point[8] < best:
-                    best, best_pair = point[8], pair
-        return best, best_pair, calls
+                    best, best_pair, witness = point[8], pair, (point[5], point[6])
+        return best, best_pair, calls, witness

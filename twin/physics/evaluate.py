@@ -17,17 +17,33 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from twin.cell.sampling import planning_cell
 from twin.cell.spec import CellSpec, PlannedOperation, RobotSpec
+from twin.errors import PhysicsError
 from twin.physics.cache import PhysicsCache, content_hash, file_hash
+from twin.physics.plan import (
+    CLEARANCE_EVERY,
+    CONTROL_DT_S,
+    CellPlan,
+    plan_key,
+    plan_settings,
+    read_cached_plan,
+    sample_indices,
+    write_cached_plan,
+)
 from twin.physics.power import electrical_power, energy_j
 from twin.physics.trajectory import SampledTrajectory, concatenate, hold, plan_segment
 
-CONTROL_DT_S = 1.0 / 125.0  # the controller and telemetry rate
+__all__ = ["CONTROL_DT_S", "CellPlanner", "CellResult", "OperationResult", "VariantResult", "plan_cell"]
+
+if TYPE_CHECKING:  # robot.py imports pybullet: the world is built on first use only
+    from twin.physics.robot import ClosestPair
+
 CLEARANCE_RADIUS_M = 0.25  # distances beyond this are reported as this value
 NEIGHBOUR_RADIUS_M = 2.5  # bodies farther than this from a robot base cannot touch it
 
@@ -49,6 +65,13 @@ class OperationResult:
     payload_kg: float = 0.0
     end_q: list[float] | None = None
     cache_key: str | None = None
+    # the minimum-clearance pair: links, witness points (world, m), when (s from the start) and where (q)
+    robot_link: str | None = None
+    closest_body_link: str | None = None
+    robot_point_m: list[float] | None = None
+    body_point_m: list[float] | None = None
+    clearance_at_s: float | None = None
+    clearance_q: list[float] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``operations`` item of ``twin cell check --json``."""
@@ -139,17 +162,21 @@ class CellPlanner:
     """Plans and evaluates a cell's operations; builds a physics world only on a cache miss."""
 
     def __init__(
-        self, cell: CellSpec, cache: PhysicsCache | None = None, dt: float = CONTROL_DT_S, clearance_every: int = 4
+        self,
+        cell: CellSpec,
+        cache: PhysicsCache | None = None,
+        dt: float = CONTROL_DT_S,
+        clearance_every: int = CLEARANCE_EVERY,
     ) -> None:
         """Set up a planner.
 
         Args:
-            cell: The validated cell.
+            cell: The validated cell (planned with its planning-only variants, if it samples inspection).
             cache: Where results are looked up and stored; an in-memory cache when None.
             dt: Trajectory sample period (the controller rate).
             clearance_every: Check clearance every n-th sample (and at every segment end).
         """
-        self.cell = cell
+        self.cell = planning_cell(cell)
         self.cache = cache if cache is not None else PhysicsCache(persist=False)
         self.dt = dt
         self.clearance_every = max(1, clearance_every)
@@ -210,6 +237,57 @@ class CellPlanner:
         ]
         self.stats.total_s += time.perf_counter() - start
         return CellResult(self.cell.cell.id, results, self.stats)
+
+    def plan(self, result: CellResult | None = None) -> CellPlan:
+        """The cell's plan as data: every variant's figures, operations, sampled trajectories, witnesses.
+
+        Args:
+            result: This planner's :meth:`evaluate` of every variant (evaluated here when None).
+
+        Returns:
+            The plan, keyed by :func:`twin.physics.plan.plan_key` of the cell.
+        """
+        result = result if result is not None else self.evaluate()
+        if [v.variant for v in result.variants] != list(self.cell.variants):
+            raise PhysicsError(f"a plan of cell {self.cell.cell.id} needs every variant evaluated, in the cell's order")
+        variants, work, operations, trajectories = [], [], [], []
+        templates = {name: [op.template for op in self.cell.expand_plan(name)] for name in self.cell.variants}
+        for variant in result.variants:
+            name = variant.variant
+            variants.append(
+                {
+                    "variant": name,
+                    "cycle_time_s": variant.cycle_time_s,
+                    "takt_s": variant.takt_s,
+                    "bottleneck": variant.bottleneck,
+                    "print_time_s": variant.print_time_s,
+                    "print_energy_j": variant.print_energy_j,
+                    "energy_j": variant.energy_j,
+                    "feasible": variant.feasible,
+                    "problems": variant.problems,
+                    "warnings": variant.warnings,
+                }
+            )
+            work.extend({"variant": name, "resource": r, "work_s": w} for r, w in variant.work_s.items())
+            planned = templates.get(name, [])
+            for seq, op in enumerate(variant.operations):
+                operations.append(
+                    {
+                        **asdict(op),
+                        "variant": name,
+                        "seq": seq,
+                        "template": planned[seq] if seq < len(planned) else "return_home",
+                        "clearance_q_rad": op.clearance_q,
+                        "end_q_rad": op.end_q,
+                    }
+                )
+                trace = self.trace(op) if op.feasible else None
+                if trace is not None:
+                    rows = sample_indices(len(trace["t"]), self.dt)
+                    trajectories.append((name, seq, trace["t"][rows], trace["q"][rows]))
+        settings = plan_settings(self.dt, self.clearance_every, CLEARANCE_RADIUS_M)
+        key = plan_key(self.cell, self.dt, self.clearance_every)
+        return CellPlan.from_records(self.cell.cell.id, key, settings, variants, work, operations, trajectories)
 
     def evaluate_variant(self, variant: str) -> VariantResult:
         """Plan every operation of one variant in order and derive its cycle figures."""
@@ -510,10 +588,15 @@ class CellPlanner:
             tau = handle.inverse_dynamics(q, qd, qdd)
             handle.set_payload(0.0)
         power = electrical_power(robot_spec.power_model, tau, qd)
-        clearance, body, link, when = self._clearance(handle, q, segments, labels, station)
+        pair, row = self._clearance(handle, q, segments, labels, station)
+        clearance, when = pair.distance_m, row * self.dt
         reason = None
         if clearance < 0.0:
-            reason = f"collision with {body} (link {link}) at t={when:.2f} s, penetration {-clearance * 1000:.0f} mm"
+            reason = (
+                f"collision with {pair.body} (link {pair.link}) at t={when:.2f} s, "
+                f"penetration {-clearance * 1000:.0f} mm"
+            )
+        witness = pair.body is not None
         result = OperationResult(
             operation=operation,
             robot_id=robot_id,
@@ -522,11 +605,17 @@ class CellPlanner:
             energy_j=energy_j(power, self.dt),
             peak_power_w=float(power.max()),
             min_clearance_m=float(clearance),
-            closest_body=body,
+            closest_body=pair.body,
             feasible=reason is None,
             reason=reason,
             payload_kg=payload_kg,
             end_q=[float(v) for v in q[-1]],
+            robot_link=pair.link,
+            closest_body_link=pair.body_link,
+            robot_point_m=None if pair.point_on_robot_m is None else list(pair.point_on_robot_m),
+            body_point_m=None if pair.point_on_body_m is None else list(pair.point_on_body_m),
+            clearance_at_s=when if witness else None,
+            clearance_q=[float(v) for v in q[row]] if witness else None,
         )
         trace = {
             "t": arm.t,
@@ -545,14 +634,15 @@ class CellPlanner:
         segments: list[SampledTrajectory],
         labels: list[str],
         target_station: str | None,
-    ) -> tuple[float, str | None, str | None, float]:
-        """Minimum distance to every cell body along the trajectory.
+    ) -> tuple[ClosestPair, int]:
+        """The closest pair to every cell body along the trajectory, and the sample (row of ``q``) it is at.
 
         Checked every n-th sample and at each segment end; the target station is expected to be
         touched during the final approach, dwell and retreat, so it is ignored there.
         """
         bodies = self.world.obstacle_bodies
-        best, best_body, best_link, best_t = CLEARANCE_RADIUS_M, None, None, 0.0
+        best: ClosestPair | None = None
+        best_row = 0
         offset = 0
         with self._timed_pybullet():
             for segment, label in zip(segments, labels, strict=True):
@@ -563,8 +653,36 @@ class CellPlanner:
                 ignore = frozenset({target_station}) if label == "contact" and target_station else frozenset()
                 for i in indices:
                     handle.set_q(q[i])
-                    distance, body, link = handle.closest(bodies, CLEARANCE_RADIUS_M, ignore)
-                    if distance < best:
-                        best, best_body, best_link, best_t = distance, body, link, i * self.dt
+                    pair = handle.closest(bodies, CLEARANCE_RADIUS_M, ignore)
+                    if best is None or pair.distance_m < best.distance_m:
+                        best, best_row = pair, i
                 offset += count
-        return best, best_body, best_link, best_t
+        assert best is not None  # every segment has at least its end checked
+        return best, best_row
+
+
+def plan_cell(cell: CellSpec, cache: PhysicsCache | None = None, *, progress: bool = False) -> CellPlan:
+    """The cell's plan (:class:`twin.physics.plan.CellPlan`): from the cache, or planned and cached.
+
+    The plan is looked up by :func:`twin.physics.plan.plan_key` (the content hash of the planner's
+    inputs); on a miss, :class:`CellPlanner` evaluates every variant (re-planning only the operations
+    missing from the cache) and the plan is stored, so a second call costs a file read.
+
+    Args:
+        cell: The validated cell.
+        cache: The physics cache; the on-disk default when None.
+        progress: Show a progress bar on stderr while planning.
+
+    Returns:
+        The plan.
+    """
+    cache = cache if cache is not None else PhysicsCache()
+    key = plan_key(cell)
+    plan = read_cached_plan(cache, key)
+    if plan is not None:
+        return plan
+    with CellPlanner(cell, cache=cache) as planner:
+        result = planner.evaluate_with_progress() if progress else planner.evaluate()
+        plan = planner.plan(result)
+    write_cached_plan(cache, plan)
+    return plan

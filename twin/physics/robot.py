@@ -40,6 +40,18 @@ class IkSolution:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class ClosestPair:
+    """The closest points of a robot and the cell bodies around it (None fields: nothing within the radius)."""
+
+    distance_m: float
+    body: str | None
+    link: str | None  # the robot's link
+    body_link: str | None  # the other body's link ("base" for its base)
+    point_on_robot_m: tuple[float, ...] | None  # world coordinates
+    point_on_body_m: tuple[float, ...] | None
+
+
 class RobotHandle:
     """A robot body in a world: movable joints in URDF order, the TCP, payload and dynamics."""
 
@@ -226,16 +238,14 @@ class RobotHandle:
         return out
 
     # clearance -------------------------------------------------------------------------------
-    def closest(
-        self, bodies: dict[str, int], radius_m: float, ignore: frozenset[str] = frozenset()
-    ) -> tuple[float, str | None, str | None]:
-        """Smallest distance from the moving links to any named body within ``radius_m``.
+    def closest(self, bodies: dict[str, int], radius_m: float, ignore: frozenset[str] = frozenset()) -> ClosestPair:
+        """The closest pair between the moving links and any named body within ``radius_m``.
 
         Returns:
-            (distance, body name, link name); distance is ``radius_m`` and names None when nothing
-            is closer. Negative distance is penetration (a collision).
+            The pair with its witness points (pybullet's ``positionOnA`` and ``positionOnB``); distance
+            ``radius_m`` and no names or points when nothing is closer. Negative distance is penetration.
         """
-        best, best_body, best_link = radius_m, None, None
+        best, best_name, best_point = radius_m, None, None
         for name, other in bodies.items():
             if name in ignore or other == self.body:
                 continue
@@ -243,5 +253,21 @@ class RobotHandle:
                 if point[3] == -1:  # the base does not move relative to its mount
                     continue
                 if point[8] < best:
-                    best, best_body, best_link = point[8], name, self.link_names.get(point[3], str(point[3]))
-        return best, best_body, best_link
+                    best, best_name, best_point = point[8], name, point
+        if best_point is None:
+            return ClosestPair(float(best), None, None, None, None, None)
+        other_link = int(best_point[4])
+        if other_link < 0:
+            other_link_name = "base"
+        else:
+            info = pb.getJointInfo(bodies[best_name or ""], other_link, physicsClientId=self.client)
+            other_link_name = info[12].decode()
+        link = int(best_point[3])
+        return ClosestPair(
+            distance_m=float(best),
+            body=best_name,
+            link=self.link_names.get(link, str(link)),
+            body_link=other_link_name,
+            point_on_robot_m=tuple(float(v) for v in best_point[5]),
+            point_on_body_m=tuple(float(v) for v in best_point[6]),
+        )

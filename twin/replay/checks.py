@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from twin.replay.signals import SignalConfig, smooth
 
 if TYPE_CHECKING:
-    from twin.replay.player import ReplayConfig, ReplayData
+    from twin.replay.data import ReplayConfig, ReplayData
 
 MAD_TO_SIGMA = 0.6745
 FLOOR_SHARE = 0.05

@@ -26,6 +26,7 @@ import polars as pl
 
 from twin.errors import WarehouseError
 from twin.replay.player import ReplayResult
+from twin.warehouse.connection import transaction
 
 SOURCE = "simulated:replay"
 JOINT_STATE_TABLES = ("stg_joint_states", "raw_joint_states")
@@ -152,8 +153,6 @@ def write_replay_results(
     Raises:
         WarehouseError: The write failed (the warehouse is unchanged).
     """
-    import duckdb
-
     loaded_at = datetime.now(UTC)
     summary = result.summary
     run = pl.DataFrame(
@@ -188,8 +187,7 @@ def write_replay_results(
         "raw_replay_series": result.series.with_columns(pl.lit(robot_id, pl.String).alias("robot_id")),
     }
     written: dict[str, int] = {}
-    try:
-        con.execute("begin transaction")
+    with transaction(con, "write the replay results"):
         existing = _tables(con)
         for table, frame in frames.items():
             frame = _with_lineage(frame, run_id, loaded_at)
@@ -210,13 +208,6 @@ def write_replay_results(
             finally:
                 con.unregister("_replay_frame")
             written[table] = frame.height
-        con.execute("commit")
-    except duckdb.Error as exc:
-        try:
-            con.execute("rollback")
-        except duckdb.Error:
-            pass
-        raise WarehouseError(f"cannot write the replay results: {str(exc).splitlines()[0]}") from exc
     return written
 
 

@@ -1,13 +1,13 @@
 """Build the period report: ``report.html``, ``report.json`` and ``<table>.csv`` / ``<table>.json`` per table.
 
-``twin demo`` calls :func:`write_report`; ``twin report`` is a thin wrapper around it.
+:func:`build_report` writes the files of an already read period; :func:`twin.api.reports.report` reads the
+period from a warehouse and calls it (``twin report`` and ``twin demo`` go through that).
 """
 
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,18 +18,16 @@ import polars as pl
 
 from twin.analytics.figures import Prepared
 from twin.cell.spec import CellSpec
-from twin.errors import InputError, WarehouseError
+from twin.jsonable import jsonable
 from twin.report import html as h
 from twin.report.tables import ReportData, collect
 
-CHARACTERISTICS: tuple[str, ...] = ("screw_torque_nm", "gap_mm", "flush_mm")
-"""Quality characteristic families whose measurements the report reads (control charts, capability)."""
-
 STAGES: tuple[str, ...] = ("load", "oee", "cost", "carbon", "quality", "control charts", "html", "files")
+"""The stages :func:`build_report` reports to its ``step`` callback, in order."""
 
 
-@dataclass
-class ReportResult:
+@dataclass(frozen=True)
+class ReportFiles:
     """What :func:`build_report` wrote.
 
     Attributes:
@@ -46,7 +44,7 @@ class ReportResult:
     tables: dict[str, Path] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """The object ``twin report --json`` prints."""
         return {
             "out": str(self.out_dir),
@@ -57,38 +55,12 @@ class ReportResult:
         }
 
 
-class _Progress:
-    """A tqdm bar over the report's stages on a TTY stderr, silent otherwise."""
-
-    def __init__(self, enabled: bool | None) -> None:
-        self.bar = None
-        if enabled if enabled is not None else sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=len(STAGES), desc="report", unit="step", leave=False, file=sys.stderr)
-
-    def __call__(self, label: str) -> None:
-        if self.bar is not None:
-            self.bar.set_postfix_str(label)
-            self.bar.update(1)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
 def _json_default(value: Any) -> Any:
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if hasattr(value, "item"):
         return value.item()
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
-
-
-def _clean(value: Any) -> Any:
-    from twin.analytics.commands import jsonable
-
-    return jsonable(value)
 
 
 def write_tables(tables: Mapping[str, pl.DataFrame], out_dir: Path) -> dict[str, Path]:
@@ -109,7 +81,7 @@ def write_tables(tables: Mapping[str, pl.DataFrame], out_dir: Path) -> dict[str,
         )
         flat.write_csv(csv_path)
         (out_dir / f"{name}.json").write_text(
-            json.dumps(_clean(frame.to_dicts()), default=_json_default, allow_nan=False, indent=1) + "\n",
+            json.dumps(jsonable(frame.to_dicts()), default=_json_default, allow_nan=False, indent=1) + "\n",
             encoding="utf-8",
         )
         paths[name] = csv_path
@@ -189,7 +161,8 @@ def render(report: ReportData, cell: CellSpec) -> str:
         h.table(t["cost_by_variant"]),
         f"<p class='note'>{cost['units_completed']:,} units completed: {cost['units']:,} good, "
         f"{cost['units_reworked']:,} reworked, {cost['units_scrapped']:,} scrapped. Cost of poor quality = rework "
-        "+ the bill of materials of scrapped units; the material line is the bill of materials of the good units.</p>",
+        "+ the bill of materials of scrapped units; the material line is the bill of materials of the units "
+        "delivered (not scrapped).</p>",
         "<h2>OEE</h2>",
         h.kpi_cards(
             [
@@ -263,8 +236,8 @@ cell's time zone. Only rows of the chosen source are used (<code>measured</code>
 Run time = planned busy time minus the union of every fault and setup interval inside it (a stop anywhere stops the
 cell). Availability = run time / planned busy time; performance = ideal cycle time × total count / run time, with
 the ideal cycle time per variant = the takt of the physics twin's plan (the bottleneck's work per unit); quality =
-good / total, good = conforming at first pass (reworked units are not good). OEE = A × P × Q; period values are
-ratios of period sums.</li>
+good / total, good = conforming at first pass (reworked units are not good; a unit not inspected is never good).
+OEE = A × P × Q; period values are ratios of period sums.</li>
 <li><b>Energy.</b> Each meter's register deltas are spread over the UTC hours they span in proportion to time; a
 reading that falls below 1 % of the previous one is a reset or rollover (the new reading is the delta); any other
 fall is a bad reading (quarantined by the ingest). Energy a machine used while running unit cycles goes to those
@@ -279,14 +252,16 @@ factor when the cell has one, else the region's residual mix (AIB), else the ann
 prorated to the period, allocated by run time.</li>
 <li><b>Scope 3 category 1.</b> Bill of materials (filament, insert, base panel, screws) of every unit completed,
 scrapped ones included, × the embodied factor of its material.</li>
-<li><b>Per unit.</b> Totals divided by the good units delivered (first-pass good or reworked to good).</li>
+<li><b>Per unit.</b> Totals divided by the good units delivered (first-pass good or reworked to good; a unit not
+inspected is not good).</li>
 <li><b>Cost.</b> Energy = hourly kWh × the time-of-use price of the local hour; labour = shift hours (breaks paid) ×
-operators × rate; material = bill of materials of the good units; equipment = depreciation × machine hours running
-unit cycles; maintenance = rate × run time; cost of poor quality = rework per reworked unit + bill of materials of
-scrapped units.</li>
-<li><b>Quality.</b> First-pass yield = units conforming at first pass / units completed. Control charts use 3-sigma
-limits (X̄-S: S̄/c₄; p chart: binomial) with Western Electric rules; capability uses within-subgroup sigma (R̄/d₂
-per unit, or MR̄/d₂) for Cp/Cpk and the overall standard deviation for Pp/Ppk.</li>
+operators × rate; material = bill of materials of the units delivered (not scrapped); equipment = depreciation ×
+machine hours running unit cycles; maintenance = rate × run time; cost of poor quality = rework per reworked unit +
+bill of materials of scrapped units.</li>
+<li><b>Quality.</b> First-pass yield = units conforming at first pass / units completed (a unit not inspected is
+never good). Control charts use 3-sigma limits (X̄-S: S̄/c₄; p chart: binomial) with Western Electric rules;
+capability uses within-subgroup sigma (R̄/d₂ per unit, or MR̄/d₂) for Cp/Cpk and the overall standard deviation for
+Pp/Ppk.</li>
 </ul>
 """
 
@@ -296,98 +271,39 @@ def build_report(
     prepared: Prepared,
     ideal_cycle_s: Mapping[str, float],
     out_dir: str | Path,
-    progress: bool | None = None,
+    step: Callable[[str], None] | None = None,
     robot_energy: pl.DataFrame | None = None,
-) -> ReportResult:
+) -> ReportFiles:
     """Compute the report's figures and write every file.
 
     Args:
         cell: The validated cell.
-        prepared: The prepared period (:func:`twin.analytics.figures.prepare`), with the measurements of
-            :data:`CHARACTERISTICS` loaded.
-        ideal_cycle_s: Ideal cycle time per variant (:func:`twin.analytics.ideal.ideal_cycle_times`).
+        prepared: The prepared period (:func:`twin.analytics.figures.prepare`), with the measurements of every
+            quality characteristic family loaded.
+        ideal_cycle_s: Ideal cycle time per variant for OEE.
         out_dir: Output folder (created).
-        progress: Show a progress bar (default: when stderr is a TTY).
+        step: Called with the name of each of :data:`STAGES` as it ends (a progress bar, a job's progress file).
         robot_energy: Optional :func:`twin.analytics.store.robot_energy_by_step` table.
 
     Returns:
         What was written.
     """
+    tick = step or (lambda _stage: None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    bar = _Progress(progress)
-    try:
-        bar("load")
-        report = collect(prepared, ideal_cycle_s, step=bar)
-        if robot_energy is not None:
-            report.tables["robot_energy_by_step"] = robot_energy
-        html_text = render(report, cell)
-        bar("html")
-        html_path = out / "report.html"
-        html_path.write_text(html_text, encoding="utf-8")
-        tables = write_tables(report.tables, out)
-        json_path = out / "report.json"
-        json_path.write_text(
-            json.dumps(_clean(report.summary), default=_json_default, allow_nan=False, indent=1) + "\n",
-            encoding="utf-8",
-        )
-        bar("files")
-    finally:
-        bar.close()
-    return ReportResult(out, html_path, json_path, tables, report.summary)
-
-
-def write_report(
-    warehouse: str | Path,
-    out_dir: str | Path,
-    start: str | None = None,
-    end: str | None = None,
-    cell: str | Path | None = None,
-    overrides: Iterable[str] = (),
-    source: str = "measured",
-    progress: bool | None = None,
-) -> ReportResult:
-    """Load a period from a warehouse file and write its report (what ``twin demo`` calls).
-
-    Args:
-        warehouse: The DuckDB warehouse file.
-        out_dir: Output folder.
-        start: ``--from`` (inclusive; a date or a date-time with offset); default the first data.
-        end: ``--to`` (exclusive); default after the last data.
-        cell: Cell YAML; the sample cell when None.
-        overrides: ``--set`` overrides of the cell.
-        source: Telemetry source (``measured`` or ``simulated:<scenario>``).
-        progress: Show a progress bar (default: when stderr is a TTY).
-
-    Returns:
-        What was written.
-
-    Raises:
-        InputError: A bad period or source.
-        WarehouseError: The warehouse is missing or lacks the marts.
-    """
-    import argparse
-
-    from twin.analytics.commands import load_prepared, open_warehouse
-    from twin.analytics.ideal import ideal_cycle_times
-    from twin.analytics.store import robot_energy_by_step
-    from twin.paths import DEFAULT_CELL
-
-    if not str(out_dir).strip():
-        raise InputError("--out: give an output folder")
-    args = argparse.Namespace(
-        warehouse=str(warehouse),
-        start=start,
-        end=end,
-        cell=str(cell) if cell is not None else str(DEFAULT_CELL),
-        overrides=list(overrides),
-        source=source,
+    tick("load")
+    report = collect(prepared, ideal_cycle_s, step=tick)
+    if robot_energy is not None:
+        report.tables["robot_energy_by_step"] = robot_energy
+    html_text = render(report, cell)
+    tick("html")
+    html_path = out / "report.html"
+    html_path.write_text(html_text, encoding="utf-8")
+    tables = write_tables(report.tables, out)
+    json_path = out / "report.json"
+    json_path.write_text(
+        json.dumps(jsonable(report.summary), default=_json_default, allow_nan=False, indent=1) + "\n",
+        encoding="utf-8",
     )
-    cell_spec, prepared = load_prepared(args, list(CHARACTERISTICS), robot_cycles=True, defects=True)
-    with open_warehouse(warehouse) as conn:
-        try:
-            robot_energy = robot_energy_by_step(conn, prepared.data.period, source)
-        except WarehouseError:  # a warehouse without joint states: the report goes without that table
-            robot_energy = None
-    ideal = ideal_cycle_times(cell_spec)
-    return build_report(cell_spec, prepared, ideal, out_dir, progress=progress, robot_energy=robot_energy)
+    tick("files")
+    return ReportFiles(out, html_path, json_path, tables, report.summary)

@@ -218,10 +218,8 @@ def fig_weekly(weekly: pl.DataFrame) -> Any:
             fig.add_trace(
                 go.Scatter(x=weeks, y=weekly[col].to_list(), mode="lines+markers", name=col.replace("_", " "))
             )
-    if "kwh_per_good_unit" in weekly.columns:
-        fig.add_trace(
-            go.Bar(x=weeks, y=weekly["kwh_per_good_unit"].to_list(), name="kWh / good unit", yaxis="y2", opacity=0.35)
-        )
+    if "kwh_per_unit" in weekly.columns:
+        fig.add_trace(go.Bar(x=weeks, y=weekly["kwh_per_unit"].to_list(), name="kWh / unit", yaxis="y2", opacity=0.35))
     return _layout(
         fig,
         "Weekly trends (weeks start on Monday, local time)",

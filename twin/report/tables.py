@@ -157,8 +157,8 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
 
     - ``torque_xbar_s``: X̄-S of the first-pass screw torques measured in the period, one subgroup per
       clock hour;
-    - ``first_pass_p``: p chart of the units completed in the period failing first pass, one sample per
-      local day.
+    - ``first_pass_p``: p chart of the units completed and inspected in the period failing first pass, one
+      sample per local day.
 
     Args:
         p: The prepared period (its measurements must include the torque family).
@@ -181,12 +181,12 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
             }
         except InputError:
             pass
-    done = p.units.filter(pl.col("in_period"))
+    done = p.units.filter(pl.col("in_period") & pl.col("is_inspected"))  # a unit not inspected is no sample
     if done.height:
         daily = (
             done.with_columns(pl.col("completed_at").dt.convert_time_zone(tz).dt.date().alias("day"))
             .group_by("day")
-            .agg(pl.len().alias("n"), (~pl.col("is_first_pass_good")).sum().alias("bad"))
+            .agg(pl.len().alias("n"), pl.col("is_first_pass_failed").sum().alias("bad"))
             .sort("day")
         )
         if daily.height >= 2:
@@ -321,9 +321,9 @@ def collect(p: Prepared, ideal_cycle_s: Mapping[str, float], step: Callable[[str
     tick("cost")
     carbon = figures.carbon_of(p)
     tick("carbon")
-    fpy = quality.first_pass_yield(p.units)
+    fpy = quality.first_pass_yield(p.units, p.cell.quality.inspection_sampling)
     pareto = quality.defect_pareto(p.data.defects, p.units)
-    weekly = quality.weekly_trends(p.units, tz, p.split.hourly, oee["by_day"])
+    weekly = quality.weekly_trends(p.units, tz, p.split.hourly, oee["by_day"], p.cell.quality.inspection_sampling)
     settings = quality.settings_change(p.data.robot_cycles, p.data.measurements, p.units)
     tick("quality")
     charts = control_charts(p)

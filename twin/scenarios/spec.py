@@ -15,19 +15,6 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.cell.spec import CalendarSpec, Pose, Spec
 
-SCENARIO_KPIS: tuple[str, ...] = (
-    "throughput_units_per_h",
-    "cycle_time_s",
-    "takt_s",
-    "oee",
-    "wip_units",
-    "energy_kwh_per_unit",
-    "cost_eur_per_unit",
-    "kgco2e_per_unit",
-    "first_pass_yield",
-)
-"""The scenario KPIs of SPEC.md ("Figures"), in its order; ``utilization_<resource>`` and the rest follow."""
-
 DEFAULT_START = date(2026, 10, 5)  # a Monday, the first day of `twin generate`'s default period
 
 

@@ -12,21 +12,21 @@ with a 95 % Student-t interval (:func:`summarize`), and a delta is paired over r
 KPI names follow SPEC.md ("Scenario KPIs"); ``utilization`` is flattened per resource
 (``utilization_R2``) and cycle time also per variant (``cycle_time_s_B4-PLA``). Each is:
 
-- ``throughput_units_per_h``: good units delivered (first-pass good or reworked to good: the cost and
-  carbon figures' ``units``) per hour of planned busy time (OEE's ``planned_time_s``);
+- ``throughput_units_per_h``: units delivered (completed and not scrapped: the cost and carbon figures'
+  ``units``) per hour of planned busy time (OEE's ``planned_time_s``);
   ``output_units_per_day`` per calendar day of the horizon.
 - ``cycle_time_s``: the plan's cycle time (a unit's operations in sequence with no waiting, printing
   excluded) over the variant mix completed; ``takt_s``: OEE's ideal cycle time over the same mix (the
   bottleneck's work per unit).
 - ``oee`` and ``oee_availability``, ``oee_performance``, ``oee_quality``: the cell's OEE (ISO 22400).
 - ``wip_units``, ``flow_time_s``: :func:`twin.analytics.figures.flow_of`.
-- ``energy_kwh_per_unit``: every meter's energy per good unit (the carbon figure's).
-- ``cost_eur_per_unit``: the cost figure's total per good unit, in the cell's currency (EUR).
-- ``kgco2e_per_unit``: the carbon figure's market-based total per good unit (scope 1, scope 2
+- ``energy_kwh_per_unit``: every meter's energy per delivered unit (the carbon figure's).
+- ``cost_eur_per_unit``: the cost figure's total per delivered unit, in the cell's currency (EUR).
+- ``kgco2e_per_unit``: the carbon figure's market-based total per delivered unit (scope 1, scope 2
   market-based, scope 3 cat. 1); ``kgco2e_location_per_unit`` the location-based one.
-- ``first_pass_yield``: OEE's quality (first-pass good / completed).
+- ``first_pass_yield``: OEE's quality (first-pass good / judged: :func:`twin.analytics.quality.judged_count`).
 - ``utilization_<resource>``: :func:`twin.analytics.figures.utilization_of`.
-- ``escape_rate``: defective units that left uninspected / good units delivered. The one figure the
+- ``escape_rate``: defective units that left uninspected / units delivered. The one figure the
   telemetry cannot show (an escape is what nobody measured), so the simulation's own record gives it.
 """
 
@@ -44,13 +44,23 @@ from twin.analytics import figures
 from twin.analytics.frames import roles
 from twin.analytics.period import Period
 from twin.analytics.store import PERIOD_MARTS, load_period
-from twin.scenarios.spec import SCENARIO_KPIS
 from twin.sim.plan import SimInputs
 from twin.sim.record import ESCAPED, ReplicationRecord
 from twin.sim.telemetry import grid_frame, replication_frames
 from twin.warehouse.scratch import scratch_warehouse
 
-HEADLINE = SCENARIO_KPIS
+SCENARIO_KPIS: tuple[str, ...] = (
+    "throughput_units_per_h",
+    "cycle_time_s",
+    "takt_s",
+    "oee",
+    "wip_units",
+    "energy_kwh_per_unit",
+    "cost_eur_per_unit",
+    "kgco2e_per_unit",
+    "first_pass_yield",
+)
+"""The scenario KPIs of SPEC.md ("Figures"), in its order; ``utilization_<resource>`` and the rest follow."""
 
 
 def horizon_period(inputs: SimInputs) -> Period:
@@ -82,12 +92,12 @@ def period_kpis(p: figures.Prepared, inputs: SimInputs) -> dict[str, float]:
     carbon = figures.carbon_of(p)
     flow = figures.flow_of(p)
     utilization = figures.utilization_of(p)
-    good = float(cost["units"])
+    delivered = float(cost["units"])
     planned_h = oee["planned_time_s"] / 3600.0
     days = (p.data.period.end - p.data.period.start).total_seconds() / 86400.0
     cycle = {v.name: v.cycle_time_s for v in inputs.variants}
     kpis: dict[str, float] = {
-        "throughput_units_per_h": _ratio(good, planned_h),
+        "throughput_units_per_h": _ratio(delivered, planned_h),
         "cycle_time_s": _num(figures.mix_mean(p, cycle)),
         "takt_s": _ratio(oee["ideal_time_s"], oee["total_count"]),
         "oee": _num(oee["oee"]),
@@ -99,7 +109,7 @@ def period_kpis(p: figures.Prepared, inputs: SimInputs) -> dict[str, float]:
     }
     for resource in inputs.resources:
         kpis[f"utilization_{resource}"] = _num(utilization.get(resource))
-    kpis["output_units_per_day"] = _ratio(good, days)
+    kpis["output_units_per_day"] = _ratio(delivered, days)
     kpis["oee_availability"] = _num(oee["availability"])
     kpis["oee_performance"] = _num(oee["performance"])
     kpis["oee_quality"] = _num(oee["quality"])
@@ -108,7 +118,7 @@ def period_kpis(p: figures.Prepared, inputs: SimInputs) -> dict[str, float]:
     for name, value in cycle.items():
         kpis[f"cycle_time_s_{name}"] = value
     kpis["_units_completed"] = float(cost["units_completed"])
-    kpis["_units_good"] = good
+    kpis["_units_delivered"] = delivered
     kpis["_units_scrapped"] = float(cost["units_scrapped"])
     kpis["_energy_kwh"] = float(carbon["energy_kwh"])
     kpis["_missing_intensity_hours"] = float(carbon["missing_intensity_hours"])
@@ -144,7 +154,7 @@ def replication_kpis(
     kpis = period_kpis(figures.prepare(cell, data), inputs)
     done = np.nan_to_num(np.asarray(record.unit_done_s, dtype=np.float64), nan=math.inf) <= inputs.horizon_s
     escaped = int((done & (np.asarray(record.unit_status) == ESCAPED)).sum())
-    kpis["escape_rate"] = _ratio(escaped, kpis["_units_good"])
+    kpis["escape_rate"] = _ratio(escaped, kpis["_units_delivered"])
     return kpis
 
 
@@ -223,8 +233,8 @@ def kpi_names(per_replication: Sequence[Mapping[str, float]]) -> list[str]:
     present = list(per_replication[0]) if per_replication else []
     public = [k for k in present if not k.startswith("_")]
     utilization = [k for k in public if k.startswith("utilization_")]
-    rest = [k for k in public if k not in HEADLINE and k not in utilization]
-    return [k for k in HEADLINE if k in public] + utilization + rest
+    rest = [k for k in public if k not in SCENARIO_KPIS and k not in utilization]
+    return [k for k in SCENARIO_KPIS if k in public] + utilization + rest
 
 
 def summarize(per_replication: Sequence[Mapping[str, float]]) -> dict[str, dict[str, Any]]:

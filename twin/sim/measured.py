@@ -1,15 +1,18 @@
 """What the recorded telemetry says: fits for the simulation and the twin's error against reality.
 
-Only measured rows count (``source = 'measured'`` where the column exists): simulated rows written back
-into the warehouse never feed a fit or an error figure.
+Everything is read from the warehouse's marts, which own the definitions; only measured rows count
+(``source = 'measured'``), so simulated rows written back into the warehouse never feed a fit or an error
+figure.
 
 - **Faults**: per robot or station, MTBF = operating hours (the sum of its cycles, faults excluded) /
-  number of faults, MTTR = mean fault duration.
-- **Quality**: per characteristic (``screw_<n>_torque_nm`` pooled as ``screw_torque_nm``; ``gap_mm``,
-  ``flush_mm``), mean and standard deviation of each unit's first measurement.
+  number of faults, MTTR = mean fault duration; faults are ``mart_an_downtime``'s closed fault intervals,
+  cycles ``mart_cycles``' complete ones. A unit with any fault, open or closed, has no measured cycle time.
+- **Quality**: per characteristic family (``screw_torque_nm`` pools every screw; ``gap_mm``, ``flush_mm``),
+  mean and standard deviation of the first-pass measurements of ``mart_an_measurements``.
 - **Twin error**: the baseline's cycle time per unit (robot cycles plus the outfeed conveyor, units with a
   fault left out, mix-weighted by the measured variants) and energy per completed unit (every meter's
-  register deltas, resets detected), each as (predicted - measured) / measured.
+  energy per interval from ``mart_energy_intervals``: the warehouse's energy-register rule, resets and
+  rollovers included), each as (predicted - measured) / measured.
 """
 
 from __future__ import annotations
@@ -17,36 +20,79 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import duckdb
 import polars as pl
 
+from twin.errors import WarehouseError
 from twin.telemetry.schema import MEASURED
+from twin.warehouse.connection import read_connection
 
 log = logging.getLogger(__name__)
 
 US = 1_000_000
 MIN_FAULTS = 3  # fewer faults than this give no MTBF fit (the cell file's value stands)
 MIN_SAMPLES = 30  # fewer first measurements than this give no quality fit
-STREAM_TABLES = {
-    "events": ("stg_events", "raw_events", "events"),
-    "energy": ("stg_energy", "raw_energy", "energy"),
-    "quality": ("stg_quality", "raw_quality", "quality"),
-    "grid_intensity": ("stg_grid_intensity", "raw_grid_intensity", "grid_intensity"),
+FITTED_FAMILIES = ("screw_torque_nm", "gap_mm", "flush_mm")
+
+_QUERIES: dict[str, str] = {
+    "events": """
+        select station_id, event, unit_id, variant, epoch_us(ts) as ts_us
+        from stg_events where source = $source order by ts, station_id, event, unit_id
+    """,
+    "cycles": """
+        select station_id, unit_id, variant, epoch_us(started_at) as start_us, epoch_us(ended_at) as end_us,
+               duration_s
+        from mart_cycles where source = $source and is_complete and unit_id is not null
+    """,
+    "faults": """
+        select station_id, unit_id, epoch_us(start_at) as start_us, epoch_us(end_at) as end_us, duration_s
+        from mart_an_downtime where source = $source and kind = 'fault' and start_at is not null
+    """,
+    "energy": """
+        select meter_id, epoch_us(start_at) as start_us, epoch_us(end_at) as end_us, energy_kwh as kwh
+        from mart_energy_intervals where source = $source order by meter_id, end_at
+    """,
+    "quality": """
+        select unit_id, family, value from mart_an_measurements
+        where source = $source and is_first_pass and value is not null
+    """,
+    "grid": """
+        select epoch_us(ts) as ts_us, region, gco2e_per_kwh, interval_min from stg_grid_intensity
+        where source = $source and gco2e_per_kwh is not null order by region, ts
+    """,
 }
+"""What the fits and the twin error read, each from the mart that owns its definition."""
 
 
 @dataclass
 class MeasuredData:
-    """Measured telemetry frames (``ts_us`` epoch microseconds) and the fits made from them."""
+    """Measured rows of the warehouse (times as ``*_us`` epoch microseconds) and the fits made from them.
+
+    Attributes:
+        events: ``station_id``, ``event``, ``unit_id``, ``variant``, ``ts_us`` (``stg_events``).
+        cycles: Complete cycles: ``station_id``, ``unit_id``, ``variant``, ``start_us``, ``end_us``, ``duration_s``.
+        fault_intervals: Faults: ``station_id``, ``unit_id``, ``start_us``, ``end_us`` and ``duration_s`` (null while
+            open).
+        energy: Energy per meter interval: ``meter_id``, ``start_us``, ``end_us``, ``kwh``.
+        quality_rows: First-pass measurements: ``unit_id``, ``family``, ``value``.
+        grid: Grid intensity: ``ts_us``, ``region``, ``gco2e_per_kwh``, ``interval_min``.
+        faults: Resource -> (MTBF h, MTTR min), from :func:`fit_faults`.
+        quality: Family -> (mean, sigma), from :func:`fit_quality`.
+    """
 
     events: pl.DataFrame
-    energy: pl.DataFrame | None = None
-    quality_rows: pl.DataFrame | None = None
+    cycles: pl.DataFrame
+    fault_intervals: pl.DataFrame
+    energy: pl.DataFrame
+    quality_rows: pl.DataFrame
     faults: dict[str, tuple[float, float]] = field(default_factory=dict)
     quality: dict[str, tuple[float, float]] = field(default_factory=dict)
-    grid: pl.DataFrame | None = None
+    grid: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def grid_rows(self, region: str, first: Any, end: Any) -> tuple[tuple[int, str, float, int], ...]:
         """Measured grid intensity of a region around local days ``first`` to ``end`` (exclusive).
@@ -54,19 +100,11 @@ class MeasuredData:
         Rows within a day of the period either side (the analytics match them to hours in UTC), as
         ``(ts_us, region, gco2e_per_kwh, interval_min)``; none without a grid stream.
         """
-        if self.grid is None or self.grid.is_empty():
+        if self.grid.is_empty():
             return ()
-        from datetime import UTC, datetime, time, timedelta
-
         lo = int((datetime.combine(first, time(0), tzinfo=UTC) - timedelta(days=2)).timestamp() * US)
         hi = int((datetime.combine(end, time(0), tzinfo=UTC) + timedelta(days=2)).timestamp() * US)
-        interval = pl.col("interval_min") if "interval_min" in self.grid.columns else pl.lit(None)
-        rows = (
-            self.grid.filter((pl.col("region") == region) & pl.col("ts_us").is_between(lo, hi, closed="left"))
-            .select("ts_us", "region", "gco2e_per_kwh", interval.cast(pl.Int64).fill_null(60).alias("interval_min"))
-            .drop_nulls("gco2e_per_kwh")
-            .sort("ts_us")
-        )
+        rows = self.grid.filter((pl.col("region") == region) & pl.col("ts_us").is_between(lo, hi, closed="left"))
         return tuple((int(t), str(g), float(v), int(m)) for t, g, v, m in rows.iter_rows())
 
     @property
@@ -80,62 +118,48 @@ class MeasuredData:
         return int(self.events["ts_us"].max())  # type: ignore[arg-type]
 
 
-def _measured_only(frame: pl.DataFrame) -> pl.DataFrame:
-    if "source" in frame.columns:
-        frame = frame.filter(pl.col("source") == MEASURED)
-    if "ts_us" not in frame.columns and "ts" in frame.columns:
-        ts = frame.schema["ts"]
-        if isinstance(ts, pl.Datetime):
-            frame = frame.with_columns(pl.col("ts").dt.epoch("us").alias("ts_us"))
-        else:
-            frame = frame.with_columns(pl.col("ts").cast(pl.Int64).alias("ts_us"))
-    return frame
+def from_connection(con: Any) -> MeasuredData | None:
+    """Measured data from a built warehouse, with its fits; None without measured cycles.
 
+    Args:
+        con: A connection to a warehouse whose marts are built (read-only is enough).
 
-def from_frames(
-    events: pl.DataFrame,
-    energy: pl.DataFrame | None = None,
-    quality: pl.DataFrame | None = None,
-    grid: pl.DataFrame | None = None,
-) -> MeasuredData | None:
-    """Measured data from telemetry frames (``ts`` as UTC datetime or ``ts_us``); None without measured cycles."""
-    events = _measured_only(events)
-    if events.filter(pl.col("event") == "cycle_end").is_empty():
+    Returns:
+        The :class:`MeasuredData`, or None when no measured cycle ended.
+    """
+    frames = {name: con.sql(sql, params={"source": MEASURED}).pl() for name, sql in _QUERIES.items()}
+    if frames["cycles"].is_empty():
         return None
-    energy = _measured_only(energy) if energy is not None else None
-    quality = _measured_only(quality) if quality is not None else None
-    grid = _measured_only(grid) if grid is not None else None
-    data = MeasuredData(events=events, energy=energy, quality_rows=quality, grid=grid)
-    data.faults = fit_faults(events)
-    data.quality = fit_quality(quality) if quality is not None else {}
+    data = MeasuredData(
+        events=frames["events"],
+        cycles=frames["cycles"],
+        fault_intervals=frames["faults"],
+        energy=frames["energy"],
+        quality_rows=frames["quality"],
+        grid=frames["grid"],
+    )
+    data.faults = fit_faults(data.fault_intervals, data.cycles)
+    data.quality = fit_quality(data.quality_rows)
     return data
 
 
-def _intervals(events: pl.DataFrame, start: str, end: str, keys: list[str]) -> pl.DataFrame:
-    """Pair each ``start`` event with the next ``end`` event of the same keys: one row per interval."""
-    rows = events.filter(pl.col("event").is_in([start, end])).sort([*keys, "ts_us"])
-    return (
-        rows.with_columns(
-            pl.col("ts_us").shift(-1).over(keys).alias("end_us"),
-            pl.col("event").shift(-1).over(keys).alias("next_event"),
-        )
-        .filter((pl.col("event") == start) & (pl.col("next_event") == end))
-        .with_columns(((pl.col("end_us") - pl.col("ts_us")) / US).alias("duration_s"))
-    )
-
-
-def fit_faults(events: pl.DataFrame) -> dict[str, tuple[float, float]]:
-    """Resource -> (MTBF h, MTTR min) from measured fault and cycle events.
+def fit_faults(faults: pl.DataFrame, cycles: pl.DataFrame) -> dict[str, tuple[float, float]]:
+    """Resource -> (MTBF h, MTTR min) from measured fault intervals and cycles.
 
     Operating time is the resource's cycle time minus the repairs that fell inside its cycles (a robot
     that fails mid-operation finishes its cycle after the repair).
+
+    Args:
+        faults: Fault intervals (:attr:`MeasuredData.fault_intervals`); the open ones are left out.
+        cycles: Complete cycles (:attr:`MeasuredData.cycles`).
+
+    Returns:
+        The fits of every resource with at least :data:`MIN_FAULTS` closed faults.
     """
-    faults = _intervals(events, "fault_start", "fault_end", ["station_id"]).select(
-        "station_id", pl.col("ts_us").alias("f0"), pl.col("end_us").alias("f1"), "duration_s"
+    faults = faults.filter(pl.col("end_us").is_not_null()).select(
+        "station_id", pl.col("start_us").alias("f0"), pl.col("end_us").alias("f1"), "duration_s"
     )
-    cycles = _intervals(
-        events.filter(pl.col("unit_id").is_not_null()), "cycle_start", "cycle_end", ["station_id", "unit_id"]
-    ).select("station_id", pl.col("ts_us").alias("c0"), pl.col("end_us").alias("c1"), "duration_s")
+    cycles = cycles.select("station_id", pl.col("start_us").alias("c0"), pl.col("end_us").alias("c1"), "duration_s")
     inside = (
         faults.join(cycles, on="station_id", suffix="_cycle")
         .with_columns(((pl.min_horizontal("f1", "c1") - pl.max_horizontal("f0", "c0")).clip(0) / US).alias("overlap_s"))
@@ -160,41 +184,42 @@ def fit_faults(events: pl.DataFrame) -> dict[str, tuple[float, float]]:
 
 
 def fit_quality(quality: pl.DataFrame) -> dict[str, tuple[float, float]]:
-    """Characteristic -> (mean, sigma) of each unit's first measurement."""
+    """Family -> (mean, sigma) of the first-pass measurements, for the families the simulation draws.
+
+    Args:
+        quality: First-pass measurements (:attr:`MeasuredData.quality_rows`).
+
+    Returns:
+        The fits of :data:`FITTED_FAMILIES` with at least :data:`MIN_SAMPLES` measurements and a spread.
+    """
     if quality.is_empty():
         return {}
-    first = (
-        quality.with_columns(
-            pl.when(pl.col("characteristic").str.contains(r"^screw_\d+_torque_nm$"))
-            .then(pl.lit("screw_torque_nm"))
-            .otherwise(pl.col("characteristic"))
-            .alias("name")
-        )
-        .sort("ts_us")
-        .unique(subset=["unit_id", "characteristic"], keep="first", maintain_order=True)
-    )
-    stats = first.group_by("name").agg(
+    stats = quality.group_by("family").agg(
         pl.col("value").mean().alias("mean"), pl.col("value").std().alias("sd"), pl.len()
     )
     out = {}
-    for row in stats.sort("name").iter_rows(named=True):
-        if row["name"] in ("screw_torque_nm", "gap_mm", "flush_mm") and row["len"] >= MIN_SAMPLES and row["sd"]:
-            out[row["name"]] = (float(row["mean"]), float(row["sd"]))
+    for row in stats.sort("family").iter_rows(named=True):
+        if row["family"] in FITTED_FAMILIES and row["len"] >= MIN_SAMPLES and row["sd"]:
+            out[row["family"]] = (float(row["mean"]), float(row["sd"]))
     return out
 
 
-def measured_cycle_times(events: pl.DataFrame, robots: set[str], conveyors: set[str]) -> pl.DataFrame:
-    """One row per unit without a fault: variant and cycle time (robot cycles plus the outfeed conveyor)."""
+def measured_cycle_times(measured: MeasuredData, robots: set[str], conveyors: set[str]) -> pl.DataFrame:
+    """One row per unit without a fault: variant and cycle time (robot cycles plus the outfeed conveyor).
+
+    Args:
+        measured: The measured data.
+        robots: The cell's robot ids.
+        conveyors: The cell's conveyor station ids.
+
+    Returns:
+        ``unit_id``, ``variant``, ``cycle_time_s``, ``n`` (stations cycled), sorted by unit.
+    """
     stations = robots | conveyors
-    cycles = _intervals(
-        events.filter(pl.col("unit_id").is_not_null() & pl.col("station_id").is_in(list(stations))),
-        "cycle_start",
-        "cycle_end",
-        ["station_id", "unit_id"],
-    )
-    faulted = events.filter((pl.col("event") == "fault_start") & pl.col("unit_id").is_not_null())["unit_id"].unique()
+    faulted = measured.fault_intervals["unit_id"].drop_nulls().unique().to_list()
     per_unit = (
-        cycles.filter(~pl.col("unit_id").is_in(faulted.to_list()))
+        measured.cycles.filter(pl.col("station_id").is_in(list(stations)) & ~pl.col("unit_id").is_in(faulted))
+        .sort("start_us")
         .group_by("unit_id")
         .agg(
             pl.col("variant").first(),
@@ -204,27 +229,6 @@ def measured_cycle_times(events: pl.DataFrame, robots: set[str], conveyors: set[
         .filter(pl.col("n") == len(stations))
     )
     return per_unit.sort("unit_id")
-
-
-def measured_energy_kwh(energy: pl.DataFrame) -> float:
-    """Total energy of every meter from its register readings; a fall to near zero is a reset."""
-    if energy.is_empty() or "energy_kwh" not in energy.columns:
-        return math.nan
-    deltas = (
-        energy.sort("meter_id", "ts_us")
-        .with_columns(pl.col("energy_kwh").shift(1).over("meter_id").alias("prev"))
-        .with_columns(
-            pl.when(pl.col("prev").is_null())
-            .then(0.0)
-            .when(pl.col("energy_kwh") >= pl.col("prev"))
-            .then(pl.col("energy_kwh") - pl.col("prev"))
-            .when(pl.col("energy_kwh") < 0.01 * pl.col("prev"))
-            .then(pl.col("energy_kwh"))
-            .otherwise(None)  # a bad reading: left out
-            .alias("delta")
-        )
-    )
-    return float(deltas["delta"].sum())
 
 
 def twin_error(
@@ -247,20 +251,20 @@ def twin_error(
         ``{"cycle_time_rel", "energy_per_unit_rel"}``; None where the data does not allow the figure.
     """
     out: dict[str, float | None] = {"cycle_time_rel": None, "energy_per_unit_rel": None}
-    units = measured_cycle_times(measured.events, robots, conveyors)
+    units = measured_cycle_times(measured, robots, conveyors)
     units = units.filter(pl.col("variant").is_in(list(predicted_cycle_s)))
     if not units.is_empty():
         actual = float(units["cycle_time_s"].mean())  # type: ignore[arg-type]
         predicted = float(sum(predicted_cycle_s[v] for v in units["variant"].to_list()) / units.height)
         out["cycle_time_rel"] = _rel(predicted, actual)
-    if measured.energy is not None and not measured.energy.is_empty():
-        lo, hi = measured.energy["ts_us"].min(), measured.energy["ts_us"].max()
+    if not measured.energy.is_empty():
+        lo, hi = measured.energy["start_us"].min(), measured.energy["end_us"].max()
         done = measured.events.filter(
             (pl.col("event") == "cycle_end")
             & pl.col("station_id").is_in(list(conveyors))
             & pl.col("ts_us").is_between(lo, hi)
         )["unit_id"].n_unique()
-        kwh = measured_energy_kwh(measured.energy)
+        kwh = float(measured.energy["kwh"].sum())
         if done and math.isfinite(kwh):
             out["energy_per_unit_rel"] = _rel(predicted_energy_kwh_per_unit, kwh / done)
     return out
@@ -273,60 +277,42 @@ def _rel(predicted: float, actual: float) -> float | None:
 
 
 def read_warehouse(path: str | Path | None) -> MeasuredData | None:
-    """Measured events, energy and quality from the warehouse, or None when it has no measured cycles.
+    """Measured data from the warehouse's published snapshot, or None when it has no measured cycles.
 
-    Reads what the warehouse last published (:func:`twin.warehouse.connection.read_connection`), the
-    first table or view found per stream (``stg_events``, ``raw_events`` or ``events``; likewise energy
-    and quality). A warehouse that is missing, unreadable or lacks the tables gives None (the twin error
-    is then null) and a log line says why.
+    A warehouse that is missing, unreadable or lacks the marts gives None (the twin error is then null)
+    and a log line says why.
+
+    Args:
+        path: The warehouse file (None: no warehouse).
+
+    Returns:
+        The :class:`MeasuredData`, or None.
     """
     if path is None or not Path(path).is_file():
         return None
-    import duckdb
-
-    from twin.errors import WarehouseError
-
     try:
-        from twin.warehouse.connection import read_connection
-    except ImportError:  # a checkout without the warehouse package: read the file itself
-        read_connection = None
-    try:
-        if read_connection is not None:
-            with read_connection(path) as con:
-                frames = _read_streams(con)
-        else:
-            con = duckdb.connect(str(path), read_only=True)
-            try:
-                frames = _read_streams(con)
-            finally:
-                con.close()
+        with read_connection(path) as con:
+            return from_connection(con)
     except (duckdb.Error, WarehouseError) as exc:
         log.warning("warehouse %s: cannot read telemetry (%s); no twin error", path, str(exc).splitlines()[0])
         return None
-    if frames["events"] is None:
-        return None
-    return from_frames(frames["events"], frames["energy"], frames["quality"], frames["grid_intensity"])
 
 
-def _read_streams(con: Any) -> dict[str, pl.DataFrame | None]:
-    names = {row[0] for row in con.execute("select table_name from information_schema.tables").fetchall()}
-    frames: dict[str, pl.DataFrame | None] = {}
-    for stream, candidates in STREAM_TABLES.items():
-        table = next((c for c in candidates if c in names), None)
-        frames[stream] = con.sql(f'select * from "{table}"').pl() if table else None
-    return frames
+def measured_period(measured: MeasuredData, timezone: str) -> tuple[date, float]:
+    """(first local day, days) covering the measured events and energy intervals.
 
+    Args:
+        measured: The measured data.
+        timezone: The cell's zone (days are local).
 
-def measured_period(measured: MeasuredData, timezone: str) -> tuple[Any, float]:
-    """(first local day, days) covering the measured events and energy readings."""
-    from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
-
+    Returns:
+        The first local day and the number of days to the last one, inclusive.
+    """
     zone = ZoneInfo(timezone)
     lo, hi = measured.first_ts_us, measured.last_ts_us
-    if measured.energy is not None and not measured.energy.is_empty():
-        lo = min(lo, int(measured.energy["ts_us"].min()))  # type: ignore[arg-type]
-        hi = max(hi, int(measured.energy["ts_us"].max()) - 1)  # type: ignore[arg-type]
+    if not measured.energy.is_empty():
+        lo = min(lo, int(measured.energy["start_us"].min()))  # type: ignore[arg-type]
+        hi = max(hi, int(measured.energy["end_us"].max()) - 1)  # type: ignore[arg-type]
     first = datetime.fromtimestamp(lo / US, tz=UTC).astimezone(zone).date()
     last = datetime.fromtimestamp(hi / US, tz=UTC).astimezone(zone).date()
     return first, float((last - first).days + 1)

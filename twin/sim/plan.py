@@ -1,7 +1,8 @@
 """A scenario's cell -> the simulation's inputs: stages per variant from the physics twin, faults and defects.
 
-Operation durations and energies come from :class:`twin.physics.evaluate.CellPlanner`, cached by the
-content hash of their inputs, so a scenario re-plans only the operations its changes touched.
+Operation durations and energies come from the physics twin's plan of the scenario's cell
+(:func:`twin.physics.evaluate.plan_cell`, a :class:`twin.physics.plan.CellPlan`), cached by the content
+hash of its inputs, so a scenario re-plans only the operations its changes touched.
 
 The production model reads a variant's plan as **stages**: maximal runs of operations by one robot (R1
 loads the fixture; R2 screws, carries the unit to inspection, waits for it and carries it to the
@@ -23,10 +24,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from twin.analytics.ideal import WITHOUT_INSPECTION, ideal_cycle_times, inspection_stations, plan_without_inspection
+from twin.analytics.ideal import plan_ideal_cycle_times
+from twin.cell.calendar import ShiftCalendar
+from twin.cell.sampling import WITHOUT_INSPECTION, inspection_stations, plan_without_inspection
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError, PhysicsError
-from twin.sim.calendar import ShiftCalendar
 from twin.telemetry.schema import SIMULATED_PREFIX
 
 # segment kinds of a stage
@@ -35,7 +37,6 @@ WORK, RELEASE_NEST, INSPECT, SCREWED, CONVEY = range(5)
 BIN_S = 900.0  # energy meter interval (the generator's 15 min)
 NOMINAL_CP = 5.0 / 3.0  # nominal process capability (Cp) when no measured quality data exists
 REPAIR_SIGMA = 0.6  # log-normal spread of repair times (mean = MTTR)
-NO_INSPECTION = WITHOUT_INSPECTION  # suffix of a variant's plan without inspection (sampling < 1)
 NEST_BUFFER = "fixture_to_inspection"  # fixture nests: units loaded or in work on the fixture
 BRACKET_BUFFER = "printer_to_fixture"  # printed brackets waiting for the loader
 OUTFEED_BUFFER = "inspection_to_outfeed"  # places on the outfeed conveyor
@@ -150,36 +151,28 @@ class SimInputs:
         return max(1, int(math.ceil(self.calendar.horizon_s / BIN_S)))
 
 
-def plan_variants(cell: CellSpec, cache: Any = None, extra: dict[str, list[str]] | None = None) -> dict[str, Any]:
-    """Plan every variant (and ``extra`` plans, by name) in the physics twin; cached by content hash.
+def plan_variants(cell: CellSpec, cache: Any = None) -> Any:
+    """Plan the cell in the physics twin (with its planning-only variants when inspection samples); cached.
 
     Args:
         cell: The (changed) cell.
         cache: A :class:`twin.physics.cache.PhysicsCache`; the on-disk default when None.
-        extra: Additional plans to evaluate: name -> operation templates (a variant's plan variant).
 
     Returns:
-        Name -> :class:`twin.physics.evaluate.VariantResult`.
+        The :class:`twin.physics.plan.CellPlan`.
 
     Raises:
         PhysicsError: A variant is infeasible (unreachable target, joint limit, collision).
     """
-    from twin.physics.cache import PhysicsCache
-    from twin.physics.evaluate import CellPlanner
+    from twin.physics.evaluate import plan_cell
 
-    variants = dict(cell.variants)
-    for name, plan in (extra or {}).items():
-        base = name.split(NO_INSPECTION)[0]
-        variants[name] = cell.variants[base].model_copy(update={"plan": plan, "mix_share": 0.0})
-    planning_cell = cell.model_copy(update={"variants": variants})
-    with CellPlanner(planning_cell, cache=cache if cache is not None else PhysicsCache()) as planner:
-        results = {name: planner.evaluate_variant(name) for name in variants}
-    problems = [f"{name}: {p}" for name, r in results.items() for p in r.problems]
+    plan = plan_cell(cell, cache)
+    problems = [f"{name}: {p}" for name in plan.variant_names for p in plan.variant(name).problems]
     if problems:
         raise PhysicsError(
             f"infeasible plan: {problems[0]}" + (f" (and {len(problems) - 1} more)" if problems[1:] else "")
         )
-    return results
+    return plan
 
 
 def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segment, ...], ...]:
@@ -319,7 +312,7 @@ def build_inputs(
     start: Any,
     horizon_days: float,
     *,
-    planned: dict[str, Any] | None = None,
+    planned: Any = None,
     cache: Any = None,
     faults_enabled: bool = True,
     fitted_faults: dict[str, tuple[float, float]] | None = None,
@@ -334,13 +327,13 @@ def build_inputs(
         cell: The scenario's changed cell.
         start: First local day (a :class:`datetime.date`).
         horizon_days: Length of the period.
-        planned: Physics results from :func:`plan_variants` (planned here when None).
+        planned: The cell's :class:`twin.physics.plan.CellPlan` (:func:`plan_variants`; planned here when None).
         cache: Physics cache for planning.
         faults_enabled: False removes every fault.
         fitted_faults: Resource -> (MTBF h, MTTR min) fitted from measured events; overrides the cell's.
         fitted_quality: Characteristic -> (mean, sigma) fitted from measured quality rows.
-        ideal_cycle_s: Ideal cycle time per variant for OEE (the analytics' own,
-            :func:`twin.analytics.ideal.ideal_cycle_times`, planned here when None).
+        ideal_cycle_s: Ideal cycle time per variant for OEE (the analytics' own rule on the plan,
+            :func:`twin.analytics.ideal.plan_ideal_cycle_times`, when None).
         grid_intensity: Measured grid intensity rows ``(ts_us, region, gco2e_per_kwh, interval_min)`` of the
             period: the carbon figures use them where they cover an hour, else the annual factor.
 
@@ -352,9 +345,7 @@ def build_inputs(
         PhysicsError: A variant is infeasible.
     """
     sampling = cell.quality.inspection_sampling
-    extra = {f"{v}{NO_INSPECTION}": plan_without_inspection(cell, v) for v in cell.variants} if sampling < 1.0 else {}
-    if planned is None:
-        planned = plan_variants(cell, cache=cache, extra=extra)
+    plan = plan_variants(cell, cache=cache) if planned is None else planned
     banks = [sid for sid, station in cell.stations.items() if station.kind == "printer_bank"]
     if not banks:
         kinds = ", ".join(f"{sid} ({s.kind})" for sid, s in cell.stations.items())
@@ -365,7 +356,7 @@ def build_inputs(
     variants = []
     robots_seen: tuple[str, ...] | None = None
     for name, spec in cell.variants.items():
-        result = planned[name]
+        result = plan.variant(name)
         stages = build_stages(cell, name, result)
         robots = stage_robots(stages)
         if robots_seen is not None and robots != robots_seen:
@@ -376,12 +367,13 @@ def build_inputs(
         robots_seen = robots
         skip = None
         if sampling < 1.0:
-            skip = build_stages(cell, name, planned[f"{name}{NO_INSPECTION}"])
+            skip = build_stages(cell, name, plan.variant(f"{name}{WITHOUT_INSPECTION}"))
             if stage_robots(skip) != robots:
                 raise ConfigError(f"variant {name}: without inspection the robots change order; not supported")
         cycle_time = result.cycle_time_s
         if skip is not None:  # a unit's planned cycle blends the plans with and without inspection
-            cycle_time = sampling * cycle_time + (1.0 - sampling) * planned[f"{name}{NO_INSPECTION}"].cycle_time_s
+            skipped = plan.variant(f"{name}{WITHOUT_INSPECTION}")
+            cycle_time = sampling * cycle_time + (1.0 - sampling) * skipped.cycle_time_s
         variants.append(
             VariantPlan(
                 name=name,
@@ -424,7 +416,7 @@ def build_inputs(
     conveyors = sorted(sid for sid, s in cell.stations.items() if s.kind == "conveyor")
     resources = tuple(dict.fromkeys([*robots_seen, printer_id, *sorted(inspection_stations(cell)), *conveyors]))
     if ideal_cycle_s is None:
-        ideal_cycle_s = ideal_cycle_times(cell)
+        ideal_cycle_s = plan_ideal_cycle_times(plan, sampling=sampling)
     return SimInputs(
         scenario_id=scenario_id,
         start_iso=start.isoformat(),

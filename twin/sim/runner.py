@@ -198,9 +198,11 @@ def execute(
         if executor == "local":
             return _local(tasks, workers, bar)
         if executor == "ray":
-            from twin.scenarios.ray_executor import run_on_ray
+            from twin.sim.ray_executor import run_on_ray
 
-            return run_on_ray(tasks, workers=workers, address=address, on_done=bar.update if bar else None)
+            return run_on_ray(
+                tasks, replication_kpis_task, workers=workers, address=address, on_done=bar.update if bar else None
+            )
         raise ValueError(f"unknown executor {executor!r}")
     finally:
         if bar:

@@ -36,12 +36,12 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from twin.cell.calendar import lay_out
 from twin.cell.spec import CellSpec
 from twin.errors import InputError
 
 US = 1_000_000
 METER_INTERVAL_S = 900
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HIRES_RATE_HZ = 125.0
 
 
@@ -136,46 +136,6 @@ def plan_variants(cell: CellSpec, speed_override: float | None, cache: Any = Non
     return plans
 
 
-class Calendar:
-    """Working windows (shifts minus breaks) as UTC epoch seconds, built from the local calendar."""
-
-    def __init__(self, cell: CellSpec, start: date, days: int) -> None:
-        """Lay out every working window, break and shift of the period."""
-        self.zone = ZoneInfo(cell.cell.timezone)
-        self.windows: list[tuple[float, float, str]] = []  # (start, end, shift name)
-        self.breaks: list[tuple[float, float]] = []
-        self.shifts: list[tuple[float, float]] = []
-        calendar = cell.shifts
-        for offset in range(days):
-            day = start + timedelta(days=offset)
-            if WEEKDAYS[day.weekday()] not in calendar.days:
-                continue
-            midnight = datetime.combine(day, time(0), tzinfo=self.zone)
-            for shift, (s_min, e_min) in zip(calendar.shifts, calendar.shift_minutes(), strict=True):
-                s_at, e_at = self._at(midnight, s_min), self._at(midnight, e_min)
-                self.shifts.append((s_at, e_at))
-                cuts = sorted(
-                    (self._at(midnight, b0), self._at(midnight, b1))
-                    for b0, b1 in calendar.break_minutes()
-                    if s_min <= b0 < e_min
-                )
-                cursor = s_at
-                for b0, b1 in cuts:
-                    self.windows.append((cursor, b0, shift.name))
-                    self.breaks.append((b0, b1))
-                    cursor = b1
-                self.windows.append((cursor, e_at, shift.name))
-
-    def _at(self, midnight: datetime, minutes: float) -> float:
-        """Local wall-clock minutes after midnight -> UTC epoch seconds (DST-aware)."""
-        local = datetime.combine(midnight.date(), time(0)) + timedelta(minutes=minutes)
-        return local.replace(tzinfo=self.zone).timestamp()
-
-    def in_shift(self, t: float) -> bool:
-        """True inside a shift (breaks included)."""
-        return any(s <= t < e for s, e in self.shifts)
-
-
 def synthetic_grid_intensity(region: str, start_utc: float, hours: int, rng: np.random.Generator) -> pl.DataFrame:
     """Hourly grid intensity with a midday solar dip, an evening peak, a winter rise and AR(1) noise."""
     base = {"DE": 370.0, "FR": 55.0, "GB": 200.0, "PL": 650.0, "SE": 35.0, "ES": 140.0}.get(region, 350.0)
@@ -255,10 +215,11 @@ class Generator:
         """Prepare the calendar, fault clocks, energy bins and row buffers."""
         self.cell, self.config, self.rng = cell, config, rng
         self.plans_before, self.plans_after = plans_before, plans_after
-        self.calendar = Calendar(cell, config.start, config.days)
-        zone = self.calendar.zone
-        self.t0 = datetime.combine(config.start, time(0), tzinfo=zone).timestamp()
-        self.t_end = datetime.combine(config.start + timedelta(days=config.days), time(0), tzinfo=zone).timestamp()
+        zone = ZoneInfo(cell.cell.timezone)
+        period_start = datetime.combine(config.start, time(0), tzinfo=zone)
+        period_end = datetime.combine(config.start + timedelta(days=config.days), time(0), tzinfo=zone)
+        self.calendar = lay_out(cell.shifts, cell.cell.timezone, period_start, period_end)
+        self.t0, self.t_end = self.calendar.start_s, self.calendar.end_s
         change_day = config.speed_change_day if config.speed_change_day is not None else config.days // 2
         self.change_at = datetime.combine(config.start + timedelta(days=change_day), time(0), tzinfo=zone).timestamp()
         self.meters = [*cell.robots, *cell.stations, "cell_aux"]
@@ -322,10 +283,10 @@ class Generator:
         """Produce units window by window; then the baseline energy of every meter."""
         r1_free = r2_free = self.t0
         last_r2_start = self.t0
-        previous_shift: tuple[float, str] | None = None
+        previous_shift: tuple[date, str] | None = None
         cycles_in_shift = 0
-        for w_start, w_end, shift_name in self.calendar.windows:
-            shift_key = (self._shift_start(w_start), shift_name)
+        for w_start, w_end, shift_name, shift_day in self.calendar.windows:
+            shift_key = (shift_day, shift_name)
             if shift_key != previous_shift:
                 previous_shift, cycles_in_shift = shift_key, 0
             if self.maintenance_due and w_start > self.t0:
@@ -348,9 +309,6 @@ class Generator:
             if progress:
                 progress(1)
         self._baseline_energy()
-
-    def _shift_start(self, t: float) -> float:
-        return next((s for s, e in self.calendar.shifts if s <= t < e), t)
 
     def _pick_variant(self) -> str:
         names = list(self.cell.variants)
@@ -686,70 +644,3 @@ def generate(cell: CellSpec, config: GenerateConfig, out: Path, progress: bool =
         summary.rows[stream] = frame.height
         summary.files += _write(frame, stream, out, config.fmt, cell.cell.timezone)
     return summary
-
-
-def register_generate(subparsers: Any, parent: Any) -> None:
-    """Add ``twin generate``."""
-    from twin.cell.commands import add_cell_options
-
-    parser = subparsers.add_parser("generate", parents=[parent], help="synthetic telemetry of a cell, from the twin")
-    add_cell_options(parser)
-    parser.add_argument("--days", type=int, default=30, help="days to generate (default 30)")
-    parser.add_argument("--seed", type=int, default=7, help="random seed (same seed, same files)")
-    parser.add_argument("--start", default="2026-10-05", help="first local day, YYYY-MM-DD (default 2026-10-05)")
-    parser.add_argument("--out", default=None, help="output folder (default data/generated)")
-    parser.add_argument("--format", dest="fmt", choices=("parquet", "csv"), default="parquet")
-    parser.add_argument(
-        "--speed-change-day",
-        type=int,
-        default=None,
-        help="day index of the process change (default: the middle of the period)",
-    )
-    parser.add_argument("--speed-after", type=float, default=0.7, help="robots' speed override after the change")
-    parser.add_argument(
-        "--grid-intensity",
-        default=None,
-        metavar="FILE",
-        help="a real hourly grid-intensity series (e.g. an Electricity Maps export)",
-    )
-    parser.set_defaults(func=run_generate)
-
-
-def run_generate(args: Any) -> int:
-    """Handler of ``twin generate``."""
-    import json
-    import sys
-
-    from twin.cell.load import load_cell
-    from twin.paths import data_dir
-
-    try:
-        start = date.fromisoformat(args.start)
-    except ValueError as exc:
-        raise InputError(f"--start {args.start!r}: expected YYYY-MM-DD") from exc
-    if not 0.0 < args.speed_after <= 1.0:
-        raise InputError(f"--speed-after {args.speed_after}: must be in (0, 1]")
-    grid = Path(args.grid_intensity) if args.grid_intensity else None
-    if grid is not None and not grid.is_file():
-        raise InputError(f"--grid-intensity {grid}: file not found")
-    cell = load_cell(args.cell, args.overrides)
-    config = GenerateConfig(
-        days=args.days,
-        seed=args.seed,
-        start=start,
-        fmt=args.fmt,
-        speed_change_day=args.speed_change_day,
-        speed_after=args.speed_after,
-        grid_intensity_path=grid,
-    )
-    out = Path(args.out) if args.out else data_dir() / "generated"
-    summary = generate(cell, config, out, progress=sys.stderr.isatty())
-    if args.json:
-        print(json.dumps(summary.to_json()))
-    else:
-        rows = ", ".join(f"{k} {v:,}" for k, v in summary.rows.items())
-        print(
-            f"wrote {len(summary.files)} files to {out}: {summary.units:,} units; {rows}; "
-            f"speed change at {summary.speed_change_at}"
-        )
-    return 0

@@ -1,16 +1,27 @@
 """Build the warehouse's staging views and marts from the SQL files under ``twin/warehouse/sql``.
 
 Every ``sql/staging/*.sql`` becomes a view named after the file, then every ``sql/marts/*.sql`` a table,
-each layer in file-name order, all in one transaction: adding a model is adding a file. A model file
-is one query that starts with its import CTEs and ends ``select * from final`` (STYLE.md rule 9).
+all in one transaction: adding a model is adding a file. Within a layer models run in file-name order,
+except that a mart reading another mart runs after it. A model file is one query that starts with its
+import CTEs and ends ``select * from final`` (STYLE.md rule 9).
+
+``sql/macros/*.sql`` hold rules that more than one query applies (the energy-register rule: the ingest
+judges falls with it and ``mart_energy_intervals`` computes deltas with it). Each file is one
+``create or replace temp macro`` statement; :func:`install_macros` runs them on a connection, and the
+build does so first.
 
 A mart's first line is a comment stating its grain (``-- one row per cycle per station``); the build
 refuses a mart without one. Optional contract lines anywhere in a model's leading comments are
-checked after it is built (STYLE.md rule 11)::
+checked once every model is built (STYLE.md rule 11)::
 
     -- unique: station_id, source, started_at
     -- not_null: station_id, started_at
     -- check: ended_at is null or ended_at >= started_at
+    -- references: mart_unit_disposition (source, unit_id)
+    -- columns: source varchar, unit_id varchar, first_measured_at timestamptz, missing varchar[]
+
+``references`` is a foreign key: every row's key (the listed columns, not null) is a key of the named
+model. ``columns`` (may span several lines) declares every column with its DuckDB type, in order.
 """
 
 from __future__ import annotations
@@ -26,6 +37,8 @@ from twin.errors import WarehouseError
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 LAYERS = ("staging", "marts")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_REFERENCES = re.compile(r"^([a-z][a-z0-9_]*)\s*\(([^)]*)\)$")
+_TYPE_ALIASES = {"timestamptz": "timestamp with time zone"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,8 @@ class Model:
     unique: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
     checks: tuple[str, ...] = field(default_factory=tuple)
+    references: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    columns: tuple[tuple[str, str], ...] = ()
 
 
 def _parse(path: Path, layer: str) -> Model:
@@ -55,6 +70,8 @@ def _parse(path: Path, layer: str) -> Model:
     unique: tuple[str, ...] = ()
     not_null: tuple[str, ...] = ()
     checks: list[str] = []
+    references: list[tuple[str, tuple[str, ...]]] = []
+    columns: list[tuple[str, str]] = []
     for line in lines:
         stripped = line.strip()
         if not stripped.startswith("--"):
@@ -64,22 +81,78 @@ def _parse(path: Path, layer: str) -> Model:
         key = key.strip().lower()
         if key == "unique":
             unique = tuple(c.strip() for c in value.split(",") if c.strip())
-        elif key == "not_null":
-            not_null = tuple(c.strip() for c in value.split(",") if c.strip())
+        elif key == "not_null":  # may span several lines
+            not_null += tuple(c.strip() for c in value.split(",") if c.strip())
         elif key == "check":
             checks.append(value.strip())
+        elif key == "references":
+            found = _REFERENCES.match(value.strip())
+            if not found:
+                raise WarehouseError(f"{path}: write a foreign key as '-- references: <model> (<column>, ...)'")
+            key_columns = tuple(c.strip() for c in found.group(2).split(",") if c.strip())
+            references.append((found.group(1), key_columns))
+        elif key == "columns":
+            for declared in (c.strip() for c in value.split(",") if c.strip()):
+                column, _, kind = declared.partition(" ")
+                kind = " ".join(kind.lower().split())
+                columns.append((column, _TYPE_ALIASES.get(kind, kind)))
     sql = text.strip().rstrip(";").strip()
-    return Model(name, layer, path, sql, grain, unique, not_null, tuple(checks))
+    return Model(name, layer, path, sql, grain, unique, not_null, tuple(checks), tuple(references), tuple(columns))
+
+
+def _dependency_order(layer: list[Model]) -> list[Model]:
+    """The models of one layer in file-name order, each moved after the models of the layer it reads."""
+    names = {m.name for m in layer}
+    code = {m.name: re.sub(r"--[^\n]*", "", m.sql) for m in layer}
+    reads = {m.name: {n for n in names if n != m.name and re.search(rf"\b{n}\b", code[m.name])} for m in layer}
+    done: list[Model] = []
+    placed: set[str] = set()
+    pending = list(layer)
+    while pending:
+        ready = next((m for m in pending if reads[m.name] <= placed), None)
+        if ready is None:
+            cycle = ", ".join(m.name for m in pending)
+            raise WarehouseError(f"models read each other in a cycle: {cycle}")
+        done.append(ready)
+        placed.add(ready.name)
+        pending.remove(ready)
+    return done
 
 
 def models(sql_dir: Path = SQL_DIR) -> list[Model]:
-    """Every model, staging first, each layer in file-name order."""
+    """Every model, staging first; within a layer in file-name order, a model after those it reads."""
     out = []
     for layer in LAYERS:
         folder = sql_dir / layer
-        for path in sorted(folder.glob("*.sql")) if folder.is_dir() else []:
-            out.append(_parse(path, layer))
+        paths = sorted(folder.glob("*.sql")) if folder.is_dir() else []
+        out += _dependency_order([_parse(path, layer) for path in paths])
     return out
+
+
+def install_macros(con: Any, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Create the shared SQL rules of ``sql/macros/*.sql`` as temporary macros on a connection.
+
+    Args:
+        con: A DuckDB connection.
+        sql_dir: Folder with ``macros/``.
+
+    Returns:
+        The macro files run (their stems), in file-name order.
+
+    Raises:
+        WarehouseError: A macro file does not run.
+    """
+    import duckdb
+
+    folder = sql_dir / "macros"
+    done = []
+    for path in sorted(folder.glob("*.sql")) if folder.is_dir() else []:
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+        except duckdb.Error as exc:
+            raise WarehouseError(f"{path}: {str(exc).strip().splitlines()[0]}") from exc
+        done.append(path.stem)
+    return done
 
 
 def check_model(con: Any, model: Model) -> list[str]:
@@ -94,6 +167,15 @@ def check_model(con: Any, model: Model) -> list[str]:
     """
     problems = []
     name = model.name
+    if model.columns:
+        built = con.execute(
+            "select column_name, lower(data_type) from information_schema.columns where table_name = ? "
+            "order by ordinal_position",
+            [name],
+        ).fetchall()
+        if [tuple(c) for c in built] != list(model.columns):
+            shown = ", ".join(f"{c} {t}" for c, t in built)
+            problems.append(f"{name}: columns are ({shown}), the contract declares other ones")
     if model.unique:
         cols = ", ".join(f'"{c}"' for c in model.unique)
         n = con.execute(f"select count(*) from (select {cols} from {name} group by all having count(*) > 1)")
@@ -107,6 +189,14 @@ def check_model(con: Any, model: Model) -> list[str]:
         n = con.execute(f"select count(*) from {name} where not coalesce(({check}), false)").fetchall()[0][0]
         if n:
             problems.append(f"{name}: {n} rows violate {check}")
+    for target, columns in model.references:
+        cols = ", ".join(f'"{c}"' for c in columns)
+        present = " and ".join(f'"{c}" is not null' for c in columns)
+        n = con.execute(
+            f"select count(*) from (select {cols} from {name} where {present} except select {cols} from {target})"
+        ).fetchall()[0][0]
+        if n:
+            problems.append(f"{name}: {n} keys ({', '.join(columns)}) not in {target}")
     return problems
 
 
@@ -158,19 +248,21 @@ def build(con: Any, *, check: bool = True, sql_dir: Path = SQL_DIR, only: Collec
     import duckdb
 
     built = []
+    install_macros(con, sql_dir)
     con.begin()
     try:
-        for model in models(sql_dir) if only is None else needed(only, sql_dir):
+        todo = models(sql_dir) if only is None else needed(only, sql_dir)
+        for model in todo:
             kind = "view" if model.layer == "staging" else "table"
             try:
                 con.execute(f"create or replace {kind} {model.name} as {model.sql}")
             except duckdb.Error as exc:
                 raise WarehouseError(f"{model.path}: {str(exc).strip().splitlines()[0]}") from exc
-            if check:
-                problems = check_model(con, model)
-                if problems:
-                    raise WarehouseError(f"{model.path}: contract broken: {'; '.join(problems)}")
             built.append(model.name)
+        for model in todo if check else ():
+            problems = check_model(con, model)
+            if problems:
+                raise WarehouseError(f"{model.path}: contract broken: {'; '.join(problems)}")
         con.commit()
     except BaseException:
         con.rollback()

@@ -29,7 +29,16 @@ from twin.errors import WarehouseError
 from twin.paths import default_warehouse
 from twin.warehouse.snapshot import publish, snapshot_path
 
-__all__ = ["connect", "publish", "read_connection", "read_query", "snapshot_path", "write_connection", "write_job"]
+__all__ = [
+    "connect",
+    "publish",
+    "read_connection",
+    "read_query",
+    "snapshot_path",
+    "transaction",
+    "write_connection",
+    "write_job",
+]
 
 
 def _open(path: Path, read_only: bool) -> Any:
@@ -114,6 +123,34 @@ def write_job(path: str | Path | None = None) -> Iterator[Any]:
         publish(con, target)
     finally:
         con.close()
+
+
+@contextmanager
+def transaction(con: Any, action: str) -> Iterator[None]:
+    """One transaction on a write connection: committed when the body returns, rolled back when DuckDB fails.
+
+    Args:
+        con: An open write connection outside a transaction.
+        action: What the body does, for the error (``cannot <action>: ...``).
+
+    Yields:
+        Nothing; the body writes through ``con``.
+
+    Raises:
+        WarehouseError: A DuckDB error in the body or the commit (the warehouse is unchanged).
+    """
+    import duckdb
+
+    try:
+        con.execute("begin transaction")
+        yield
+        con.execute("commit")
+    except duckdb.Error as exc:
+        try:
+            con.execute("rollback")
+        except duckdb.Error:
+            pass
+        raise WarehouseError(f"cannot {action}: {str(exc).splitlines()[0]}") from exc
 
 
 @contextmanager

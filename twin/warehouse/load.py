@@ -49,6 +49,7 @@ from twin.telemetry.validate import (
     raw_columns,
     record_sql,
 )
+from twin.warehouse.build import install_macros
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,6 @@ ENV_PAUSE_SECONDS = "TWIN_TEST_PAUSE_SECONDS"
 
 INGESTED, DUPLICATE, REJECTED = "ingested", "duplicate", "rejected"
 UNKNOWN_STREAM = "unknown"
-RESET_FRACTION = 0.01
-"""A register reading below this fraction of the previous one is a reset (SPEC.md)."""
-ROLLOVER_FRACTION = 0.1
-"""A fall is a rollover when the wrapped delta (max - previous + new) is at most this share of the max."""
 
 QUICK_BYTES = 1 << 20
 BACKGROUND_HASH_BYTES = 64 << 20
@@ -432,10 +429,16 @@ class Ingestor:
         return con.execute(f"select count(distinct {LINE}) from {_TEMP_EXCLUDED}").fetchall()[0][0]
 
     def _register_falls(self, plan: ValidationPlan, n_excluded: int) -> None:
+        """Quarantine the file's register readings that the energy-register rule calls a bad fall.
+
+        The rule is ``sql/macros/energy_register.sql`` (the marts apply the same one); the file's readings are
+        judged together with the meter's readings already in the warehouse.
+        """
+        install_macros(self.con)
         not_excluded = f"and p.{LINE} not in (select {LINE} from {_TEMP_EXCLUDED})" if n_excluded else ""
         self.con.execute(
             f"""
-            insert into {_TEMP_EXCLUDED}
+            create or replace temp view twin_register_readings as
             with new as (
                 select p.{LINE}, p.source, p.replication, p.meter_id, p.ts, p.energy_kwh, p.register_max_kwh
                 from ({plan.parsed_sql}) p
@@ -450,61 +453,21 @@ class Ingestor:
                       select 1 from new n
                       where n.source = r.source and n.replication = r.replication and n.meter_id = r.meter_id
                   )
-            ),
-            ordered as (
-                select *, lag(energy_kwh) over w as prev
-                from (select * from old union all select * from new)
-                window w as (partition by source, replication, meter_id order by ts, {LINE} nulls first)
-            ),
-            classified as (
-                select *,
-                    prev is not null and energy_kwh < prev and energy_kwh < {RESET_FRACTION} * prev as is_reset,
-                    prev is not null and energy_kwh < prev and register_max_kwh is not null
-                        and register_max_kwh - prev + energy_kwh <= {ROLLOVER_FRACTION} * register_max_kwh
-                        as is_rollover
-                from ordered
-            ),
-            segmented as (
-                select *, sum(case when is_reset or is_rollover then 1 else 0 end) over (
-                    partition by source, replication, meter_id order by ts, {LINE} nulls first rows unbounded preceding
-                ) as segment
-                from classified
-            ),
-            first_pass as (
-                select *, max(energy_kwh) over (
-                    partition by source, replication, meter_id, segment order by ts, {LINE} nulls first
-                    rows between unbounded preceding and 1 preceding
-                ) as prior_max
-                from segmented
-            ),
-            -- second pass: a reset also counts against the highest reading since the last reset, so a
-            -- bad reading just before a reset does not hide it
-            reclassified as (
-                select * replace (
-                    is_reset or (prior_max is not null and energy_kwh < {RESET_FRACTION} * prior_max) as is_reset
-                )
-                from first_pass
-            ),
-            resegmented as (
-                select *, sum(case when is_reset or is_rollover then 1 else 0 end) over (
-                    partition by source, replication, meter_id order by ts, {LINE} nulls first rows unbounded preceding
-                ) as segment2
-                from reclassified
-            ),
-            judged as (
-                select *, max(energy_kwh) over (
-                    partition by source, replication, meter_id, segment2 order by ts, {LINE} nulls first
-                    rows between unbounded preceding and 1 preceding
-                ) as prior_max2
-                from resegmented
             )
-            select {LINE}, 'energy_kwh',
-                'register fell from ' || prior_max2 || ' to ' || energy_kwh
-                || ' kWh: not a reset (a reset falls below 1 % of the previous reading)', 3
-            from judged
-            where {LINE} is not null and not is_reset and not is_rollover and energy_kwh < prior_max2
+            select * from old union all select * from new
             """
         )
+        self.con.execute(
+            f"""
+            insert into {_TEMP_EXCLUDED}
+            select {LINE}, 'energy_kwh',
+                'register fell from ' || reference_kwh || ' to ' || energy_kwh
+                || ' kWh: not a reset (a reset falls below 1 % of the previous reading)', 3
+            from energy_register_readings('twin_register_readings')
+            where {LINE} is not null and reading_kind = 'bad_fall'
+            """
+        )
+        self.con.execute("drop view twin_register_readings")
 
     def _insert(self, plan: ValidationPlan, table: str, file_id: int, n_excluded: int) -> int:
         names = [c.name for c in plan.out_columns]

@@ -1,7 +1,21 @@
--- one row per fault or setup interval per station per source and replication
--- not_null: source, replication, station_id, kind, start_at
--- check: end_at is null or end_at >= start_at
--- The n-th *_start is paired with the n-th *_end of the same station and kind; an interval still open has a null end_at. Timestamps are UTC.
+-- one row per fault or setup interval per station per source and replication, and per end event that closed nothing
+-- columns: source varchar, replication bigint, station_id varchar, kind varchar, code varchar, unit_id varchar, start_at timestamptz
+-- columns: end_at timestamptz, pairing varchar, duration_s double
+-- not_null: source, replication, station_id, kind, pairing
+-- check: pairing in ('closed', 'open', 'unmatched_end')
+-- check: (pairing = 'closed') = (start_at is not null and end_at is not null)
+-- check: (pairing = 'open') = (end_at is null)
+-- check: (pairing = 'unmatched_end') = (start_at is null)
+-- check: end_at is null or start_at is null or end_at >= start_at
+-- The one pairing of fault_start/fault_end and setup_start/setup_end (kind fault or setup), per source, replication,
+-- station and kind, by time (timestamps are UTC):
+-- - a start is closed by the first end at or after it: an end returns the station to running, so faults that
+--   overlap on one station (a second start before the end) all end at that end (pairing closed);
+-- - a start with no end after it is still open (pairing open, end_at null; the analytics run it to the end of the
+--   period);
+-- - an end with no start since the previous end (the data began mid-stop, or a start was lost) closes nothing: it
+--   is kept as pairing unmatched_end with start_at null, so it is reported, never silently dropped.
+-- code and unit_id are the start's, else the end's.
 with events as (
     select
         source,
@@ -9,40 +23,63 @@ with events as (
         station_id,
         ts,
         code,
+        unit_id,
         case when event like 'fault%' then 'fault' else 'setup' end as kind,
         case when event like '%start' then 'start' else 'end' end as edge
     from stg_events
     where event in ('fault_start', 'fault_end', 'setup_start', 'setup_end')
 ),
 
-numbered as (
+ordered as (
     select
         *,
-        row_number() over (partition by source, replication, station_id, kind, edge order by ts) as n_stop
+        first_value(case when edge = 'end' then ts end ignore nulls) over following as next_end_at,
+        first_value(case when edge = 'end' then code end ignore nulls) over following as next_end_code,
+        lag(edge) over preceding as prev_edge
     from events
+    window
+        following as (
+            partition by source, replication, station_id, kind order by ts, edge desc
+            rows between current row and unbounded following
+        ),
+        preceding as (partition by source, replication, station_id, kind order by ts, edge desc)
 ),
 
-starts as (select * from numbered where edge = 'start'),
+intervals as (
+    select
+        source,
+        replication,
+        station_id,
+        kind,
+        coalesce(code, next_end_code) as code,
+        unit_id,
+        ts as start_at,
+        next_end_at as end_at,
+        case when next_end_at is null then 'open' else 'closed' end as pairing
+    from ordered
+    where edge = 'start'
+),
 
-ends as (select * from numbered where edge = 'end'),
+unmatched_ends as (
+    select
+        source,
+        replication,
+        station_id,
+        kind,
+        code,
+        unit_id,
+        null::timestamptz as start_at,
+        ts as end_at,
+        'unmatched_end' as pairing
+    from ordered
+    where edge = 'end' and coalesce(prev_edge, 'end') = 'end'
+),
 
 final as (
     select
-        s.source,
-        s.replication,
-        s.station_id,
-        s.kind,
-        coalesce(s.code, e.code) as code,
-        s.ts as start_at,
-        e.ts as end_at,
-        epoch_us(e.ts) / 1e6 - epoch_us(s.ts) / 1e6 as duration_s
-    from starts as s
-    left join ends as e
-        on s.source = e.source
-        and s.replication = e.replication
-        and s.station_id = e.station_id
-        and s.kind = e.kind
-        and s.n_stop = e.n_stop
+        *,
+        epoch_us(end_at) / 1e6 - epoch_us(start_at) / 1e6 as duration_s
+    from (select * from intervals union all select * from unmatched_ends)
 )
 
 select * from final

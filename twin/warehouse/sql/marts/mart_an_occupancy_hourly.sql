@@ -3,35 +3,18 @@
 -- not_null: source, replication, station_id, hour_at, busy_s, n_units
 -- check: busy_s >= 0
 -- busy_s: seconds that station spent in unit cycles of that variant within the hour (each cycle split over the hours it spans), and how many units it cycled.
--- Pairing as in mart_an_units: the n-th cycle_start with the n-th cycle_end of a unit at a station.
-with events as (
-    select source, replication, station_id, unit_id, variant, event, epoch_us(ts) as ts_us
-    from stg_events
-    where event in ('cycle_start', 'cycle_end') and unit_id is not null
-),
-
--- the n-th start and the n-th end of a unit at a station: both lists sorted, unnested side by side
-station_edges as (
+-- Cycles are mart_cycles' complete ones (the one cycle pairing).
+with cycles as (
     select
         source,
         replication,
         station_id,
         unit_id,
-        max(variant) as variant,
-        list_sort(list(ts_us) filter (where event = 'cycle_start')) as starts,
-        list_sort(list(ts_us) filter (where event = 'cycle_end')) as ends
-    from events
-    group by source, replication, station_id, unit_id
-),
-
-paired as (
-    select source, replication, station_id, unit_id, variant, unnest(starts) as start_us, unnest(ends) as end_us
-    from station_edges
-),
-
-cycles as (
-    select * from paired
-    where end_us > start_us
+        variant,
+        epoch_us(started_at) as start_us,
+        epoch_us(ended_at) as end_us
+    from mart_cycles
+    where is_complete and unit_id is not null and ended_at > started_at
 ),
 
 hours as (
