@@ -26,8 +26,23 @@ def test_compare_report_becomes_one_row_per_scenario_and_kpi():
     assert rows[1][12] == 0.05 and rows[1][15] == 0.02
 
 
+def _warehouse(path):
+    from datetime import date
+
+    import duckdb
+    from synthetic_warehouse import build, write_synthetic
+
+    from twin.cell.load import load_cell
+
+    con = duckdb.connect(str(path))
+    write_synthetic(con, load_cell(), date(2026, 10, 5), 1)
+    build(con)
+    con.close()
+    return path
+
+
 def test_scenario_run_stores_its_kpis(tmp_path, capsys):
-    warehouse = tmp_path / "twin.duckdb"
+    warehouse = _warehouse(tmp_path / "twin.duckdb")
     code = main(["scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.25", "--json",
                  "--warehouse", str(warehouse)])  # fmt: skip
     assert code == 0
@@ -36,3 +51,22 @@ def test_scenario_run_stores_its_kpis(tmp_path, capsys):
         stored = dict(con.sql("select kpi, mean from scenario_results where scenario = 'baseline-v1'").fetchall())
     assert stored["throughput_units_per_h"] == printed["kpis"]["throughput_units_per_h"]["mean"]
     assert set(stored) == set(printed["kpis"])
+
+
+def test_results_never_start_a_warehouse(tmp_path, capsys):
+    """A what-if without a warehouse prints its KPIs and writes nothing: a file holding only scenario_results
+    would make every period command fail on missing marts."""
+    import pytest
+
+    from twin.errors import WarehouseError
+    from twin.warehouse.connection import write_job
+
+    warehouse = tmp_path / "none" / "twin.duckdb"
+    code = main(["scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.25", "--json",
+                 "--warehouse", str(warehouse)])  # fmt: skip
+    assert code == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["kpis"] and "KPIs not stored: no warehouse" in captured.err
+    assert not warehouse.exists() and not warehouse.parent.exists()
+    with pytest.raises(WarehouseError, match="no warehouse yet"), write_job(warehouse):
+        pass

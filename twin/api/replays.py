@@ -30,6 +30,7 @@ from twin.replay.resolve import ReplayTarget, clip_to_period, open_robot, read_e
 from twin.replay.signals import Samples, SignalConfig, prepare
 from twin.replay.store import read_events, read_joint_states, write_replay_results
 from twin.warehouse.connection import read_connection, write_job
+from twin.warehouse.plans import warehouse_exists
 
 Instant = datetime | date | str
 """A period bound: an aware datetime, a date (local midnight in the cell's zone) or the text of either."""
@@ -277,7 +278,8 @@ def replay(
         result.anomalies.write_parquet(out / "anomalies.parquet")
         result.series.write_parquet(out / "series.parquet")
     robot_id = prepared.target.robot_id
-    if robot_id is not None and store and not joint_states:
+    # results join a warehouse; without one yet (no ingest, no demo) they are not stored, and "stored" stays unset
+    if robot_id is not None and store and not joint_states and warehouse_exists(prepared.warehouse):
         with write_job(prepared.warehouse) as con:
             write_replay_results(con, result, run_id, robot_id, prepared.origin)
         summary["stored"] = str(prepared.warehouse)

@@ -23,6 +23,7 @@ from twin.scenarios.service import run_scenario as simulate_scenario
 from twin.scenarios.store import store_results
 from twin.sim.measured import read_warehouse
 from twin.sim.runner import ScenarioResult
+from twin.warehouse.plans import warehouse_exists
 
 EXECUTORS = ("local", "ray")
 """Where a sweep's runs go: a local process pool or Ray."""
@@ -47,6 +48,11 @@ def _interval_rows(kpis: dict[str, dict[str, Any]], **keys: Any) -> list[dict[st
     return [{**keys, "kpi": name, **values} for name, values in kpis.items()]
 
 
+def _store(warehouse: Path, kind: str, report: dict[str, Any]) -> str | None:
+    """Keep a report's KPIs in an existing warehouse; without one nothing is written (None)."""
+    return store_results(warehouse, kind, report) if warehouse_exists(warehouse) else None
+
+
 @dataclass(frozen=True)
 class ScenarioRun:
     """One scenario's KPIs over its replications.
@@ -54,7 +60,8 @@ class ScenarioRun:
     Attributes:
         result: The scenario, seed, replications, horizon, each replication's KPIs, their summary and
             the baseline's twin error.
-        stored_as: The ``run_id`` of its rows in ``scenario_results``; None when not stored.
+        stored_as: The ``run_id`` of its rows in ``scenario_results``; None when not stored (not asked, or
+            no warehouse yet: one is never started for them).
     """
 
     result: ScenarioResult
@@ -100,7 +107,8 @@ class Comparison:
     Attributes:
         report: ``{"baseline", "seed", "replications", "horizon_days", "scenarios": [{"scenario", "kpis"}],
             "twin_error"}``; each KPI has its mean, interval, delta against the baseline and the delta's interval.
-        stored_as: The ``run_id`` of its rows in ``scenario_results``; None when not stored.
+        stored_as: The ``run_id`` of its rows in ``scenario_results``; None when not stored (not asked, or
+            no warehouse yet: one is never started for them).
     """
 
     report: dict[str, Any]
@@ -198,7 +206,7 @@ def run_scenario(
         warehouse=where,
         write=to_warehouse,
     )
-    stored_as = store_results(where, "run", result.to_json()) if store else None
+    stored_as = _store(where, "run", result.to_json()) if store else None
     return ScenarioRun(result, stored_as)
 
 
@@ -243,7 +251,7 @@ def compare(
         measured=read_warehouse(where),
         progress=progress,
     )
-    stored_as = store_results(where, "compare", report) if store else None
+    stored_as = _store(where, "compare", report) if store else None
     return Comparison(report, stored_as)
 
 

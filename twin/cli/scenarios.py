@@ -74,9 +74,18 @@ def _simulation_options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _note_unstored(args: argparse.Namespace, stored_as: str | None) -> None:
+    if not args.no_store and stored_as is None:
+        print(
+            f"KPIs not stored: no warehouse at {args.warehouse} yet (twin demo or twin ingest makes one)",
+            file=sys.stderr,
+        )
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Handler of ``twin scenario run``."""
     run = api.run_scenario(args.file, seed=args.seed, to_warehouse=args.to_warehouse, **_simulation_options(args))
+    _note_unstored(args, run.stored_as)
     report = run.to_dict()
     if args.json:
         print(json.dumps(report))
@@ -93,6 +102,7 @@ def run_run(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     """Handler of ``twin scenario compare``."""
     comparison = api.compare(args.files, **_simulation_options(args))
+    _note_unstored(args, comparison.stored_as)
     report = comparison.to_dict()
     print(json.dumps(report) if args.json else format_compare(report))
     return 0

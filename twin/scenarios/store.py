@@ -57,7 +57,7 @@ def store_results(warehouse: str | Path, kind: str, report: dict[str, Any]) -> s
         The run id.
 
     Raises:
-        WarehouseError: Another process is writing the warehouse.
+        WarehouseError: No warehouse there yet, or another process is writing it.
     """
     from twin.warehouse.connection import write_job
 
@@ -65,7 +65,6 @@ def store_results(warehouse: str | Path, kind: str, report: dict[str, Any]) -> s
     rows = result_rows(kind, report, run_id, datetime.now(UTC))
     columns = ", ".join(f"{name} {kind_}" for name, kind_ in COLUMNS)
     placeholders = ", ".join("?" for _ in COLUMNS)
-    Path(warehouse).parent.mkdir(parents=True, exist_ok=True)
     with write_job(warehouse) as con:
         con.execute("begin")
         con.execute(f"create table if not exists {TABLE} ({columns})")
