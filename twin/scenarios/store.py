@@ -57,7 +57,7 @@ def store_results(warehouse: str | Path, kind: str, report: dict[str, Any]) -> s
         The run id.
 
     Raises:
-        WarehouseError: No warehouse there yet, or another process is writing it.
+        WarehouseError: Another process is writing the warehouse.
     """
     from twin.warehouse.connection import write_job
 

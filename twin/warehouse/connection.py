@@ -114,13 +114,9 @@ def write_job(path: str | Path | None = None) -> Iterator[Any]:
         The write connection.
 
     Raises:
-        WarehouseError: No warehouse there (a write job adds to a warehouse, never starts one: a file with
-            only its tables would lack the marts every reader needs), another process holds it, or
-            publishing failed.
+        WarehouseError: Another process holds the warehouse, or publishing failed.
     """
     target = Path(path) if path is not None else default_warehouse()
-    if not target.is_file():
-        raise WarehouseError(f"{target}: no warehouse yet; run `twin ingest` or `twin demo` first")
     con = connect(target)
     try:
         yield con
