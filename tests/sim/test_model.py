@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from polars.testing import assert_frame_equal
 
 from twin.sim.kpis import bottleneck, summarize
+from twin.sim.record import ESCAPED, INSPECTION_DEFECT, REWORKED, SCRAPPED, SCREW_DEFECT
 from twin.sim.runner import run_replication
 from twin.sim.telemetry import replication_frames
 
@@ -98,13 +100,35 @@ def test_interval_narrows_with_one_over_sqrt_n(prepared):
     assert s_large["ci_high"] - s_large["ci_low"] < s_small["ci_high"] - s_small["ci_low"]
 
 
+def _with_gap_flush_defects(inputs, p):
+    """The inputs with a worse gap and flush process than nominal (~1e-6), so that escapes are countable."""
+    return replace(inputs, quality=replace(inputs.quality, p_inspection_defect=p))
+
+
 def test_inspection_sampling_trades_time_for_escapes(prepared):
-    base = summarize(_kpis(prepared("baseline-v1", 5.0), 2))
-    sampled = summarize(_kpis(prepared("inspection-sampling-v1", 5.0), 2))
-    assert base["escape_rate"]["mean"] == 0.0
-    assert sampled["escape_rate"]["mean"] > 0.0
-    assert sampled["throughput_units_per_h"]["mean"] > base["throughput_units_per_h"]["mean"]
-    assert sampled["oee_performance"]["mean"] <= 1.0
+    base_inputs = _with_gap_flush_defects(prepared("baseline-v1", 5.0), 0.02)
+    sampled_inputs = _with_gap_flush_defects(prepared("inspection-sampling-v1", 5.0), 0.02)
+    base = [run_replication(base_inputs, 7, r) for r in range(2)]
+    sampled = [run_replication(sampled_inputs, 7, r) for r in range(2)]
+    assert all(kpis["escape_rate"] == 0.0 for kpis, _ in base)
+    for kpis, record in sampled:
+        status, defect = np.asarray(record.unit_status), np.asarray(record.unit_defect)
+        done = np.isfinite(np.asarray(record.unit_done_s)) & (
+            np.asarray(record.unit_done_s) <= sampled_inputs.horizon_s
+        )
+        inspected = np.isfinite(np.asarray(record.unit_inspected_at_s))
+        # the screwdriver measures every torque: a screw defect is reworked or scrapped, sampled or not
+        screw_defects = done & (defect == SCREW_DEFECT)
+        assert screw_defects.sum() > 0 and (~inspected[screw_defects]).sum() > 0
+        assert set(status[screw_defects].tolist()) <= {REWORKED, SCRAPPED}
+        # only a gap or flush defect that inspection did not sample escapes, and every such one does
+        escaped = done & (status == ESCAPED)
+        assert np.array_equal(escaped, done & (defect == INSPECTION_DEFECT) & ~inspected)
+        assert kpis["escape_rate"] == pytest.approx(escaped.sum() / kpis["_units_delivered"])
+        assert kpis["escape_rate"] > 0.0
+    base_kpis, sampled_kpis = summarize([k for k, _ in base]), summarize([k for k, _ in sampled])
+    assert sampled_kpis["throughput_units_per_h"]["mean"] > base_kpis["throughput_units_per_h"]["mean"]
+    assert sampled_kpis["oee_performance"]["mean"] <= 1.0
 
 
 def test_materials_change_carbon_not_time(prepared):

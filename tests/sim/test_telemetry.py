@@ -6,9 +6,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from twin.sim.record import INSPECTION_DEFECT, NO_DEFECT, REWORKED, SCREW_DEFECT
+from twin.sim.record import ESCAPED, GOOD, INSPECTION_DEFECT, NO_DEFECT, REWORKED, SCRAPPED, SCREW_DEFECT
 from twin.sim.runner import run_replication
 from twin.sim.telemetry import energy_bins_j, replication_frames, unit_ids
+from twin.warehouse.scratch import scratch_warehouse
 
 pytestmark = pytest.mark.physics
 
@@ -39,7 +40,13 @@ def test_measurements_show_exactly_the_models_defects(prepared, scenario):
     units = _units(record, inputs.horizon_s)
     out = (pl.col("value") < pl.col("lsl")) | (pl.col("value") > pl.col("usl"))
     assert quality.filter(out).equals(quality.filter(pl.col("defect_code").is_not_null()))  # coded iff out
-    torque = quality.filter(pl.col("characteristic").str.ends_with("_torque_nm"))
+    torques = quality.filter(pl.col("characteristic").str.ends_with("_torque_nm")).sort("ts")
+    torque = torques.group_by("unit_id", "characteristic", maintain_order=True).first()
+    retorqued = torques.join(torque, on=["unit_id", "characteristic", "ts"], how="anti").join(units, on="unit_id")
+    # a screw torqued again is a rework of a unit that inspection did not sample, and conforms
+    assert retorqued.filter(out).height == 0
+    assert retorqued.select((pl.col("status") == REWORKED) & ~pl.col("inspected")).to_series().all()
+    assert retorqued.height == retorqued["unit_id"].n_unique()  # its one re-made screw
     per_unit = torque.group_by("unit_id").agg(out.sum().alias("n_out"), pl.len().alias("n")).join(units, on="unit_id")
     assert per_unit.filter(pl.col("defect") == SCREW_DEFECT)["n_out"].to_list() == [1] * int(
         (per_unit["defect"] == SCREW_DEFECT).sum()
@@ -71,6 +78,11 @@ def test_measurements_show_exactly_the_models_defects(prepared, scenario):
     else:
         assert units.filter(pl.col("completed"))["inspected"].all()
     assert (units["defect"] == NO_DEFECT).sum() > 0.9 * units.height
+    if scenario == "inspection-sampling-v1":
+        assert retorqued.height > 0
+        # a screw defect is known whether sampled or not: reworked or scrapped, never an escape
+        screw_defects = units.filter(pl.col("completed") & (pl.col("defect") == SCREW_DEFECT))
+        assert set(screw_defects["status"].unique()) <= {REWORKED, SCRAPPED}
 
 
 def test_energy_registers_hold_every_joule(prepared):
@@ -83,3 +95,24 @@ def test_energy_registers_hold_every_joule(prepared):
     last = dict(energy.group_by("meter_id").last().select("meter_id", "energy_kwh").iter_rows())
     for meter, joules in energy_bins_j(inputs, record).items():
         assert last[meter] == pytest.approx(joules.sum() / 3.6e6, abs=1e-8)
+
+
+def test_disposition_mart_agrees_with_the_model_under_sampling(prepared):
+    """The unit the model reworked or scrapped is the one the disposition mart reads from its measurements."""
+    inputs = prepared("inspection-sampling-v1", 2.0)
+    _, record = run_replication(inputs, 17, 0)
+    frames = replication_frames(inputs, record)
+    with scratch_warehouse(frames, ["mart_unit_disposition"]) as con:
+        disposition = con.sql("select unit_id, final_result from mart_unit_disposition").pl()
+    units = _units(record, inputs.horizon_s).join(disposition, on="unit_id")
+    settled = units.filter(pl.col("completed"))
+    by_status = dict(settled.group_by("status").agg(pl.col("final_result").unique().sort()).iter_rows())
+    assert by_status[SCRAPPED] == ["scrapped"]  # failed and never re-measured, sampled or not
+    assert by_status[GOOD] == (["escaped", "good"])  # good when sampled; unknown (delivered) when not
+    # reworked: good after the re-inspection when sampled; when not, its gap and flush nobody measured,
+    # and a re-measurement past the horizon leaves it failed there
+    assert set(by_status[REWORKED]) <= {"reworked", "escaped", "scrapped"}
+    sampled_reworked = settled.filter((pl.col("status") == REWORKED) & pl.col("inspected"))
+    assert set(sampled_reworked["final_result"]) <= {"reworked", "scrapped"}
+    assert (sampled_reworked["final_result"] == "reworked").mean() > 0.8
+    assert set(settled.filter(pl.col("status") == ESCAPED)["final_result"]) <= {"escaped"}

@@ -26,7 +26,8 @@ KPI names follow SPEC.md ("Scenario KPIs"); ``utilization`` is flattened per res
   market-based, scope 3 cat. 1); ``kgco2e_location_per_unit`` the location-based one.
 - ``first_pass_yield``: OEE's quality (first-pass good / judged: :func:`twin.analytics.quality.judged_count`).
 - ``utilization_<resource>``: :func:`twin.analytics.figures.utilization_of`.
-- ``escape_rate``: defective units that left uninspected / units delivered. The one figure the
+- ``escape_rate``: units with a gap or flush defect that inspection did not sample / units delivered (a
+  screw defect is always caught: the screwdriver measures every torque). The one figure the
   telemetry cannot show (an escape is what nobody measured), so the simulation's own record gives it.
 """
 

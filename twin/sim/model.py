@@ -23,8 +23,10 @@
   log-normal repair (mean MTTR) inside the operation it failed in.
 - **Quality**: each screw's torque is out of its limits with a probability from the torque mean (drifting
   with tool wear since the screwdriver's last bit change), its spread and the limits; gap and flush at
-  inspection likewise. A failed unit is reworked off-line (``rework_share_of_failed``) or scrapped; a
-  defective unit that inspection did not sample leaves the cell undetected (an escape).
+  inspection likewise. A failed unit is reworked off-line (``rework_share_of_failed``) or scrapped. The
+  screwdriver measures every unit's torques, so a screw defect is known whether inspection samples the
+  unit or not; a gap or flush defect in a unit that inspection did not sample leaves the cell undetected
+  (an escape).
 
 Randomness: one seed sequence per replication, from which a named stream per purpose is spawned (orders,
 printing, each robot's jitter, each resource's faults, quality), so two scenarios run with the same seed
@@ -592,7 +594,11 @@ class ProductionModel:
                         energy[resource][index] += joules
                     u_done[unit] = done
                     if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
-                        u_status[unit] = ESCAPED if u_defect[unit] else GOOD
+                        if u_defect[unit] == SCREW_DEFECT:  # the screwdriver measured it: known bad all the same
+                            draw = quality_u.pop() if quality_u else quality.uniform()
+                            u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
+                        else:
+                            u_status[unit] = ESCAPED if u_defect[unit] else GOOD
                     station_units, station_starts, station_ends = cycles[resource]
                     station_units.append(unit)
                     station_starts.append(at)

@@ -14,8 +14,10 @@ the horizon is written. What the frames hold, as the cell's own instruments woul
   again later, in specification. Values are drawn from the defect model (normal, with the screwdriver's
   tool-wear drift) conditioned on what the model decided: a unit with a screw defect has one torque out
   of its limits, a unit with a gap or flush defect has that measurement out of its limits (seen only if
-  inspected), every other value is inside. The draws come from a stream of their own, so writing
-  telemetry changes no other random number of the replication.
+  inspected), every other value is inside. A reworked unit that inspection did not sample has its re-made
+  screw torqued again after it left, in its limits, so that the disposition mart sees the rework. The
+  draws come from a stream of their own, so writing telemetry changes no other random number of the
+  replication.
 """
 
 from __future__ import annotations
@@ -243,6 +245,7 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
     # screw torques, one row per screw, when the unit is screwed
     screws_of = np.asarray([v.screws for v in inputs.variants], dtype=np.int64)
     screwed = np.flatnonzero(np.isfinite(screwed_at) & (screwed_at < end))
+    retorqued: list[tuple[NDArray, NDArray, NDArray]] = []  # (unit, 0-based screw, torque mean)
     if inputs.screw_robot is not None and len(screwed):
         n = screws_of[variant[screwed]]
         unit = np.repeat(screwed, n)
@@ -256,6 +259,7 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
             offsets = np.cumsum(n) - n  # each screwed unit's first row
             pick = offsets[bad_units] + (rng.random(len(bad_units)) * n[bad_units]).astype(np.int64)
             value[pick] = _outside(rng, mean[pick], q.torque_sigma_nm, q.torque_lsl, q.torque_usl)
+            retorqued.append((unit[pick], k[pick], mean[pick]))
         parts.append(
             pl.DataFrame(
                 {
@@ -316,6 +320,29 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
                         .alias("defect_code"),
                     )
                 )
+    # a reworked unit that inspection did not sample: its re-made screw is torqued again later, in its limits
+    # (drawn last, so that the other measurements do not depend on it)
+    if retorqued:
+        unit, k, mean = retorqued[0]
+        done_at = np.asarray(record.unit_done_s, dtype=np.float64)[unit]
+        again = (status[unit] == REWORKED) & ~np.isfinite(inspected_at[unit]) & np.isfinite(done_at)
+        unit, k, mean = unit[again], k[again], mean[again]
+        at = done_at[again] + rng.uniform(*REWORK_DELAY_S, len(unit))
+        keep = at < end
+        parts.append(
+            pl.DataFrame(
+                {
+                    "t": at[keep],
+                    "unit": unit[keep],
+                    "station_id": inputs.screw_robot,
+                    "characteristic": [f"screw_{i + 1}_torque_nm" for i in k[keep]],
+                    "value": _inside(rng, mean[keep], q.torque_sigma_nm, q.torque_lsl, q.torque_usl),
+                    "lsl": q.torque_lsl,
+                    "usl": q.torque_usl,
+                },
+                schema_overrides={"characteristic": pl.String},
+            ).with_columns(pl.lit(None, pl.String).alias("defect_code"))
+        )
     if not parts:
         return pl.DataFrame(schema=QUALITY_SCHEMA)
     order = ["t", "unit", "station_id", "characteristic", "value", "lsl", "usl", "defect_code"]
