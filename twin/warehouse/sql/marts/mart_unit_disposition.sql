@@ -38,38 +38,9 @@
 -- is_reworked: first pass failed and re-inspected, whatever the outcome (rework was done and costs).
 -- is_fully_measured: every expected characteristic measured (whatever the result): the unit is in the sample
 -- when inspection samples, which a failed screw torque alone does not decide.
-with measurements as (
+with measurements as not materialized (
     select source, replication, unit_id, characteristic, measured_at, is_first_pass, is_conforming, defect
     from mart_an_measurements
-),
-
-unit_events as (
-    select source, replication, unit_id, max(variant) as variant
-    from stg_events
-    where unit_id is not null
-    group by source, replication, unit_id
-),
-
-units as (
-    select source, replication, unit_id, e.variant
-    from (
-        select source, replication, unit_id from unit_events
-        union
-        select distinct source, replication, unit_id from measurements
-    )
-    left join unit_events as e using (source, replication, unit_id)
-),
-
-expected as (
-    select distinct u.source, u.replication, u.variant, m.characteristic
-    from measurements as m
-    inner join units as u using (source, replication, unit_id)
-),
-
-n_expected as (
-    select source, replication, variant, count(*) as n_expected_characteristics
-    from expected
-    group by source, replication, variant
 ),
 
 per_characteristic as (
@@ -80,7 +51,10 @@ per_characteristic as (
         characteristic,
         count(*) as n_times,
         bool_and(is_conforming) filter (where is_first_pass) as is_first_conforming,
-        arg_max(is_conforming, measured_at) as is_latest_conforming
+        arg_max(is_conforming, measured_at) as is_latest_conforming,
+        min(measured_at) as first_measured_at,
+        max(measured_at) as last_measured_at,
+        min(measured_at) filter (where not is_first_pass) as reinspected_at
     from measurements
     group by source, replication, unit_id, characteristic
 ),
@@ -95,22 +69,55 @@ per_unit as (
         count(*) filter (where not is_first_conforming) as n_failed_first,
         count(*) filter (where n_times > 1) as n_remeasured_characteristics,
         coalesce(bool_and(is_latest_conforming) filter (where n_times > 1), true) as is_reinspection_conforming,
-        bool_and(is_latest_conforming) as is_latest_conforming
+        bool_and(is_latest_conforming) as is_latest_conforming,
+        min(first_measured_at) as first_measured_at,
+        max(last_measured_at) as last_measured_at,
+        min(reinspected_at) as reinspected_at
     from per_characteristic
     group by source, replication, unit_id
 ),
 
-times as (
-    select
-        source,
-        replication,
-        unit_id,
-        min(measured_at) as first_measured_at,
-        max(measured_at) as last_measured_at,
-        min(measured_at) filter (where not is_first_pass) as reinspected_at,
-        string_agg(distinct defect, ',' order by defect) as defects
-    from measurements
+unit_events as (
+    select source, replication, unit_id, max(variant) as variant
+    from stg_events
+    where unit_id is not null
     group by source, replication, unit_id
+),
+
+units as (
+    select source, replication, unit_id, e.variant
+    from unit_events as e
+    full join (select source, replication, unit_id from per_unit) using (source, replication, unit_id)
+),
+
+expected as (
+    select distinct u.source, u.replication, u.variant, m.characteristic
+    from per_characteristic as m
+    inner join units as u using (source, replication, unit_id)
+),
+
+n_expected as (
+    select source, replication, variant, count(*) as n_expected_characteristics
+    from expected
+    group by source, replication, variant
+),
+
+defects as (
+    -- few measurements carry a defect: aggregate those alone
+    select source, replication, unit_id, string_agg(distinct defect, ',' order by defect) as defects
+    from measurements
+    where defect is not null
+    group by source, replication, unit_id
+),
+
+incomplete as (
+    -- a unit measured on every expected characteristic misses none (its own are among its variant's)
+    select u.source, u.replication, u.unit_id, u.variant
+    from units as u
+    left join per_unit as p using (source, replication, unit_id)
+    left join n_expected as n
+        on n.source = u.source and n.replication = u.replication and n.variant is not distinct from u.variant
+    where coalesce(p.n_characteristics, 0) < coalesce(n.n_expected_characteristics, 0)
 ),
 
 missing as (
@@ -119,10 +126,10 @@ missing as (
         u.replication,
         u.unit_id,
         list(x.characteristic order by x.characteristic) as missing_characteristics
-    from units as u
+    from incomplete as u
     inner join expected as x
         on x.source = u.source and x.replication = u.replication and x.variant is not distinct from u.variant
-    anti join per_characteristic as c
+    anti join (select * from per_characteristic semi join incomplete using (source, replication, unit_id)) as c
         on c.source = u.source and c.replication = u.replication and c.unit_id = u.unit_id
         and c.characteristic = x.characteristic
     group by u.source, u.replication, u.unit_id
@@ -141,15 +148,15 @@ judged as (
         coalesce(m.missing_characteristics, []::varchar[]) as missing_characteristics,
         coalesce(p.n_failed_first, 0) as n_failed_first,
         coalesce(p.n_remeasured_characteristics, 0) as n_remeasured_characteristics,
-        t.first_measured_at,
-        t.reinspected_at,
-        t.last_measured_at,
-        t.defects,
+        p.first_measured_at,
+        p.reinspected_at,
+        p.last_measured_at,
+        d.defects,
         p.is_reinspection_conforming,
         p.is_latest_conforming
     from units as u
     left join per_unit as p using (source, replication, unit_id)
-    left join times as t using (source, replication, unit_id)
+    left join defects as d using (source, replication, unit_id)
     left join missing as m using (source, replication, unit_id)
     left join n_expected as n
         on n.source = u.source and n.replication = u.replication and n.variant is not distinct from u.variant
