@@ -51,7 +51,7 @@ def _timed(step, *args):
 
 
 def year(repeats: int = REPEATS) -> None:
-    scenario = load_scenario("baseline-v1")
+    scenario = load_scenario("baseline-v2")
     start = time.perf_counter()
     inputs = prepare(scenario, YEAR_DAYS)
     prepare_s = time.perf_counter() - start
@@ -86,7 +86,7 @@ def year(repeats: int = REPEATS) -> None:
 
 
 def sweep() -> None:
-    inputs = prepare(load_scenario("baseline-v1"), SWEEP_DAYS)
+    inputs = prepare(load_scenario("baseline-v2"), SWEEP_DAYS)
     tasks = [ReplicationTask(0, inputs, 1, r) for r in range(SWEEP_REPLICATIONS)]
     print(f"sweep throughput: {SWEEP_REPLICATIONS} replications x {SWEEP_DAYS:g} days (cores: {os.cpu_count()})")
     for workers in (1, 2):

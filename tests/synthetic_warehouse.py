@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from twin.cell.calendar import planned_windows
 from twin.cell.spec import CellSpec
 
 US = 1_000_000
-STATION_TIMES_S: dict[str, float] = {"printer": 520.0, "R1": 11.0, "R2": 34.0, "inspection": 6.0, "outfeed": 4.0}
+STATION_TIMES_S: dict[str, float] = {"printers": 520.0, "R1": 11.0, "R2": 34.0, "vision": 6.0, "outfeed_belt": 4.0}
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def write_synthetic(
 
     # events: a cycle per station, in sequence after the print
     ev_ts, ev_station, ev_event, ev_unit, ev_variant = [], [], [], [], []
-    t = unit_start - int(STATION_TIMES_S["printer"] * US) - int(60 * US)
+    t = unit_start - int(STATION_TIMES_S["printers"] * US) - int(60 * US)
     for station, duration in STATION_TIMES_S.items():
         d = (duration * (1 + 0.02 * rng.standard_normal(n_units)) * US).astype(np.int64)
         if station == "R1":
@@ -161,7 +162,7 @@ def write_synthetic(
     n_faults = max(1, days * 2)
     f_at = rng.choice(unit_start, size=min(n_faults, max(n_units, 1))) if n_units else np.zeros(0, dtype=np.int64)
     f_len = (rng.lognormal(np.log(360.0), 0.5, f_at.size) * US).astype(np.int64)
-    f_station = rng.choice(["R1", "R2", "inspection"], size=f_at.size)
+    f_station = rng.choice(["R1", "R2", "vision"], size=f_at.size)
     ev_ts += [f_at, f_at + f_len]
     ev_station += [f_station, f_station]
     ev_event += [np.full(f_at.size, "fault_start"), np.full(f_at.size, "fault_end")]
@@ -180,8 +181,8 @@ def write_synthetic(
     )
 
     # quality: screw torques per unit, gap and flush at inspection, rework re-inspection of some failures
-    q = cell.quality
-    screws = np.array([cell.variants[v].screws for v in variants])[variant_idx]
+    q = SimpleNamespace(**cell.quality.characteristics, rework_share_of_failed=cell.quality.rework_share_of_failed)
+    screws = np.array([cell.variants[v].qty("screws") for v in variants])[variant_idx]
     unit_of_screw = np.repeat(np.arange(n_units), screws)
     screw_no = np.concatenate([np.arange(1, s + 1) for s in screws]) if n_units else np.zeros(0, dtype=int)
     torque = q.screw_torque_nm.target - 0.1 + 0.06 * rng.standard_normal(unit_of_screw.size)
@@ -209,7 +210,7 @@ def write_synthetic(
                     "source": "measured",
                     "ts": _ts(at),
                     "unit_id": unit_ids[idx] if idx.size else np.zeros(0, dtype=str),
-                    "station_id": "inspection",
+                    "station_id": "vision",
                     "characteristic": name.astype(str),
                     "value": np.round(value, 4),
                     "lsl": float(spec.lsl),

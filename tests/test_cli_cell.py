@@ -17,12 +17,12 @@ def test_check_json_shape(capsys):
     out = capsys.readouterr().out
     report = json.loads(out)
     assert code == 0 and report["feasible"] is True
-    assert report["cell"] == "microfactory-v1"
+    assert report["cell"] == "microfactory"
     for variant in report["variants"]:
         assert set(variant) >= {
             "variant",
             "cycle_time_s",
-            "print_time_s",
+            "making_time_s",
             "takt_s",
             "bottleneck",
             "energy_j",
@@ -47,7 +47,7 @@ def test_check_json_shape(capsys):
 
 
 def test_infeasible_exit_code_3(capsys):
-    code = main(["cell", "check", "--json", "--no-cache", "--set", "stations.outfeed.pose.y_m=-2.5"])
+    code = main(["cell", "check", "--json", "--no-cache", "--set", "stations.outfeed_belt.pose.y_m=-2.5"])
     report = json.loads(capsys.readouterr().out)
     assert code == 3 and report["feasible"] is False
     problems = [p for v in report["variants"] for p in v["problems"]]

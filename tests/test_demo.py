@@ -27,7 +27,7 @@ def test_demo_runs_every_step_and_reports(tmp_path, capsys):
         power = summary["replay"][robot]["power"]
         assert abs(power["energy_predicted_j"] / power["energy_measured_j"] - 1) < 0.02
     scenarios = [s["scenario"] for s in summary["compare"]["scenarios"]]
-    assert scenarios[0] == "baseline-v1" and len(scenarios) >= 5
+    assert scenarios[0] == "baseline-v2" and len(scenarios) >= 5
     assert 0 < summary["oee"]["oee"] <= 1
     assert summary["carbon"]["per_unit_kg"]["total_location"] > 0
     assert (tmp_path / "report" / "report.html").stat().st_size > 100_000

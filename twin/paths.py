@@ -16,7 +16,7 @@ CELLS_DIR = ASSETS_DIR / "cells"
 URDF_DIR = ASSETS_DIR / "urdf"
 FACTORS_DIR = ASSETS_DIR / "factors"
 SCENARIOS_DIR = ASSETS_DIR / "scenarios"
-DEFAULT_CELL = CELLS_DIR / "microfactory.yaml"
+DEFAULT_CELL = CELLS_DIR / "microfactory-v2.yaml"
 
 
 def data_dir() -> Path:

@@ -15,7 +15,13 @@ from plotly.subplots import make_subplots
 from twin.api.read.replay import joints_of
 from twin.api.read.status import missing_message
 
-KIND_COLORS = {"robot": "#e45756", "printer_bank": "#4c78a8", "conveyor": "#72b7b2", "inspection": "#54a24b"}
+KIND_COLORS = {
+    "robot": "#e45756",
+    "machine": "#4c78a8",
+    "conveyor": "#72b7b2",
+    "inspection": "#54a24b",
+    "manual": "#b279a2",
+}
 
 
 def cell_image(ctx: common.Context) -> Path | None:

@@ -123,7 +123,7 @@ def test_scope1_fuel_prorated_to_the_period(sample_cell, factors):
 
 def test_bill_of_materials_footprint_uses_the_published_factors(sample_cell):
     lines = {(line.part, line.material): line.kg for line in bill_of_materials(sample_cell, "B4-PLA")}
-    assert lines == {("bracket_pla", "pla"): 0.12, ("base_panel", "aluminium"): 0.35, ("screw_m4", "steel"): 0.008}
+    assert lines == {("bracket_pla", "pla"): 0.12, ("panel_alu", "aluminium"): 0.35, ("screw_m4x8", "steel"): 0.008}
     f = load_carbon_factors(sample_cell, 2026).materials
     kg = sum(kg * f[material].value for (_, material), kg in lines.items())
     # Groot & Boren 2010 (PLA 0.8), ICE v2.0 aluminium average 9.16, steel bar and rod 1.40 kg CO2e/kg
@@ -231,15 +231,17 @@ def test_direct_energy_goes_to_the_variants_cycling_and_shared_energy_by_run_tim
         ev += [(a, "R2", "cycle_start", unit, variant), (a + timedelta(seconds=r2_s), "R2", "cycle_end", unit, variant)]
         b = a + timedelta(seconds=r2_s)
         ev += [
-            (b, "outfeed", "cycle_start", unit, variant),
-            (b + timedelta(seconds=10), "outfeed", "cycle_end", unit, variant),
+            (b, "outfeed_belt", "cycle_start", unit, variant),
+            (b + timedelta(seconds=10), "outfeed_belt", "cycle_end", unit, variant),
         ]
     readings = [
         (t, "R2", 50.0), (t + timedelta(hours=1), "R2", 54.0),  # 4 kWh while U1 (30 s) and U2 (10 s) cycled
         (t, "cell_aux", 10.0), (t + timedelta(hours=1), "cell_aux", 12.0),  # 2 kWh shared
-        (t, "outfeed", 1.0), (t + timedelta(hours=1), "outfeed", 1.0),
+        (t, "outfeed_belt", 1.0), (t + timedelta(hours=1), "outfeed_belt", 1.0),
     ]  # fmt: skip
-    inspected = [(t, unit, "outfeed", "gap_mm", 1.0, 0.6, 1.4) for unit in ("U1", "U2")]  # both good: per-unit figures
+    inspected = [
+        (t, unit, "outfeed_belt", "gap_mm", 1.0, 0.6, 1.4) for unit in ("U1", "U2")
+    ]  # both good: per-unit figures
     con = warehouse(events_frame(ev), energy_frame(readings), grid_raw([(t, 100.0)]), inspected)
     r = carbon_of(con, sample_cell, Period(t, t + timedelta(hours=1), "Europe/Berlin"))
     by = {v["variant"]: v for v in r["by_variant"]}

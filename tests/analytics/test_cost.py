@@ -74,7 +74,7 @@ def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
         period,
     )
     occupancy = pl.DataFrame(
-        {"station_id": ["R2", "printer"], "variant": ["B4-PLA", "B4-PLA"], "hour_at": [utc("2026-10-05T06:00")] * 2,
+        {"station_id": ["R2", "printers"], "variant": ["B4-PLA", "B4-PLA"], "hour_at": [utc("2026-10-05T06:00")] * 2,
          "busy_s": [1800.0, 3600.0], "n_units": [3, 3]},
         schema={"station_id": pl.String, "variant": pl.String, "hour_at": UTC_US, "busy_s": pl.Float64,
                 "n_units": pl.Int64},

@@ -45,8 +45,8 @@ def torque(unit: str, minute: float, values: list[float], code: str | None = Non
 
 def gap_flush(unit: str, minute: float, gap: float, flush: float = 0.0) -> list[tuple]:
     return [
-        (at(minute), unit, "inspection", "gap_mm", gap, 0.6, 1.4, None),
-        (at(minute), unit, "inspection", "flush_mm", flush, -0.3, 0.3, None),
+        (at(minute), unit, "vision", "gap_mm", gap, 0.6, 1.4, None),
+        (at(minute), unit, "vision", "flush_mm", flush, -0.3, 0.3, None),
     ]
 
 
@@ -56,9 +56,9 @@ def con():
     for i, unit in enumerate(["A", "B", "C", "D", "E"]):
         t = 10 * i
         events += (
-            cycle(unit, "printer", t - 9, t - 1) + cycle(unit, "R1", t, t + 0.2) + cycle(unit, "R2", t + 0.2, t + 0.7)
+            cycle(unit, "printers", t - 9, t - 1) + cycle(unit, "R1", t, t + 0.2) + cycle(unit, "R2", t + 0.2, t + 0.7)
         )
-        events += cycle(unit, "inspection", t + 0.7, t + 0.8) + cycle(unit, "outfeed", t + 0.8, t + 0.9)
+        events += cycle(unit, "vision", t + 0.7, t + 0.8) + cycle(unit, "outfeed_belt", t + 0.8, t + 0.9)
     events += cycle("A", "R2", 100, 100.5)  # a second R2 cycle of A (hand re-screw): its times add up
     events += [(at(200), "R1", "cycle_start", "F", "B4-PLA", None)]  # never ended: no cycle, no unit
     events += [

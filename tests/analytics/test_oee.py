@@ -222,7 +222,12 @@ def tiny_warehouse(tmp_path, sample_cell):
     rows = []
     for i, (variant, t0) in enumerate((("B4-PLA", "2026-10-05T06:10"), ("B6-RPLA", "2026-10-05T06:20"))):
         start = local(t0)
-        for station, offset, length in (("printer", -600, 480), ("R1", 0, 12), ("R2", 12, 30), ("outfeed", 42, 4)):
+        for station, offset, length in (
+            ("printers", -600, 480),
+            ("R1", 0, 12),
+            ("R2", 12, 30),
+            ("outfeed_belt", 42, 4),
+        ):
             a = start + timedelta(seconds=offset)
             rows.append((a, station, "cycle_start", f"U{i}", variant))
             rows.append((a + timedelta(seconds=length), station, "cycle_end", f"U{i}", variant))

@@ -11,7 +11,7 @@ from twin.errors import InputError
 from twin.warehouse.connection import read_query
 
 SWEEP = """\
-scenario: baseline-v1
+scenario: baseline-v2
 method: grid
 replications: 1
 horizon_days: 0.25
@@ -36,10 +36,10 @@ def _synthetic_warehouse(path):
 
 def test_run_scenario_equals_the_command_and_stores_on_request(tmp_path, printed):
     warehouse = tmp_path / "twin.duckdb"
-    run = run_scenario("baseline-v1", replications=2, horizon_days=0.5, seed=5, warehouse=warehouse, store=False)
+    run = run_scenario("baseline-v2", replications=2, horizon_days=0.5, seed=5, warehouse=warehouse, store=False)
     assert run.stored_as is None and not warehouse.exists()
     code, printed_json = printed(
-        "scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.5", "--seed", "5",
+        "scenario", "run", "baseline-v2", "--replications", "2", "--horizon", "0.5", "--seed", "5",
         "--warehouse", str(warehouse), "--no-store",
     )  # fmt: skip
     assert code == 0 and json.dumps(run.to_dict()) == printed_json
@@ -48,10 +48,10 @@ def test_run_scenario_equals_the_command_and_stores_on_request(tmp_path, printed
     throughput = kpis.filter(kpi="throughput_units_per_h").row(0, named=True)
     assert throughput["mean"] == pytest.approx(run.per_replication["throughput_units_per_h"].mean())
 
-    unstored = run_scenario("baseline-v1", replications=2, horizon_days=0.5, seed=5, warehouse=warehouse)
+    unstored = run_scenario("baseline-v2", replications=2, horizon_days=0.5, seed=5, warehouse=warehouse)
     assert unstored.stored_as is None and not warehouse.exists()  # results never start a warehouse
     _synthetic_warehouse(warehouse)
-    stored = run_scenario("baseline-v1", replications=2, horizon_days=0.5, seed=5, warehouse=warehouse)
+    stored = run_scenario("baseline-v2", replications=2, horizon_days=0.5, seed=5, warehouse=warehouse)
     rows = read_query("select kpi, mean from scenario_results where run_id = ?", [stored.stored_as], path=warehouse)
     kept = stored.kpis  # the warehouse's measured data now feed the fits, so these are its own KPIs
     assert dict(zip(rows["kpi"], rows["mean"], strict=True)) == dict(zip(kept["kpi"], kept["mean"], strict=True))
@@ -60,16 +60,16 @@ def test_run_scenario_equals_the_command_and_stores_on_request(tmp_path, printed
 def test_compare_equals_the_command(tmp_path, printed):
     warehouse = tmp_path / "twin.duckdb"
     comparison = compare(
-        ["baseline-v1", "faster-robots-v1"], replications=2, horizon_days=0.5, warehouse=warehouse, store=False
+        ["baseline-v2", "faster-robots-v2"], replications=2, horizon_days=0.5, warehouse=warehouse, store=False
     )
     code, printed_json = printed(
-        "scenario", "compare", "baseline-v1", "faster-robots-v1", "--replications", "2", "--horizon", "0.5",
+        "scenario", "compare", "baseline-v2", "faster-robots-v2", "--replications", "2", "--horizon", "0.5",
         "--warehouse", str(warehouse), "--no-store",
     )  # fmt: skip
     assert code == 0 and json.dumps(comparison.to_dict()) == printed_json
     table = comparison.kpis
-    assert table["scenario"].unique(maintain_order=True).to_list() == ["baseline-v1", "faster-robots-v1"]
-    assert table.filter(scenario="baseline-v1")["delta"].drop_nulls().abs().max() == 0.0
+    assert table["scenario"].unique(maintain_order=True).to_list() == ["baseline-v2", "faster-robots-v2"]
+    assert table.filter(scenario="baseline-v2")["delta"].drop_nulls().abs().max() == 0.0
 
 
 def test_sweep_equals_the_command(tmp_path, printed):

@@ -33,7 +33,7 @@ def demo_warehouse(tmp_path_factory, telemetry_dir) -> Path:
     twin_json("cell", "render", "--out", str(root / "cell.png"), "--width", "640", "--height", "400")
     # a tiny what-if; its results are in the warehouse once `twin scenario run` stores them
     twin_json(
-        "scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.5", "--warehouse", str(warehouse)
+        "scenario", "run", "baseline-v2", "--replications", "2", "--horizon", "0.5", "--warehouse", str(warehouse)
     )
     store_cell_plan(warehouse, DEFAULT_CELL)
     return warehouse

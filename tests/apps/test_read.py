@@ -150,7 +150,7 @@ def test_fault_summary_clips_to_the_period():
 
     downtime = pl.DataFrame(
         {
-            "station_id": ["R1", "R1", "R2", "printer"],
+            "station_id": ["R1", "R1", "R2", "printers"],
             "kind": ["fault", "fault", "setup", "fault"],
             "code": ["E1", "E1", "MAINT", "P9"],
             "start_at": [h(-1), h(2), h(3), h(23)],
@@ -161,10 +161,10 @@ def test_fault_summary_clips_to_the_period():
     figures = SimpleNamespace(prepared=SimpleNamespace(data=SimpleNamespace(downtime=downtime, period=period)))
     summary = {(r["station_id"], r["kind"]): r for r in read_kpis.fault_summary(figures).iter_rows(named=True)}
     assert summary[("R1", "fault")]["n"] == 2 and summary[("R1", "fault")]["down_h"] == pytest.approx(1.5)
-    assert summary[("printer", "fault")]["down_h"] == pytest.approx(1.0)  # open: runs to the period's end
+    assert summary[("printers", "fault")]["down_h"] == pytest.approx(1.0)  # open: runs to the period's end
     assert summary[("R2", "setup")]["top_code"] == "MAINT"
     changes = read_kpis.fault_changes(read_kpis.fault_summary(figures), None)
-    assert changes["station_id"].to_list() == ["R1", "printer"] and changes["n_previous"].null_count() == 2
+    assert changes["station_id"].to_list() == ["R1", "printers"] and changes["n_previous"].null_count() == 2
 
 
 def test_control_chart_flags_a_shift_and_needs_two_subgroups():
@@ -193,7 +193,7 @@ def test_quality_tables_on_the_demo(demo_period):
     assert set(cap["phase"]) == {"period", "before", "after"}
     pareto = quality.pareto_table(demo_period)
     assert pareto["cumulative_share"][-1] == pytest.approx(1.0)
-    at_inspection = quality.pareto_table(demo_period, station="inspection")
+    at_inspection = quality.pareto_table(demo_period, station="vision")
     assert int(at_inspection["count"].sum()) <= int(pareto["count"].sum())
     p = quality.first_pass_p_chart(demo_period)
     assert p.height == 2 and (p["p"] <= 1).all()

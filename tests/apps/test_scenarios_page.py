@@ -16,7 +16,7 @@ from twin.api.read import scenarios  # noqa: E402
 
 def test_scenario_rows_and_comparison():
     base = {
-        "scenario": "baseline-v1",
+        "scenario": "baseline-v2",
         "seed": 1,
         "replications": 3,
         "horizon_days": 2.0,
@@ -27,7 +27,7 @@ def test_scenario_rows_and_comparison():
         "twin_error": {"cycle_time_rel": 0.02, "energy_per_unit_rel": -0.05},
     }
     paired = {
-        "scenario": "faster-robots-v1",
+        "scenario": "faster-robots-v2",
         "kpis": {
             "oee": {
                 "mean": 0.75,
@@ -40,12 +40,12 @@ def test_scenario_rows_and_comparison():
         },
     }
     rows = pl.concat([scenarios.scenario_rows(base, "r1"), scenarios.scenario_rows(paired, "r2")])
-    assert rows.filter(pl.col("scenario") == "baseline-v1")["kpi"].to_list() == ["oee", "utilization_R2"]
-    table = scenarios.compare_rows(rows, "baseline-v1")
-    fast = table.filter((pl.col("scenario") == "faster-robots-v1") & (pl.col("kpi") == "oee")).row(0, named=True)
+    assert rows.filter(pl.col("scenario") == "baseline-v2")["kpi"].to_list() == ["oee", "utilization_R2"]
+    table = scenarios.compare_rows(rows, "baseline-v2")
+    fast = table.filter((pl.col("scenario") == "faster-robots-v2") & (pl.col("kpi") == "oee")).row(0, named=True)
     assert fast["is_paired"] and (fast["delta"], fast["delta_ci_low"], fast["delta_ci_high"]) == (0.05, 0.04, 0.06)
     assert fast["baseline_mean"] == 0.70
-    b = table.filter((pl.col("scenario") == "baseline-v1") & (pl.col("kpi") == "oee")).row(0, named=True)
+    b = table.filter((pl.col("scenario") == "baseline-v2") & (pl.col("kpi") == "oee")).row(0, named=True)
     assert b["delta"] == 0.0 and b["twin_error_cycle_time_rel"] == 0.02
 
 
@@ -55,17 +55,17 @@ def test_stored_results_in_either_layout(tmp_path):
     from twin.warehouse.connection import write_job
 
     warehouse = tmp_path / "twin.duckdb"
-    doc = {"scenario": "baseline-v1", "kpis": {"oee": {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8}}}
+    doc = {"scenario": "baseline-v2", "kpis": {"oee": {"mean": 0.7, "ci_low": 0.6, "ci_high": 0.8}}}
     with write_job(warehouse) as con:
         con.execute("create table raw_scenario_runs (run_id varchar, scenario varchar, result_json varchar)")
-        con.execute("insert into raw_scenario_runs values ('a', 'baseline-v1', ?)", [json.dumps(doc)])
+        con.execute("insert into raw_scenario_runs values ('a', 'baseline-v2', ?)", [json.dumps(doc)])
         con.execute(
             "create table mart_scenario_kpis (scenario_id varchar, kpi varchar, mean double, ci_low double, "
             "ci_high double)"
         )
         con.execute("insert into mart_scenario_kpis values ('night-v1', 'oee', 0.8, 0.7, 0.9)")
     rows = scenarios.stored_scenario_results(warehouse)
-    assert sorted(rows["scenario"].to_list()) == ["baseline-v1", "night-v1"]
+    assert sorted(rows["scenario"].to_list()) == ["baseline-v2", "night-v1"]
     assert set(rows["kpi"]) == {"oee"} and rows["mean"].sum() == 1.5
 
 
@@ -74,14 +74,14 @@ def test_launch_a_scenario_run_from_the_page(app, demo_warehouse, tmp_path):
     at = app(warehouse)
     at.switch_page(PAGES["scenarios"]).run()
     assert_clean(at, "scenarios")
-    at.selectbox(key="sc_file").set_value("baseline-v1")
+    at.selectbox(key="sc_file").set_value("baseline-v2")
     at.number_input(key="sc_reps").set_value(2)
     at.number_input(key="sc_horizon").set_value(0.5)
     at.button[0].click().run()  # the form's submit button
     assert_clean(at, "scenarios launched")
     folder = warehouse.parent / "dashboard_jobs"
     launched = jobs.list_jobs(folder, "scenario")
-    assert len(launched) == 1 and launched[0].label == "baseline-v1"
+    assert len(launched) == 1 and launched[0].label == "baseline-v2"
     assert any(p.type == "progress" for p in at.get("progress")) or launched[0].done
     deadline = time.monotonic() + 240
     while not (status := jobs.job_status(folder, launched[0].job_id)).done:
@@ -91,12 +91,12 @@ def test_launch_a_scenario_run_from_the_page(app, demo_warehouse, tmp_path):
     at.run()
     assert_clean(at, "scenarios after the run")
     shown = at.session_state["_dashboard_shown"]["scenarios"]
-    assert "baseline-v1" in shown["scenarios"] and shown["baseline"] == "baseline-v1"
+    assert "baseline-v2" in shown["scenarios"] and shown["baseline"] == "baseline-v2"
     result = status.result()
     table = next(r for r in at.dataframe if "kpi" in r.value.columns and "baseline_mean" in r.value.columns).value
     row = (
         pl.from_pandas(table)
-        .filter((pl.col("kpi") == "oee") & (pl.col("scenario") == "baseline-v1"))
+        .filter((pl.col("kpi") == "oee") & (pl.col("scenario") == "baseline-v2"))
         .row(0, named=True)
     )
     assert row["mean"] == result["kpis"]["oee"]["mean"]
@@ -112,7 +112,7 @@ def test_what_if_telemetry_in_the_warehouse(app, demo_warehouse, tmp_path, monke
     twin_json(
         "scenario",
         "run",
-        "baseline-v1",
+        "baseline-v2",
         "--replications",
         "1",
         "--horizon",
@@ -124,9 +124,9 @@ def test_what_if_telemetry_in_the_warehouse(app, demo_warehouse, tmp_path, monke
     at = app(warehouse)
     at.switch_page(PAGES["scenarios"]).run()
     assert_clean(at, "scenarios")
-    assert at.session_state["_dashboard_shown"]["scenario_telemetry"]["sources"] == ["simulated:baseline-v1"]
+    assert at.session_state["_dashboard_shown"]["scenario_telemetry"]["sources"] == ["simulated:baseline-v2"]
     table = next(t.value for t in at.dataframe if "units_per_day_vs_measured" in t.value.columns)
-    assert table["source"].tolist() == ["measured", "simulated:baseline-v1"] and table["units"].min() > 0
+    assert table["source"].tolist() == ["measured", "simulated:baseline-v2"] and table["units"].min() > 0
     # the Overview stays on the measured telemetry
     at.switch_page(PAGES["overview"]).run()
     w = ("--warehouse", str(warehouse))

@@ -123,7 +123,7 @@ def test_material_ranges() -> None:
 
 
 def test_sample_cell_materials_and_tariff_resolve() -> None:
-    """The keys the sample cell uses (assets/cells/microfactory.yaml) exist in the tables."""
+    """The keys the sample cell uses (assets/cells/microfactory-v2.yaml) exist in the tables."""
     for material in ("pla", "recycled_pla", "aluminium", "steel"):
         assert fx.material_factor(material).value > 0
     assert fx.tariff_schedule("de_industrial_tou").timezone == "Europe/Berlin"

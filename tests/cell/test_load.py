@@ -25,27 +25,27 @@ def write_cell(tmp_path: Path, mutate) -> Path:
 
 def test_sample_cell_has_the_spec_ids(sample_cell):
     assert set(sample_cell.robots) == {"R1", "R2"}
-    assert set(sample_cell.stations) == {"printer", "feeder", "fixture", "inspection", "outfeed"}
+    assert set(sample_cell.stations) == {"printers", "panel_feeder", "assembly_fixture", "vision", "outfeed_belt"}
     assert sample_cell.cell.timezone == "Europe/Berlin"
     for robot in sample_cell.robots.values():
         assert robot.urdf_path is not None and robot.urdf_path.is_file()
-    screws = {v.screws for v in sample_cell.variants.values()}
+    screws = {v.qty("screws") for v in sample_cell.variants.values()}
     assert min(screws) >= 4 and max(screws) <= 8
 
 
 def test_expand_plan_repeats_screws_and_resolves_payloads(sample_cell):
     for name, variant in sample_cell.variants.items():
         plan = sample_cell.expand_plan(name)
-        assert sum(op.template == "screw" for op in plan) == variant.screws
+        assert sum(op.template == "screw" for op in plan) == variant.qty("screws")
         carried = {op.template: op.payload_kg for op in plan}
-        assert carried["place_panel"] == pytest.approx(sample_cell.parts["base_panel"].mass_kg)
+        assert carried["place_panel"] == pytest.approx(sample_cell.parts["panel_alu"].mass_kg)
         assert carried["transfer_to_inspection"] > carried["place_panel"]
 
 
 def test_override_changes_a_value():
-    cell = load_cell(overrides=["robots.R1.speed_override=0.6", "stations.feeder.pose.x_m=0.45"])
+    cell = load_cell(overrides=["robots.R1.speed_override=0.6", "stations.panel_feeder.pose.x_m=0.45"])
     assert cell.robots["R1"].speed_override == 0.6
-    assert cell.stations["feeder"].pose.x_m == 0.45
+    assert cell.stations["panel_feeder"].pose.x_m == 0.45
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_override_changes_a_value():
         ("robots.R1.speed_override=fast", "robots.R1.speed_override"),
         ("robots.R1.speed_override=1.5", "less than or equal to 1"),
         ("robots.R1.tool.mass=2", "did you mean mass_kg"),
-        ("stations.feeder.pose.x=0.3", "did you mean x_m"),
+        ("stations.panel_feeder.pose.x=0.3", "did you mean x_m"),
         ("variants.B4-PLA.plan=[pick_panel, fly]", "unknown operation 'fly'"),
         ("variants.B4-PLA.mix_share=0.9", "sum to"),
         ("cell.timezone=Mars/Olympus", "unknown time zone"),
@@ -77,14 +77,14 @@ def test_wrong_type_names_file_and_path(tmp_path):
 
 
 def test_missing_key(tmp_path):
-    path = write_cell(tmp_path, lambda d: d["parts"]["base_panel"].pop("mass_kg"))
-    with pytest.raises(ConfigError, match=r"parts\.base_panel\.mass_kg: required key is missing"):
+    path = write_cell(tmp_path, lambda d: d["parts"]["panel_alu"].pop("mass_kg"))
+    with pytest.raises(ConfigError, match=r"parts\.panel_alu\.mass_kg: required key is missing"):
         load_cell(path)
 
 
 def test_missing_urdf_is_an_asset_error(tmp_path):
-    path = write_cell(tmp_path, lambda d: d["stations"]["fixture"].update(urdf="urdf/nope.urdf"))
-    with pytest.raises(AssetError, match=r"stations\.fixture\.urdf: asset 'urdf/nope.urdf' not found"):
+    path = write_cell(tmp_path, lambda d: d["stations"]["assembly_fixture"].update(urdf="urdf/nope.urdf"))
+    with pytest.raises(AssetError, match=r"stations\.assembly_fixture\.urdf: asset 'urdf/nope.urdf' not found"):
         load_cell(path)
 
 

@@ -142,7 +142,9 @@ def test_obstacle_in_path_is_a_collision_with_its_name():
 
 
 def test_target_out_of_reach_is_infeasible_not_an_exception():
-    result, _ = evaluate(load_cell(overrides=["stations.feeder.pose.x_m=2.5", "stations.feeder.pose.y_m=1.5"]))
+    result, _ = evaluate(
+        load_cell(overrides=["stations.panel_feeder.pose.x_m=2.5", "stations.panel_feeder.pose.y_m=1.5"])
+    )
     ops = {op.operation: op for op in result.variants[0].operations}
     assert not ops["pick_panel"].feasible
     assert ops["pick_panel"].reason.startswith("unreachable target")

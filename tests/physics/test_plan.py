@@ -51,7 +51,7 @@ def test_plan_key_follows_what_the_planner_reads(sample_cell, tmp_path):
     copy.write_text(source.read_text())
     (tmp_path / "urdf").symlink_to(source.parent.parent / "urdf")
     assert plan_key(load_cell(copy)) == key
-    assert plan_key(load_cell(source, ["cost.labour_eur_per_h=99"])) == key  # the planner never reads cost
+    assert plan_key(load_cell(source, ["cost.labour_per_h=99"])) == key  # the planner never reads cost
     robot = next(iter(sample_cell.robots))
     assert plan_key(load_cell(source, [f"robots.{robot}.speed_override=0.3"])) != key
     assert plan_key(sample_cell, sample_hz=50.0) != key

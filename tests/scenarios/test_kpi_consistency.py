@@ -28,7 +28,7 @@ pytestmark = pytest.mark.physics
 
 REPLICATIONS = 2
 HORIZON_DAYS = 2.0
-SCENARIOS = ("baseline-v1", "second-screwdriver-v1", "night-shift-green-v1")
+SCENARIOS = ("baseline-v2", "second-screwdriver-v2", "night-shift-green-v2")
 TOLERANCE = 1e-9
 
 
@@ -94,7 +94,7 @@ def test_each_replications_kpis_are_its_period_figures(runs, scenario):
 def test_cost_per_unit_of_the_command_is_the_what_ifs(runs, capsys):
     """``twin cost --source simulated:<id> --replication r`` prints each replication's cost KPI."""
     warehouse, kpis = runs
-    for scenario in ("baseline-v1", "second-screwdriver-v1"):
+    for scenario in ("baseline-v2", "second-screwdriver-v2"):
         for replication, simulated in enumerate(kpis[scenario]):
             args = ["cost", "--source", f"simulated:{scenario}", "--replication", str(replication)]
             assert main([*args, "--warehouse", str(warehouse), "--json"]) == 0
@@ -108,9 +108,9 @@ def test_cost_per_unit_of_the_command_is_the_what_ifs(runs, capsys):
 def test_the_run_stores_the_scenarios_own_cell(runs):
     warehouse, _ = runs
     with read_connection(warehouse) as conn:
-        base = scenario_cell(conn, "simulated:baseline-v1")
-        two = scenario_cell(conn, "simulated:second-screwdriver-v1")
-        night = scenario_cell(conn, "simulated:night-shift-green-v1")
+        base = scenario_cell(conn, "simulated:baseline-v2")
+        two = scenario_cell(conn, "simulated:second-screwdriver-v2")
+        night = scenario_cell(conn, "simulated:night-shift-green-v2")
     assert "R2b" in two.robots and "R2b" not in base.robots
     assert len(night.shifts.shifts) == len(base.shifts.shifts) + 1
     assert night.carbon.renewable_share > base.carbon.renewable_share
@@ -122,17 +122,17 @@ def test_rewriting_the_same_run_adds_nothing_and_another_run_replaces_it(tmp_pat
     warehouse = tmp_path / "twin.duckdb"
     monkeypatch.setenv("TWIN_DATA_DIR", str(tmp_path / "data"))
     query = "select replication, count(*) as n from stg_events where source = ? group by all order by replication"
-    first = run_scenario("baseline-v1", replications=2, horizon_days=1.0, warehouse=warehouse, write=True)
-    before = read_query(query, ["simulated:baseline-v1"], path=warehouse)
+    first = run_scenario("baseline-v2", replications=2, horizon_days=1.0, warehouse=warehouse, write=True)
+    before = read_query(query, ["simulated:baseline-v2"], path=warehouse)
     assert before["replication"].to_list() == [0, 1]
-    run_scenario("baseline-v1", replications=2, horizon_days=1.0, warehouse=warehouse, write=True)
-    assert read_query(query, ["simulated:baseline-v1"], path=warehouse).equals(before)
+    run_scenario("baseline-v2", replications=2, horizon_days=1.0, warehouse=warehouse, write=True)
+    assert read_query(query, ["simulated:baseline-v2"], path=warehouse).equals(before)
     # another seed is another run of the source: it replaces the rows, never mixes with them
-    other = run_scenario("baseline-v1", replications=1, horizon_days=1.0, seed=5, warehouse=warehouse, write=True)
-    after = read_query(query, ["simulated:baseline-v1"], path=warehouse)
+    other = run_scenario("baseline-v2", replications=1, horizon_days=1.0, seed=5, warehouse=warehouse, write=True)
+    after = read_query(query, ["simulated:baseline-v2"], path=warehouse)
     assert after["replication"].to_list() == [0]
     with read_connection(warehouse) as conn:
-        again = _period_figures(conn, "simulated:baseline-v1", 0)
+        again = _period_figures(conn, "simulated:baseline-v2", 0)
     assert _rel(other.per_replication[0]["cost_eur_per_unit"], again["cost_eur_per_unit"]) < TOLERANCE
     assert first.per_replication[0]["cost_eur_per_unit"] != other.per_replication[0]["cost_eur_per_unit"]
 

@@ -20,7 +20,7 @@ SCENARIOS = scenario_ids()
 
 
 def test_registry_has_a_baseline_and_four_what_ifs():
-    assert "baseline-v1" in SCENARIOS
+    assert "baseline-v2" in SCENARIOS
     assert len(SCENARIOS) >= 5
     assert all(sid.rsplit("-", 1)[-1].startswith("v") for sid in SCENARIOS)  # versioned ids
 
@@ -65,10 +65,10 @@ def _write(tmp_path: Path, name: str, text: str) -> Path:
         ("tariff_id: cheap", "changes.tariff_id: unknown tariff"),
         ("grid_region: XX", "changes.grid_region: no grid_intensity factor for region 'XX'; valid:"),
         ("variant_mix: {B4-PLA: 0.5}", "sum to 0.5, not 1"),
-        ("buffers: {nowhere: 3}", "changes.buffers: unknown buffer 'nowhere'; valid: fixture_to_inspection"),
+        ("buffers: {nowhere: 3}", "changes.buffers: unknown buffer 'nowhere'; valid: brackets"),
         ("materials: {bracket_pla: unobtainium}", "unknown material 'unobtainium'"),
         ("operation_robots: {screw: R7}", "changes.operation_robots.screw: unknown robot 'R7'"),
-        ("screw_order: [1, 1, 2]", "expected a permutation of 1..8"),
+        ("pattern_order: {screw: [1, 1, 2]}", "expected a permutation of 1..8"),
         ("set: ['robots.R1.speed_override=3']", "the changed cell is invalid"),
     ],
 )
@@ -91,11 +91,11 @@ def test_scenario_id_must_match_the_file(tmp_path):
 def test_unknown_scenario_lists_the_registry(capsys):
     assert main(["scenario", "run", "no-such-v9"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "valid ids: baseline-v1" in err
+    assert err.count("\n") == 1 and "valid ids: baseline-v2" in err
 
 
 def test_run_json_is_byte_identical(capsys):
-    args = ["scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "1.5", "--seed", "3", "--json"]
+    args = ["scenario", "run", "baseline-v2", "--replications", "2", "--horizon", "1.5", "--seed", "3", "--json"]
     assert main(args) == 0
     first = capsys.readouterr().out
     assert main(args) == 0
@@ -103,7 +103,7 @@ def test_run_json_is_byte_identical(capsys):
     report = json.loads(first)
     assert list(report) == ["scenario", "seed", "replications", "horizon_days", "kpis", "twin_error"]
     assert (report["scenario"], report["seed"], report["replications"], report["horizon_days"]) == (
-        "baseline-v1",
+        "baseline-v2",
         3,
         2,
         1.5,
@@ -128,10 +128,10 @@ def test_run_json_is_byte_identical(capsys):
 
 
 def test_compare_gives_paired_deltas(capsys):
-    args = ["scenario", "compare", "baseline-v1", "faster-robots-v1", "--replications", "3", "--horizon", "2", "--json"]
+    args = ["scenario", "compare", "baseline-v2", "faster-robots-v2", "--replications", "3", "--horizon", "2", "--json"]
     assert main(args) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["baseline"] == "baseline-v1"
+    assert report["baseline"] == "baseline-v2"
     base, fast = report["scenarios"]
     assert base["kpis"]["throughput_units_per_h"]["delta"] == 0.0
     delta = fast["kpis"]["throughput_units_per_h"]
@@ -139,16 +139,16 @@ def test_compare_gives_paired_deltas(capsys):
     assert 0 < delta["delta_ci_low"] <= delta["delta"] <= delta["delta_ci_high"]
     assert main(args[:-1]) == 0
     table = capsys.readouterr().out
-    assert "faster-robots-v1" in table and "delta" in table
+    assert "faster-robots-v2" in table and "delta" in table
 
 
 SWEEP = """\
-scenario: baseline-v1
+scenario: baseline-v2
 method: grid
 replications: 1
 horizon_days: 0.5
 parameters:
-  buffers.printer_to_fixture: {values: [2, 6]}
+  buffers.brackets: {values: [2, 6]}
 """
 
 
@@ -157,8 +157,8 @@ def test_sweep_local_runs_the_grid(tmp_path, capsys):
     assert main(["sweep", str(path), "--workers", "2", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [run["parameters"] for run in report["runs"]] == [
-        {"buffers.printer_to_fixture": 2},
-        {"buffers.printer_to_fixture": 6},
+        {"buffers.brackets": 2},
+        {"buffers.brackets": 6},
     ]
 
 
@@ -179,20 +179,20 @@ def test_random_sweep_is_seeded(tmp_path):
     path = _write(
         tmp_path,
         "rand-v1.yaml",
-        "scenario: baseline-v1\nmethod: random\nsamples: 4\nseed: 9\nparameters:\n"
-        "  renewable_share: {low: 0.0, high: 1.0}\n  printer_count: {low: 20, high: 40, integer: true}\n",
+        "scenario: baseline-v2\nmethod: random\nsamples: 4\nseed: 9\nparameters:\n"
+        "  renewable_share: {low: 0.0, high: 1.0}\n  stations.printers.count: {low: 20, high: 40, integer: true}\n",
     )
     spec, _ = load_sweep(path)
     runs = expand(spec, 9)
     assert runs == expand(spec, 9) and len(runs) == 4
-    assert all(0.0 <= r["renewable_share"] <= 1.0 and 20 <= r["printer_count"] <= 40 for r in runs)
+    assert all(0.0 <= r["renewable_share"] <= 1.0 and 20 <= r["stations.printers.count"] <= 40 for r in runs)
 
 
 def test_sweep_file_errors(tmp_path):
     from twin.scenarios.load import load_sweep
 
     path = _write(
-        tmp_path, "bad-v1.yaml", "scenario: baseline-v1\nparameters:\n  speed_override: {low: 0.5, high: 0.9}\n"
+        tmp_path, "bad-v1.yaml", "scenario: baseline-v2\nparameters:\n  speed_override: {low: 0.5, high: 0.9}\n"
     )
     with pytest.raises(ConfigError, match="a grid sweep needs values"):
         load_sweep(path)
@@ -209,11 +209,11 @@ def test_simulated_rows_go_to_the_warehouse_and_never_into_the_twin_error(tmp_pa
     warehouse = tmp_path / "twin.duckdb"
     generate(load_cell(), GenerateConfig(days=1, seed=4, speed_change_day=99), tmp_path / "measured")
     ingest_paths([tmp_path / "measured"], warehouse)
-    args = ["scenario", "run", "baseline-v1", "--replications", "1", "--horizon", "1", "--json"]
+    args = ["scenario", "run", "baseline-v2", "--replications", "1", "--horizon", "1", "--json"]
     assert main([*args, "--warehouse", str(warehouse), "--to-warehouse"]) == 0
     before = json.loads(capsys.readouterr().out)["twin_error"]
     assert before["cycle_time_rel"] is not None and abs(before["cycle_time_rel"]) < 0.05
     sources = read_query("select distinct source from stg_events order by source", path=warehouse)["source"].to_list()
-    assert sources == ["measured", "simulated:baseline-v1"]
+    assert sources == ["measured", "simulated:baseline-v2"]
     assert main([*args, "--warehouse", str(warehouse)]) == 0
     assert json.loads(capsys.readouterr().out)["twin_error"] == before

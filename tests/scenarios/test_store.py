@@ -43,12 +43,12 @@ def _warehouse(path):
 
 def test_scenario_run_stores_its_kpis(tmp_path, capsys):
     warehouse = _warehouse(tmp_path / "twin.duckdb")
-    code = main(["scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.25", "--json",
+    code = main(["scenario", "run", "baseline-v2", "--replications", "2", "--horizon", "0.25", "--json",
                  "--warehouse", str(warehouse)])  # fmt: skip
     assert code == 0
     printed = json.loads(capsys.readouterr().out)
     with read_connection(warehouse) as con:
-        stored = dict(con.sql("select kpi, mean from scenario_results where scenario = 'baseline-v1'").fetchall())
+        stored = dict(con.sql("select kpi, mean from scenario_results where scenario = 'baseline-v2'").fetchall())
     assert stored["throughput_units_per_h"] == printed["kpis"]["throughput_units_per_h"]["mean"]
     assert set(stored) == set(printed["kpis"])
 
@@ -57,7 +57,7 @@ def test_results_never_start_a_warehouse(tmp_path, capsys):
     """A what-if without a warehouse prints its KPIs and writes nothing: a file holding only scenario_results
     would make every period command fail on missing marts."""
     warehouse = tmp_path / "none" / "twin.duckdb"
-    code = main(["scenario", "run", "baseline-v1", "--replications", "2", "--horizon", "0.25", "--json",
+    code = main(["scenario", "run", "baseline-v2", "--replications", "2", "--horizon", "0.25", "--json",
                  "--warehouse", str(warehouse)])  # fmt: skip
     assert code == 0
     captured = capsys.readouterr()

@@ -18,7 +18,7 @@ def _compiled():
 
 
 @pytest.mark.skipif(_compiled() is None, reason="no compiled build here (pip install found no C compiler)")
-@pytest.mark.parametrize("scenario_id", ["baseline-v1", "second-screwdriver-v1", "inspection-sampling-v1"])
+@pytest.mark.parametrize("scenario_id", ["baseline-v2", "second-screwdriver-v2", "inspection-sampling-v2"])
 def test_compiled_build_gives_the_interpreted_record_to_the_bit(prepared, scenario_id):
     inputs = prepared(scenario_id, 7.0)
     compiled = _compiled()

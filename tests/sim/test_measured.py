@@ -45,7 +45,7 @@ def warehouse(frames: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
 def test_baseline_twin_error_against_generated_telemetry(generated):
     measured = from_connection(warehouse(generated))
     assert measured is not None
-    error = baseline_twin_error(load_scenario("baseline-v1"), measured)
+    error = baseline_twin_error(load_scenario("baseline-v2"), measured)
     assert error["cycle_time_rel"] is not None and abs(error["cycle_time_rel"]) < 0.05
     assert error["energy_per_unit_rel"] is not None and abs(error["energy_per_unit_rel"]) < 0.15
 
@@ -85,7 +85,7 @@ def test_fault_fit_recovers_mtbf_and_mttr():
 
 def test_no_warehouse_no_twin_error(tmp_path):
     assert read_warehouse(tmp_path / "missing.duckdb") is None
-    assert baseline_twin_error(load_scenario("baseline-v1"), None) == {
+    assert baseline_twin_error(load_scenario("baseline-v2"), None) == {
         "cycle_time_rel": None,
         "energy_per_unit_rel": None,
     }

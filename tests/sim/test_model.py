@@ -22,7 +22,7 @@ def _kpis(inputs, replications, seed=7):
 
 
 def test_same_seed_same_kpis_replications_differ(prepared):
-    inputs = prepared("baseline-v1", 3.0)
+    inputs = prepared("baseline-v2", 3.0)
     first, record = run_replication(inputs, 11, 0)
     again, record_again = run_replication(inputs, 11, 0)
     other, _ = run_replication(inputs, 11, 1)
@@ -37,7 +37,7 @@ def test_same_seed_same_kpis_replications_differ(prepared):
 def test_littles_law_on_a_long_run(prepared):
     # 7 weeks and 4.5 days: the run ends on a Friday at noon, inside a shift, not after a weekend of
     # units parked in the buffers (a boundary effect that fades only as 1/horizon)
-    inputs = prepared("baseline-v1", 53.5)
+    inputs = prepared("baseline-v2", 53.5)
     kpis, record = run_replication(inputs, 3, 0)
     horizon_h = inputs.horizon_s / 3600.0
     throughput_calendar = kpis["_units_completed"] / horizon_h  # units per calendar hour
@@ -54,8 +54,8 @@ def test_littles_law_on_a_long_run(prepared):
 
 
 def test_no_faults_gives_availability_one(prepared):
-    with_faults = summarize(_kpis(prepared("baseline-v1", 7.0), 3))
-    without = _kpis(prepared("baseline-v1", 7.0, faults_enabled=False), 3)
+    with_faults = summarize(_kpis(prepared("baseline-v2", 7.0), 3))
+    without = _kpis(prepared("baseline-v2", 7.0, faults_enabled=False), 3)
     assert all(k["oee_availability"] == 1.0 for k in without)
     assert with_faults["oee_availability"]["mean"] < 0.999
     assert summarize(without)["throughput_units_per_h"]["mean"] > with_faults["throughput_units_per_h"]["mean"]
@@ -63,23 +63,23 @@ def test_no_faults_gives_availability_one(prepared):
 
 def test_speed_raises_throughput_only_while_a_robot_is_the_bottleneck(prepared):
     def throughput(**changes):
-        return summarize(_kpis(prepared("baseline-v1", 5.0, **changes), 3))["throughput_units_per_h"]["mean"]
+        return summarize(_kpis(prepared("baseline-v2", 5.0, **changes), 3))["throughput_units_per_h"]["mean"]
 
     slow, fast = throughput(), throughput(speed_override=0.8)
-    assert bottleneck(_kpis(prepared("baseline-v1", 5.0), 1)[0]) == "R2"
+    assert bottleneck(_kpis(prepared("baseline-v2", 5.0), 1)[0]) == "R2"
     assert fast > 1.15 * slow  # R2 is the bottleneck: a faster R2 ships more
     # with 12 printers the printer bank paces the cell: faster robots only wait longer
-    few = _kpis(prepared("baseline-v1", 5.0, printer_count=12), 3)
-    assert bottleneck(few[0]) == "printer"
+    few = _kpis(prepared("baseline-v2", 5.0, stations={"printers": {"count": 12}}), 3)
+    assert bottleneck(few[0]) == "printers"
     slow_p = summarize(few)["throughput_units_per_h"]["mean"]
-    fast_p = throughput(printer_count=12, speed_override=0.8)
+    fast_p = throughput(stations={"printers": {"count": 12}}, speed_override=0.8)
     assert abs(fast_p - slow_p) < 0.02 * slow_p
     assert slow_p < slow
 
 
 def test_second_screwdriver_moves_the_bottleneck(prepared):
-    base = summarize(_kpis(prepared("baseline-v1", 5.0), 3))
-    two = summarize(_kpis(prepared("second-screwdriver-v1", 5.0), 3))
+    base = summarize(_kpis(prepared("baseline-v2", 5.0), 3))
+    two = summarize(_kpis(prepared("second-screwdriver-v2", 5.0), 3))
     means = {k: v["mean"] if v["mean"] is not None else math.nan for k, v in base.items()}
     assert bottleneck(means) == "R2"
     means = {k: v["mean"] if v["mean"] is not None else math.nan for k, v in two.items()}
@@ -89,7 +89,7 @@ def test_second_screwdriver_moves_the_bottleneck(prepared):
 
 
 def test_interval_narrows_with_one_over_sqrt_n(prepared):
-    inputs = prepared("baseline-v1", 2.0)
+    inputs = prepared("baseline-v2", 2.0)
     values = _kpis(inputs, 24, seed=5)
     small = [v["throughput_units_per_h"] for v in values[:6]]
     large = [v["throughput_units_per_h"] for v in values]
@@ -106,8 +106,8 @@ def _with_gap_flush_defects(inputs, p):
 
 
 def test_inspection_sampling_trades_time_for_escapes(prepared):
-    base_inputs = _with_gap_flush_defects(prepared("baseline-v1", 5.0), 0.02)
-    sampled_inputs = _with_gap_flush_defects(prepared("inspection-sampling-v1", 5.0), 0.02)
+    base_inputs = _with_gap_flush_defects(prepared("baseline-v2", 5.0), 0.02)
+    sampled_inputs = _with_gap_flush_defects(prepared("inspection-sampling-v2", 5.0), 0.02)
     base = [run_replication(base_inputs, 7, r) for r in range(2)]
     sampled = [run_replication(sampled_inputs, 7, r) for r in range(2)]
     assert all(kpis["escape_rate"] == 0.0 for kpis, _ in base)
@@ -132,8 +132,8 @@ def test_inspection_sampling_trades_time_for_escapes(prepared):
 
 
 def test_materials_change_carbon_not_time(prepared):
-    base = _kpis(prepared("baseline-v1", 3.0), 1)[0]
-    recycled = _kpis(prepared("recycled-material-v1", 3.0), 1)[0]
+    base = _kpis(prepared("baseline-v2", 3.0), 1)[0]
+    recycled = _kpis(prepared("recycled-material-v2", 3.0), 1)[0]
     assert recycled["throughput_units_per_h"] == base["throughput_units_per_h"]  # same physics, same draws
     assert recycled["kgco2e_per_unit"] < 0.5 * base["kgco2e_per_unit"]
     assert recycled["cost_eur_per_unit"] > base["cost_eur_per_unit"]

@@ -29,7 +29,7 @@ def _units(record, horizon_s: float) -> pl.DataFrame:
     )
 
 
-@pytest.mark.parametrize("scenario", ["baseline-v1", "inspection-sampling-v1"])
+@pytest.mark.parametrize("scenario", ["baseline-v2", "inspection-sampling-v2"])
 def test_measurements_show_exactly_the_models_defects(prepared, scenario):
     inputs = prepared(scenario, 2.0)
     kpis, record = run_replication(inputs, 17, 1)
@@ -57,7 +57,7 @@ def test_measurements_show_exactly_the_models_defects(prepared, scenario):
     expected = sum(screws[v] for v in variant.gather(per_unit["unit_id"].str.slice(1).cast(pl.Int64) - 1))
     assert torque.height == expected  # one row per screw of every screwed unit
 
-    inspected = quality.filter(pl.col("station_id") == "inspection")
+    inspected = quality.filter(pl.col("station_id") == "vision")
     first = inspected.sort("ts").group_by("unit_id", "characteristic").first()
     seen = first.group_by("unit_id").agg(out.sum().alias("n_out")).join(units, on="unit_id")
     assert seen["inspected"].all()  # only inspected units have gap and flush
@@ -73,12 +73,12 @@ def test_measurements_show_exactly_the_models_defects(prepared, scenario):
     sample = done.filter(pl.col("inspected"))
     defective = pl.col("defect").is_in([SCREW_DEFECT, INSPECTION_DEFECT])
     assert kpis["first_pass_yield"] == pytest.approx(1.0 - sample.filter(defective).height / sample.height, rel=1e-12)
-    if scenario == "inspection-sampling-v1":  # most units leave uninspected; their gap and flush nobody knows
+    if scenario == "inspection-sampling-v2":  # most units leave uninspected; their gap and flush nobody knows
         assert done.filter(~pl.col("inspected")).height > 0.5 * done.height
     else:
         assert units.filter(pl.col("completed"))["inspected"].all()
     assert (units["defect"] == NO_DEFECT).sum() > 0.9 * units.height
-    if scenario == "inspection-sampling-v1":
+    if scenario == "inspection-sampling-v2":
         assert retorqued.height > 0
         # a screw defect is known whether sampled or not: reworked or scrapped, never an escape
         screw_defects = units.filter(pl.col("completed") & (pl.col("defect") == SCREW_DEFECT))
@@ -86,7 +86,7 @@ def test_measurements_show_exactly_the_models_defects(prepared, scenario):
 
 
 def test_energy_registers_hold_every_joule(prepared):
-    inputs = prepared("baseline-v1", 2.0)
+    inputs = prepared("baseline-v2", 2.0)
     _, record = run_replication(inputs, 17, 0)
     energy = replication_frames(inputs, record)["energy"].sort("meter_id", "ts")
     first = energy.group_by("meter_id").first()
@@ -99,7 +99,7 @@ def test_energy_registers_hold_every_joule(prepared):
 
 def test_disposition_mart_agrees_with_the_model_under_sampling(prepared):
     """The unit the model reworked or scrapped is the one the disposition mart reads from its measurements."""
-    inputs = prepared("inspection-sampling-v1", 2.0)
+    inputs = prepared("inspection-sampling-v2", 2.0)
     _, record = run_replication(inputs, 17, 0)
     frames = replication_frames(inputs, record)
     with scratch_warehouse(frames, ["mart_unit_disposition"]) as con:

@@ -21,8 +21,8 @@ KNOWN_COLUMNS = [
 ]  # fmt: skip
 GOOD_VALUES = [
     "2026-11-02T06:00:00Z", "2026-10-25T02:30:00+02:00", "2026-10-25T02:30:00+01:00", "1793516400000000",
-    "R1", "R2", "printer", "cell_aux", "cycle_start", "fault_end", "U000001", "DE", "gap_mm", "measured",
-    "simulated:baseline", "0", "0.04", "-0.785", "1.5", "120.5", "1500.25", "60", "microfactory-v1",
+    "R1", "R2", "printers", "cell_aux", "cycle_start", "fault_end", "U000001", "DE", "gap_mm", "measured",
+    "simulated:baseline", "0", "0.04", "-0.785", "1.5", "120.5", "1500.25", "60", "microfactory",
 ]  # fmt: skip
 BAD_VALUES = [
     "", " ", "NaN", "inf", "-Infinity", "1e12", "-5", "abc", "2026-11-02T06:00:00", "2026-02-30T00:00:00Z",

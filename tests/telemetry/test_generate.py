@@ -52,16 +52,24 @@ def test_every_stream_with_the_contract_columns(six_days):
     assert r2["q_8"].null_count() == r2.height  # the iiwa has 7
     events = read(out, "events")
     assert set(events["event"].unique()) >= {"cycle_start", "cycle_end", "setup_start", "setup_end"}
-    assert set(events["station_id"].unique()) <= {"R1", "R2", "printer", "feeder", "fixture", "inspection", "outfeed"}
+    assert set(events["station_id"].unique()) <= {
+        "R1",
+        "R2",
+        "printers",
+        "panel_feeder",
+        "assembly_fixture",
+        "vision",
+        "outfeed_belt",
+    }
     energy = read(out, "energy")
     assert set(energy["meter_id"].unique()) == {
         "R1",
         "R2",
-        "printer",
-        "feeder",
-        "fixture",
-        "inspection",
-        "outfeed",
+        "printers",
+        "panel_feeder",
+        "assembly_fixture",
+        "vision",
+        "outfeed_belt",
         "cell_aux",
     }
     grid = read(out, "grid_intensity")
@@ -82,7 +90,7 @@ def test_high_rate_traces_for_first_cycles_of_each_shift_and_faults(six_days, sa
     _, out = six_days
     joints = read(out, "joint_states")
     dt = joints.filter(pl.col("robot_id") == "R2").sort("ts")["ts"].diff().dt.total_microseconds()
-    assert (dt == 8000).mean() > 0.9  # 125 Hz
+    assert ((dt - 8000).abs() <= 1).mean() > 0.9  # 125 Hz (timestamps round to the microsecond)
     shifts_with_traces = joints.select(pl.col("ts").dt.convert_time_zone("Europe/Berlin").dt.truncate("1h")).unique()
     assert shifts_with_traces.height >= 2 * 5  # both shifts of every workday
     events = read(out, "events")

@@ -10,8 +10,8 @@ from twin.cli import main
 
 EVENTS = (
     "ts,station_id,event,unit_id\n"
-    "2026-11-02T06:00:00Z,printer,cycle_start,U1\n"
-    "2026-11-02T06:00:01,printer,cycle_end,U1\n"
+    "2026-11-02T06:00:00Z,printers,cycle_start,U1\n"
+    "2026-11-02T06:00:01,printers,cycle_end,U1\n"
     "2026-11-02T06:00:02Z,welder,cycle_end,U1\n"
 )
 
@@ -43,7 +43,7 @@ def test_text_summary_and_quarantine_listing(tmp_path, capsys):
     assert (first["line"], first["column"], first["stream"]) == (3, "ts", "events")
     assert json.loads(first["record"]) == {
         "ts": "2026-11-02T06:00:01",
-        "station_id": "printer",
+        "station_id": "printers",
         "event": "cycle_end",
         "unit_id": "U1",
     }

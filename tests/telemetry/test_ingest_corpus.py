@@ -43,7 +43,7 @@ QUARANTINED: dict[str, tuple[int, int, list[tuple[int, str | None, str]]]] = {
     "quarantined/events-unknown-station.csv": (
         3,
         1,
-        [(3, "station_id", "unknown station 'welder'; valid: printer"), (4, "event", "unknown event 'teleport'")],
+        [(3, "station_id", "unknown station 'welder'; valid: printers"), (4, "event", "unknown event 'teleport'")],
     ),
     "quarantined/energy-register-fall.csv": (
         4,

@@ -34,7 +34,7 @@ def write(tmp_path: Path, name: str, data: bytes | str) -> Path:
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_csv_lines_are_physical_lines_whatever_the_line_break(tmp_path, con, newline):
-    text = newline.join([HEADER, "t,printer,cycle_start,U1", "", "t,printer,cycle_end,U1", "t,x", "t,a,b,U3"])
+    text = newline.join([HEADER, "t,printers,cycle_start,U1", "", "t,printers,cycle_end,U1", "t,x", "t,a,b,U3"])
     source = open_source(con, write(tmp_path, "events-a.csv", text + newline))
     assert source.n_rows == 4  # the empty line 3 is not a row
     assert rows(con, source) == [
@@ -46,7 +46,7 @@ def test_csv_lines_are_physical_lines_whatever_the_line_break(tmp_path, con, new
 
 
 def test_csv_quotes_bom_case_and_spaces_in_the_header(tmp_path, con):
-    text = '\ufeffTS , Station_ID,event,unit_id\n"2026-11-02T06:00:00Z",printer,"cycle_start","U,1"\n'
+    text = '\ufeffTS , Station_ID,event,unit_id\n"2026-11-02T06:00:00Z",printers,"cycle_start","U,1"\n'
     source = open_source(con, write(tmp_path, "events-q.csv", text))
     assert list(source.columns) == ["ts", "station_id", "event", "unit_id"]
     assert rows(con, source) == [(2, None, "U,1")]
@@ -59,7 +59,7 @@ def test_csv_header_only_is_zero_rows_and_duplicate_headers_are_rejected(tmp_pat
 
 
 def test_csv_without_final_line_break_is_fine_when_complete(tmp_path, con):
-    source = open_source(con, write(tmp_path, "events-n.csv", HEADER + "\nt,printer,cycle_start,U1"))
+    source = open_source(con, write(tmp_path, "events-n.csv", HEADER + "\nt,printers,cycle_start,U1"))
     assert rows(con, source) == [(2, None, "U1")]
 
 
@@ -72,7 +72,7 @@ def test_csv_not_utf8_is_rejected(tmp_path, con):
 
 def test_jsonl_lines_blank_lines_and_non_objects(tmp_path, con):
     lines = [
-        json.dumps({"ts": "2026-11-02T06:00:00Z", "station_id": "printer", "event": "cycle_start", "unit_id": "U1"}),
+        json.dumps({"ts": "2026-11-02T06:00:00Z", "station_id": "printers", "event": "cycle_start", "unit_id": "U1"}),
         "",
         "   ",
         "[1, 2]",
@@ -133,7 +133,7 @@ def test_discover_walks_folders_once_and_rejects_empty_ones(tmp_path):
 
 
 def test_scan_file_gives_a_lazy_frame(tmp_path):
-    path = write(tmp_path, "events-s.csv", HEADER + "\nt,printer,cycle_start,U1\n")
+    path = write(tmp_path, "events-s.csv", HEADER + "\nt,printers,cycle_start,U1\n")
     assert scan_file(path).collect().to_dicts() == [
-        {"ts": "t", "station_id": "printer", "event": "cycle_start", "unit_id": "U1"}
+        {"ts": "t", "station_id": "printers", "event": "cycle_start", "unit_id": "U1"}
     ]

@@ -125,7 +125,7 @@ def test_joint_limits_tolerance(load):
     ],
 )
 def test_timestamp_forms(load, ts, accepted):
-    result, reasons = load("events-ts.csv", f"ts,station_id,event\n{ts},printer,cycle_start\n")
+    result, reasons = load("events-ts.csv", f"ts,station_id,event\n{ts},printers,cycle_start\n")
     assert result.accepted == int(accepted), reasons
     assert result.accepted + result.quarantined == 1
 
@@ -133,11 +133,11 @@ def test_timestamp_forms(load, ts, accepted):
 def test_source_and_cell_lineage(load):
     text = (
         "ts,station_id,event,source,cell_id\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,,\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,simulated:baseline,microfactory-v1\n"
-        "2026-11-02T06:00:01Z,printer,cycle_start,simulated:,\n"
-        "2026-11-02T06:00:02Z,printer,cycle_start,guessed,\n"
-        "2026-11-02T06:00:03Z,printer,cycle_start,measured,another-cell\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,,\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,simulated:baseline,microfactory\n"
+        "2026-11-02T06:00:01Z,printers,cycle_start,simulated:,\n"
+        "2026-11-02T06:00:02Z,printers,cycle_start,guessed,\n"
+        "2026-11-02T06:00:03Z,printers,cycle_start,measured,another-cell\n"
     )
     result, reasons = load("events-src.csv", text)
     assert result.accepted == 2  # the same key is allowed once per source
@@ -145,20 +145,20 @@ def test_source_and_cell_lineage(load):
     sources = load.con.execute("select source from raw_events order by source").fetchall()
     assert sources == [("measured",), ("simulated:baseline",)]
     files = load.con.execute("select run_id, cell_id from ingest_files").fetchall()
-    assert files == [("test-run", "microfactory-v1")]
+    assert files == [("test-run", "microfactory")]
 
 
 def test_replication_lineage_is_part_of_the_key(load):
     """``replication`` defaults to 0, must be a whole number >= 0, is 0 on measured rows and leads the key."""
     text = (
         "ts,station_id,event,unit_id,source,replication\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,U1,simulated:baseline,0\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,U1,simulated:baseline,1\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,U1,simulated:baseline,1\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,U1,,\n"
-        "2026-11-02T06:00:01Z,printer,cycle_start,U1,measured,2\n"
-        "2026-11-02T06:00:02Z,printer,cycle_start,U1,simulated:baseline,-1\n"
-        "2026-11-02T06:00:03Z,printer,cycle_start,U1,simulated:baseline,1.5\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,U1,simulated:baseline,0\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,U1,simulated:baseline,1\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,U1,simulated:baseline,1\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,U1,,\n"
+        "2026-11-02T06:00:01Z,printers,cycle_start,U1,measured,2\n"
+        "2026-11-02T06:00:02Z,printers,cycle_start,U1,simulated:baseline,-1\n"
+        "2026-11-02T06:00:03Z,printers,cycle_start,U1,simulated:baseline,1.5\n"
     )
     result, reasons = load("events-rep.csv", text)
     assert result.accepted == 3
@@ -178,10 +178,10 @@ def test_replication_lineage_is_part_of_the_key(load):
 def test_quality_limits_and_energy_needs_a_reading(load):
     quality = (
         "ts,unit_id,station_id,characteristic,value,lsl,usl\n"
-        "2026-11-02T06:00:00Z,U1,inspection,gap_mm,1.0,0.6,1.4\n"
-        "2026-11-02T06:00:00Z,U1,inspection,flush_mm,0.1,,0.5\n"
-        "2026-11-02T06:00:00Z,U2,inspection,gap_mm,1.0,1.4,0.6\n"
-        "2026-11-02T06:00:00Z,,inspection,gap_mm,1.0,0.6,1.4\n"
+        "2026-11-02T06:00:00Z,U1,vision,gap_mm,1.0,0.6,1.4\n"
+        "2026-11-02T06:00:00Z,U1,vision,flush_mm,0.1,,0.5\n"
+        "2026-11-02T06:00:00Z,U2,vision,gap_mm,1.0,1.4,0.6\n"
+        "2026-11-02T06:00:00Z,,vision,gap_mm,1.0,0.6,1.4\n"
     )
     result, reasons = load("quality-l.csv", quality)
     assert result.accepted == 2
@@ -202,12 +202,12 @@ def test_grid_interval_must_be_whole_minutes(load):
 def test_register_rollover_at_a_declared_maximum_and_reset(load):
     text = (
         "ts,meter_id,energy_kwh,register_max_kwh\n"
-        "2026-11-02T06:00:00Z,printer,99990,100000\n"
-        "2026-11-02T06:15:00Z,printer,99998,100000\n"
-        "2026-11-02T06:30:00Z,printer,5,100000\n"  # wraps: 2 + 5 kWh
-        "2026-11-02T06:45:00Z,printer,3,100000\n"  # falls from 5 to 3: bad
-        "2026-11-02T07:00:00Z,printer,9,100000\n"
-        "2026-11-02T07:15:00Z,printer,100001,100000\n"
+        "2026-11-02T06:00:00Z,printers,99990,100000\n"
+        "2026-11-02T06:15:00Z,printers,99998,100000\n"
+        "2026-11-02T06:30:00Z,printers,5,100000\n"  # wraps: 2 + 5 kWh
+        "2026-11-02T06:45:00Z,printers,3,100000\n"  # falls from 5 to 3: bad
+        "2026-11-02T07:00:00Z,printers,9,100000\n"
+        "2026-11-02T07:15:00Z,printers,100001,100000\n"
     )
     result, reasons = load("energy-roll.csv", text)
     assert result.accepted == 4
@@ -217,10 +217,10 @@ def test_register_rollover_at_a_declared_maximum_and_reset(load):
 
 
 def test_register_fall_is_judged_against_the_warehouse(load):
-    load("energy-1.csv", "ts,meter_id,energy_kwh\n2026-11-02T06:00:00Z,feeder,200.0\n")
+    load("energy-1.csv", "ts,meter_id,energy_kwh\n2026-11-02T06:00:00Z,panel_feeder,200.0\n")
     result, reasons = load(
         "energy-2.csv",
-        "ts,meter_id,energy_kwh\n2026-11-02T06:15:00Z,feeder,150.0\n2026-11-02T06:30:00Z,feeder,1.5\n",
+        "ts,meter_id,energy_kwh\n2026-11-02T06:15:00Z,panel_feeder,150.0\n2026-11-02T06:30:00Z,panel_feeder,1.5\n",
     )
     assert result.accepted == 1  # 150 is a bad fall; 1.5 is below 1 % of the last good 200: a reset
     assert reasons == [(2, "energy_kwh", reasons[0][2])] and "fell from 200.0 to 150.0" in reasons[0][2]

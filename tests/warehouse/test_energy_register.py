@@ -15,13 +15,13 @@ from twin.warehouse.load import Ingestor
 # twice (+02:00, then +01:00), an hour apart in UTC.
 PRINTER = (
     "ts,meter_id,energy_kwh,register_max_kwh\n"
-    "2026-10-25T01:30:00+02:00,printer,990.0,1000\n"  # 23:30Z
-    "2026-10-25T02:30:00+02:00,printer,996.0,1000\n"  # 00:30Z: +6 over 23:30..00:30
-    "2026-10-25T02:30:00+01:00,printer,2.0,1000\n"  # 01:30Z: rollover, 1000 - 996 + 2 = 6 (<= 10 % of 1000)
-    "2026-10-25T03:30:00+01:00,printer,1.0,1000\n"  # 02:30Z: falls 2 -> 1, not below 1 % of 2, no wrap: bad
-    "2026-10-25T04:30:00+01:00,printer,5.0,1000\n"  # 03:30Z: +3 against the last good reading (2.0), 01:30..03:30
-    "2026-10-25T05:30:00+01:00,printer,0.01,1000\n"  # 04:30Z: reset (0.01 < 1 % of 5): the new reading, 0.01
-    "2026-10-25T06:30:00+01:00,printer,2.01,1000\n"  # 05:30Z: +2
+    "2026-10-25T01:30:00+02:00,printers,990.0,1000\n"  # 23:30Z
+    "2026-10-25T02:30:00+02:00,printers,996.0,1000\n"  # 00:30Z: +6 over 23:30..00:30
+    "2026-10-25T02:30:00+01:00,printers,2.0,1000\n"  # 01:30Z: rollover, 1000 - 996 + 2 = 6 (<= 10 % of 1000)
+    "2026-10-25T03:30:00+01:00,printers,1.0,1000\n"  # 02:30Z: falls 2 -> 1, not below 1 % of 2, no wrap: bad
+    "2026-10-25T04:30:00+01:00,printers,5.0,1000\n"  # 03:30Z: +3 against the last good reading (2.0), 01:30..03:30
+    "2026-10-25T05:30:00+01:00,printers,0.01,1000\n"  # 04:30Z: reset (0.01 < 1 % of 5): the new reading, 0.01
+    "2026-10-25T06:30:00+01:00,printers,2.01,1000\n"  # 05:30Z: +2
 )
 # R1's files come out of time order, so the ingest of the earlier one cannot judge the later one's first reading.
 R1_LATER = "ts,meter_id,energy_kwh\n2026-10-26T10:00:00Z,R1,50.0\n2026-10-26T11:00:00Z,R1,62.0\n"
@@ -60,18 +60,18 @@ def test_every_interval_carries_the_rule_s_energy(warehouse):
         ("R1", "26 08:00", "26 09:00", 1.0, "increase"),
         ("R1", "26 09:00", "26 10:00", 0.0, "bad_fall"),  # 61 -> 50, loaded late: flagged here, no energy
         ("R1", "26 09:00", "26 11:00", 1.0, "increase"),  # 62 against the last good reading, 61 at 09:00
-        ("printer", "24 23:30", "25 00:30", 6.0, "increase"),
-        ("printer", "25 00:30", "25 01:30", 6.0, "rollover"),  # one hour in UTC, though the local clock repeats
-        ("printer", "25 01:30", "25 03:30", 3.0, "increase"),
-        ("printer", "25 03:30", "25 04:30", 0.01, "reset"),
-        ("printer", "25 04:30", "25 05:30", 2.0, "increase"),
+        ("printers", "24 23:30", "25 00:30", 6.0, "increase"),
+        ("printers", "25 00:30", "25 01:30", 6.0, "rollover"),  # one hour in UTC, though the local clock repeats
+        ("printers", "25 01:30", "25 03:30", 3.0, "increase"),
+        ("printers", "25 03:30", "25 04:30", 0.01, "reset"),
+        ("printers", "25 04:30", "25 05:30", 2.0, "increase"),
     ]
 
 
 def test_intervals_are_spread_over_utc_hours_in_proportion_to_time(warehouse):
     con, _ = warehouse
     hours = con.sql("select strftime(hour_at, '%H'), round(energy_kwh, 6), n_resets from mart_energy_hourly "
-                    "where meter_id = 'printer' order by hour_at")  # fmt: skip
+                    "where meter_id = 'printers' order by hour_at")  # fmt: skip
     assert hours.fetchall() == [
         ("23", 3.0, 0),  # half of 23:30..00:30
         ("00", 6.0, 0),  # the other half, and half of the rollover's hour
@@ -81,5 +81,5 @@ def test_intervals_are_spread_over_utc_hours_in_proportion_to_time(warehouse):
         ("04", 1.005, 1),
         ("05", 1.0, 0),
     ]
-    total = con.execute("select sum(energy_kwh) from mart_energy_hourly where meter_id = 'printer'").fetchone()[0]
+    total = con.execute("select sum(energy_kwh) from mart_energy_hourly where meter_id = 'printers'").fetchone()[0]
     assert total == pytest.approx(6 + 6 + 3 + 0.01 + 2)

@@ -23,7 +23,7 @@ def torque(unit: str, minute: float, value: float) -> tuple:
 
 
 def gap(unit: str, minute: float, value: float, code: str | None = None) -> tuple:
-    return (at(minute), unit, "inspection", "gap_mm", value, 0.6, 1.4, code)
+    return (at(minute), unit, "vision", "gap_mm", value, 0.6, 1.4, code)
 
 
 # B4-PLA units carry screw_1_torque_nm and gap_mm: those two are what each of them should have had measured.
@@ -45,8 +45,8 @@ def con():
     events = []
     for i, unit in enumerate(UNITS):
         events += [
-            (at(i), "outfeed", "cycle_start", unit, "B4-PLA"),
-            (at(i + 0.1), "outfeed", "cycle_end", unit, "B4-PLA"),
+            (at(i), "outfeed_belt", "cycle_start", unit, "B4-PLA"),
+            (at(i + 0.1), "outfeed_belt", "cycle_end", unit, "B4-PLA"),
         ]
     c = duckdb.connect(":memory:")
     c.execute("set TimeZone = 'UTC'")

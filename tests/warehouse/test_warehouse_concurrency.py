@@ -33,9 +33,9 @@ def joint_states_file(path: Path, n: int = 300) -> Path:
 def events_file(path: Path) -> Path:
     path.write_text(
         "ts,station_id,event,unit_id\n"
-        "2026-11-02T06:00:00Z,printer,cycle_start,U1\n"
-        "2026-11-02T06:10:00Z,printer,cycle_end,U1\n"
-        "2026-11-02T06:10:00Z,printer,cycle_end,U9x\n"
+        "2026-11-02T06:00:00Z,printers,cycle_start,U1\n"
+        "2026-11-02T06:10:00Z,printers,cycle_end,U1\n"
+        "2026-11-02T06:10:00Z,printers,cycle_end,U9x\n"
         "2026-11-02T06:11:00Z,mars,cycle_end,U1\n"
     )
     return path

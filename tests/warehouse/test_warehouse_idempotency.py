@@ -15,10 +15,10 @@ TABLES = ("raw_joint_states", "raw_events", "raw_quality", "raw_energy", "raw_gr
           "ingest_files", "mart_energy_hourly", "mart_cycles")  # fmt: skip
 EVENTS = (
     "ts,station_id,event,unit_id,variant\n"
-    "2026-11-02T06:00:00+01:00,fixture,cycle_start,U1,B4-PLA\n"
-    "2026-11-02T06:00:40+01:00,fixture,cycle_end,U1,B4-PLA\n"
-    "2026-11-02T06:01:00+01:00,fixture,cycle_start,U2,B4-PLA\n"
-    "2026-11-02T06:01:00+01:00,fixture,cycle_start,U2,B4-PLA\n"
+    "2026-11-02T06:00:00+01:00,assembly_fixture,cycle_start,U1,B4-PLA\n"
+    "2026-11-02T06:00:40+01:00,assembly_fixture,cycle_end,U1,B4-PLA\n"
+    "2026-11-02T06:01:00+01:00,assembly_fixture,cycle_start,U2,B4-PLA\n"
+    "2026-11-02T06:01:00+01:00,assembly_fixture,cycle_start,U2,B4-PLA\n"
     "2026-11-02T06:01:30+01:00,nowhere,cycle_end,U2,B4-PLA\n"
 )
 
@@ -59,10 +59,10 @@ def test_overlapping_content_is_quarantined_as_key_duplicates(tmp_path):
     more = tmp_path / "events-b.csv"  # two rows already loaded, one new, one new source
     more.write_text(
         "ts,station_id,event,unit_id,variant,source\n"
-        "2026-11-02T06:00:00+01:00,fixture,cycle_start,U1,B4-PLA,\n"
-        "2026-11-02T05:00:40Z,fixture,cycle_end,U1,B4-PLA,measured\n"
-        "2026-11-02T06:02:00+01:00,fixture,cycle_start,U3,B4-PLA,\n"
-        "2026-11-02T06:00:00+01:00,fixture,cycle_start,U1,B4-PLA,simulated:baseline\n"
+        "2026-11-02T06:00:00+01:00,assembly_fixture,cycle_start,U1,B4-PLA,\n"
+        "2026-11-02T05:00:40Z,assembly_fixture,cycle_end,U1,B4-PLA,measured\n"
+        "2026-11-02T06:02:00+01:00,assembly_fixture,cycle_start,U3,B4-PLA,\n"
+        "2026-11-02T06:00:00+01:00,assembly_fixture,cycle_start,U1,B4-PLA,simulated:baseline\n"
     )
     report = ingest_paths([more], warehouse)
     (result,) = report.files

@@ -11,10 +11,10 @@ from twin.warehouse.load import ingest_paths
 
 EVENTS = (
     "ts,station_id,event,unit_id,operator\n"
-    "2026-11-01T23:30:00+01:00,fixture,cycle_start,U1,Ana\n"  # 22:30Z on the 1st
-    "2026-11-02T00:30:00+01:00,fixture,cycle_end,U1,Ana\n"  # 23:30Z on the 1st
-    "2026-11-02T06:00:00Z,fixture,cycle_start,U2,Ben\n"
-    "2026-11-03T06:00:00Z,fixture,cycle_start,U3,Ben\n"
+    "2026-11-01T23:30:00+01:00,assembly_fixture,cycle_start,U1,Ana\n"  # 22:30Z on the 1st
+    "2026-11-02T00:30:00+01:00,assembly_fixture,cycle_end,U1,Ana\n"  # 23:30Z on the 1st
+    "2026-11-02T06:00:00Z,assembly_fixture,cycle_start,U2,Ben\n"
+    "2026-11-03T06:00:00Z,assembly_fixture,cycle_start,U3,Ben\n"
 )
 
 
@@ -26,14 +26,14 @@ def test_export_partitioned_and_query_in_place(tmp_path, capsys):
     code = main(["ingest", str(source), "--warehouse", str(warehouse), "--export-parquet", str(lake), "--json"])
     assert code == 0
     capsys.readouterr()
-    days = sorted(p.name for p in (lake / "events" / "cell=microfactory-v1").iterdir())
+    days = sorted(p.name for p in (lake / "events" / "cell=microfactory").iterdir())
     assert days == ["day=2026-11-01", "day=2026-11-02", "day=2026-11-03"]  # UTC days
     con = duckdb.connect(":memory:")
     con.execute("set TimeZone = 'UTC'")
     scan = partitioned_scan(lake, "events")
     assert con.execute(f"select count(*) from {scan}").fetchall()[0][0] == 4
     got = con.execute(f"select unit_id, operator, cell, day from {scan} where day = '2026-11-02'").fetchall()
-    assert [(u, o, c, str(d)) for u, o, c, d in got] == [("U2", "Ben", "microfactory-v1", "2026-11-02")]
+    assert [(u, o, c, str(d)) for u, o, c, d in got] == [("U2", "Ben", "microfactory", "2026-11-02")]
     explained = con.execute(f"explain analyze select count(*) from {scan} where day = '2026-11-03'").fetchall()
     plan = "\n".join(row[1] for row in explained)
     assert "Scanning Files: 1/3" in plan  # the day filter prunes partitions: one file of three is read

@@ -24,10 +24,10 @@ def warehouse(sample_cell, tmp_path_factory):
     files = {
         "energy-registers.csv": (
             "ts,meter_id,energy_kwh\n"
-            "2026-11-02T06:30:00Z,printer,100.0\n"
-            "2026-11-02T08:00:00Z,printer,103.0\n"  # 3 kWh over 06:30..08:00: 1 + 2
-            "2026-11-02T08:30:00Z,printer,0.4\n"  # reset: 0.4 kWh in 08:00..08:30
-            "2026-11-02T09:00:00Z,printer,1.4\n"
+            "2026-11-02T06:30:00Z,printers,100.0\n"
+            "2026-11-02T08:00:00Z,printers,103.0\n"  # 3 kWh over 06:30..08:00: 1 + 2
+            "2026-11-02T08:30:00Z,printers,0.4\n"  # reset: 0.4 kWh in 08:00..08:30
+            "2026-11-02T09:00:00Z,printers,1.4\n"
             "2026-11-02T06:00:00Z,R1,5.0\n"
             "2026-11-02T06:00:00Z,R1,5.0\n"  # a duplicate: one row
         ),
@@ -40,28 +40,28 @@ def warehouse(sample_cell, tmp_path_factory):
         ),
         "energy-simulated.csv": (
             "ts,meter_id,energy_kwh,source\n"
-            "2026-11-02T06:30:00Z,printer,0.0,simulated:baseline\n"
-            "2026-11-02T07:30:00Z,printer,2.0,simulated:baseline\n"
+            "2026-11-02T06:30:00Z,printers,0.0,simulated:baseline\n"
+            "2026-11-02T07:30:00Z,printers,2.0,simulated:baseline\n"
         ),
         "events-day.csv": (
             "ts,station_id,event,unit_id,variant,code\n"
-            "2026-11-02T06:00:00Z,fixture,cycle_start,U1,B4-PLA,\n"
-            "2026-11-02T06:00:30Z,fixture,cycle_end,U1,,\n"
-            "2026-11-02T06:00:10Z,printer,cycle_start,U2,B6-RPLA,\n"
-            "2026-11-02T06:00:05Z,printer,cycle_start,U3,B6-RPLA,\n"  # printers overlap: pairs by unit
-            "2026-11-02T06:20:05Z,printer,cycle_end,U3,,\n"
-            "2026-11-02T06:25:10Z,printer,cycle_end,U2,,\n"
-            "2026-11-02T07:00:00Z,fixture,cycle_start,U4,B4-PLA,\n"  # still running
+            "2026-11-02T06:00:00Z,assembly_fixture,cycle_start,U1,B4-PLA,\n"
+            "2026-11-02T06:00:30Z,assembly_fixture,cycle_end,U1,,\n"
+            "2026-11-02T06:00:10Z,printers,cycle_start,U2,B6-RPLA,\n"
+            "2026-11-02T06:00:05Z,printers,cycle_start,U3,B6-RPLA,\n"  # printers overlap: pairs by unit
+            "2026-11-02T06:20:05Z,printers,cycle_end,U3,,\n"
+            "2026-11-02T06:25:10Z,printers,cycle_end,U2,,\n"
+            "2026-11-02T07:00:00Z,assembly_fixture,cycle_start,U4,B4-PLA,\n"  # still running
             "2026-11-02T06:10:00Z,R2,fault_start,,,E-STOP\n"
             "2026-11-02T06:16:00Z,R2,fault_end,,,\n"
             "2026-11-02T06:40:00Z,R2,fault_start,,,SCREW-JAM\n"
         ),
         "quality-day.csv": (
             "ts,unit_id,station_id,characteristic,value,lsl,usl,defect_code\n"
-            "2026-11-02T06:05:00Z,U1,inspection,gap_mm,1.0,0.6,1.4,\n"
-            "2026-11-02T06:05:00Z,U1,inspection,flush_mm,0.1,-0.5,0.5,\n"
-            "2026-11-02T06:30:00Z,U2,inspection,gap_mm,1.6,0.6,1.4,GAP_HIGH\n"
-            "2026-11-02T06:40:00Z,U2,inspection,gap_mm,1.2,0.6,1.4,\n"  # reworked, passes
+            "2026-11-02T06:05:00Z,U1,vision,gap_mm,1.0,0.6,1.4,\n"
+            "2026-11-02T06:05:00Z,U1,vision,flush_mm,0.1,-0.5,0.5,\n"
+            "2026-11-02T06:30:00Z,U2,vision,gap_mm,1.6,0.6,1.4,GAP_HIGH\n"
+            "2026-11-02T06:40:00Z,U2,vision,gap_mm,1.2,0.6,1.4,\n"  # reworked, passes
             "2026-11-02T06:31:00Z,U3,R2,screw_1_torque_nm,2.0,2.5,3.5,\n"
         ),
     }
@@ -94,7 +94,7 @@ def test_power_meters_are_integrated_and_gaps_are_not(warehouse):
 def test_sources_stay_apart(warehouse):
     got = rows(
         warehouse,
-        "select source, sum(energy_kwh) from mart_energy_hourly where meter_id = 'printer' group by all order by 1",
+        "select source, sum(energy_kwh) from mart_energy_hourly where meter_id = 'printers' group by all order by 1",
     )
     assert got == [("measured", pytest.approx(4.4)), ("simulated:baseline", pytest.approx(2.0))]
 
@@ -105,10 +105,10 @@ def test_cycles_pair_per_station_and_unit(warehouse):
         "select station_id, unit_id, variant, duration_s, is_complete from mart_cycles order by station_id, unit_id",
     )
     assert got == [
-        ("fixture", "U1", "B4-PLA", 30.0, True),
-        ("fixture", "U4", "B4-PLA", None, False),
-        ("printer", "U2", "B6-RPLA", 1500.0, True),
-        ("printer", "U3", "B6-RPLA", 1200.0, True),
+        ("assembly_fixture", "U1", "B4-PLA", 30.0, True),
+        ("assembly_fixture", "U4", "B4-PLA", None, False),
+        ("printers", "U2", "B6-RPLA", 1500.0, True),
+        ("printers", "U3", "B6-RPLA", 1200.0, True),
     ]
 
 

@@ -136,8 +136,8 @@ class BomLine:
     """One material of one unit of a variant.
 
     Attributes:
-        part: The part (or ``<part>_insert``) it is for.
-        material: Material key, as in ``cost.materials_eur_per_kg`` and the materials factor table.
+        part: The part it is for (``<station>:<material>`` for a station's consumable).
+        material: Material key, as in ``cost.materials_per_kg`` and the materials factor table.
         kg: Mass per unit.
     """
 
@@ -147,28 +147,32 @@ class BomLine:
 
 
 def bill_of_materials(cell: CellSpec, variant: str) -> list[BomLine]:
-    """Purchased material per unit of a variant.
+    """Material bought per unit of a variant: every part and consumable of its bill of materials.
 
-    The bracket is printed from ``filament_kg`` of its material (print waste included), plus its insert;
-    every unit gets a ``base_panel`` and ``screws`` × ``screw_m4`` (the part names
-    :meth:`twin.cell.spec.CellSpec.expand_plan` uses).
+    A bought part counts with its mass times its quantity; a part made in the cell (``made_by``) with its
+    feedstock (waste included) of its material; each station the unit works at, or that makes one of its
+    parts, adds its ``consumables_kg_per_unit``.
 
     Args:
         cell: The validated cell.
         variant: A variant id.
 
     Returns:
-        The lines, in BOM order.
+        The lines, in bill-of-materials order, then the stations' consumables.
     """
     spec = cell.variants[variant]
-    bracket = cell.parts[spec.bracket]
-    lines = [BomLine(spec.bracket, bracket.material, spec.filament_kg)]
-    if bracket.insert_mass_kg and bracket.insert_material:
-        lines.append(BomLine(f"{spec.bracket}_insert", bracket.insert_material, bracket.insert_mass_kg))
-    if "base_panel" in cell.parts:
-        panel = cell.parts["base_panel"]
-        lines.append(BomLine("base_panel", panel.material, panel.mass_kg))
-    if "screw_m4" in cell.parts and spec.screws:
-        screw = cell.parts["screw_m4"]
-        lines.append(BomLine("screw_m4", screw.material, spec.screws * screw.mass_kg))
+    lines = []
+    stations: list[str] = []
+    for item in spec.bom.values():
+        part = cell.parts[item.part]
+        lines.append(BomLine(item.part, part.material, item.qty * part.material_kg))
+        if part.made_by is not None and part.made_by not in stations:
+            stations.append(part.made_by)
+    for op_id in spec.plan:
+        station = cell.operations[op_id].station
+        if station is not None and station not in stations:
+            stations.append(station)
+    for sid in stations:
+        for material, kg in cell.stations[sid].consumables_for(variant).items():
+            lines.append(BomLine(f"{sid}:{material}", material, kg))
     return lines

@@ -17,7 +17,7 @@ are product all the same):
   bank's hours are printer-hours: the sum of its print jobs), attributed to the units cycled.
 - **maintenance**: the maintenance rate × the cell's run time (planned busy time minus down time),
   allocated by run time.
-- **poor_quality** (cost of poor quality): rework (``cost.rework_eur_per_unit`` per reworked unit)
+- **poor_quality** (cost of poor quality): rework (``cost.rework_per_unit`` per reworked unit)
   plus scrap (the bill of materials of the scrapped units). So the bill of materials *including
   scrap* is ``material + the scrap part of poor_quality``; nothing is counted twice, and the
   conversion cost (energy, labour, machine time) of scrapped units stays in its own line, carried
@@ -135,12 +135,12 @@ def cost(
     shared_eur = float((shared["kwh"] * shared["eur_per_kwh"]).sum()) if shared.height else 0.0
 
     # labour and maintenance: period totals by run time
-    labour_eur = window_seconds(shift_time) / 3600.0 * c.operators_per_shift * c.labour_eur_per_h
-    maintenance_eur = max(run_time_s, 0.0) / 3600.0 * c.maintenance_eur_per_h
+    labour_eur = window_seconds(shift_time) / 3600.0 * c.operators_per_shift * c.labour_per_h
+    maintenance_eur = max(run_time_s, 0.0) / 3600.0 * c.maintenance_per_h
 
     # equipment: machine hours per variant
     rates = pl.DataFrame(
-        {"station_id": list(c.depreciation_eur_per_machine_h), "rate": list(c.depreciation_eur_per_machine_h.values())},
+        {"station_id": list(c.depreciation_per_machine_h), "rate": list(c.depreciation_per_machine_h.values())},
         schema={"station_id": pl.String(), "rate": pl.Float64()},
     )
     equipment = (
@@ -152,11 +152,11 @@ def cost(
     )
 
     # material and poor quality of the units completed in the period
-    prices = c.materials_eur_per_kg
+    prices = c.materials_per_kg
     missing = sorted({line.material for v in cell.variants for line in bill_of_materials(cell, v)} - set(prices))
     if missing:
         raise ConfigError(
-            f"cell {cell.cell.id}: cost.materials_eur_per_kg has no price for {', '.join(missing)}; "
+            f"cell {cell.cell.id}: cost.materials_per_kg has no price for {', '.join(missing)}; "
             f"priced: {', '.join(sorted(prices))}"
         )
     bom_eur = {v: sum(line.kg * prices[line.material] for line in bill_of_materials(cell, v)) for v in cell.variants}
@@ -172,8 +172,7 @@ def cost(
         .agg(
             pl.col("bom_eur").filter(~pl.col("is_scrapped")).sum().alias("material"),
             (
-                pl.col("bom_eur").filter(pl.col("is_scrapped")).sum()
-                + pl.col("is_reworked").sum() * c.rework_eur_per_unit
+                pl.col("bom_eur").filter(pl.col("is_scrapped")).sum() + pl.col("is_reworked").sum() * c.rework_per_unit
             ).alias("poor_quality"),
         )
     )

@@ -91,7 +91,7 @@ def oee_of(p: Prepared, ideal_cycle_s: Mapping[str, float], station: str | None 
         ideal_cycle_s,
         p.data.period,
         stations=[station] if station else None,
-        sampling=p.cell.quality.inspection_sampling,
+        sampling=p.cell.inspection_sampling,
     )
     return {
         "period": p.data.period.to_json(),
@@ -242,7 +242,7 @@ def utilization_of(p: Prepared) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for machine in p.roles.machines:
         station = p.cell.stations.get(machine)
-        parallel = (station.printer_count or 1) if station is not None else 1
+        parallel = station.count if station is not None else 1
         out[machine] = float(busy.get(machine, 0.0)) / (parallel * planned_s) if planned_s > 0 else None
     return out
 

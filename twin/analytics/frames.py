@@ -145,8 +145,8 @@ class Roles:
         robots: Robot ids.
         stations: Station ids.
         output_station: The station whose cycle end completes a unit (last operation of the plan).
-        parallel_stations: Stations whose cycles overlap (printer banks); their cycle time is not
-            counted in a unit's run time.
+        parallel_stations: Stations that make parts ahead of the flow (``made_by``); their cycles overlap
+            and are not counted in a unit's run time.
         machines: Robots and stations (the meters that may carry direct unit energy).
     """
 
@@ -169,7 +169,7 @@ def roles(cell: CellSpec) -> Roles:
 
     Returns:
         Robots, stations, the output station (station of the last operation of the first variant's plan)
-        and the printer banks.
+        and the stations that make parts.
     """
     output = None
     for variant in cell.variants:
@@ -182,7 +182,7 @@ def roles(cell: CellSpec) -> Roles:
         robots=tuple(cell.robots),
         stations=tuple(cell.stations),
         output_station=output or next(iter(cell.stations)),
-        parallel_stations=tuple(sid for sid, s in cell.stations.items() if s.kind == "printer_bank"),
+        parallel_stations=tuple(cell.making_stations),
     )
 
 

@@ -14,7 +14,7 @@ cell check``), found by the content hash of the cell file, its URDFs and the phy
 speed-override change not written back to the cell YAML) shows performance above 1; plan the cell at
 the new speed first (``twin cell check --set robots.R2.speed_override=...``) and pass the same ``--set``.
 
-When inspection samples only a share of the units (``quality.inspection_sampling`` below 1), a unit's
+When inspection samples only a share of the units (``sampling`` of the inspection stations below 1), a unit's
 planned work blends its variant's plan with inspection and its planning-only plan without
 (:mod:`twin.cell.sampling`), resource by resource, in that share; the takt is the largest blended work.
 (Without the blend a cell that inspects one unit in four would show a performance above 1.)
@@ -51,7 +51,7 @@ def ideal_cycle_times(
     if station is not None and station not in cell.robots and station not in cell.stations:
         valid = ", ".join([*cell.robots, *cell.stations])
         raise InputError(f"--station {station!r}: not a robot or station of cell {cell.cell.id}; valid: {valid}")
-    return plan_ideal_cycle_times(find_plan(cell, warehouse), station, cell.quality.inspection_sampling)
+    return plan_ideal_cycle_times(find_plan(cell, warehouse), station, cell.inspection_sampling)
 
 
 def plan_ideal_cycle_times(plan: CellPlan, station: str | None = None, sampling: float = 1.0) -> dict[str, float]:
@@ -63,7 +63,7 @@ def plan_ideal_cycle_times(plan: CellPlan, station: str | None = None, sampling:
     Args:
         plan: The cell's plan.
         station: A robot or station id, or None.
-        sampling: The cell's ``quality.inspection_sampling``.
+        sampling: The cell's ``sampling`` of the inspection stations.
 
     Returns:
         Variant -> seconds, in the plan's variant order (planning-only variants left out).

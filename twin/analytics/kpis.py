@@ -19,7 +19,7 @@ Definitions (``docs/analytics.md`` has the long form):
   quantity). A unit not inspected is not known to conform, so it is never good.
 - **Judged count**: the quality ratio's denominator (:func:`twin.analytics.quality.judged_count`): the total
   count with full inspection (a unit inspection missed counts against quality); the units inspected when the
-  cell inspects a sample (``quality.inspection_sampling`` below 1), whose ratio estimates the whole.
+  cell inspects a sample (``sampling`` of the inspection stations below 1), whose ratio estimates the whole.
 
 availability = run / planned; performance = ideal cycle time × total count / run; quality = good / judged;
 OEE = A × P × Q. Period figures are ratios of period sums (never averages of daily ratios).
@@ -188,7 +188,7 @@ def oee(
         ideal_cycle_s: Ideal cycle time per variant, seconds.
         period: The reporting period.
         stations: Whose stops count as down time (None: every station and robot).
-        sampling: The cell's ``quality.inspection_sampling`` (the judged count).
+        sampling: The cell's ``sampling`` of the inspection stations (the judged count).
 
     Returns:
         ``{"planned_time_s", "run_time_s", "down_time_s", "ideal_time_s", "total_count", "good_count",

@@ -57,12 +57,12 @@ def in_sample(sampling: float = 1.0) -> pl.Expr:
     """Whether a completed unit counts in the yields: every unit, or the units measured in full when inspection samples.
 
     With full inspection (``sampling`` 1) a unit inspection missed counts and is never good. When the cell
-    inspects a sample (``quality.inspection_sampling`` below 1) the yields are the sample's, which estimates
+    inspects a sample (``sampling`` of the inspection stations below 1) the yields are the sample's, which estimates
     the whole: the units whose every expected characteristic was measured. (Not "any measurement": a screw
     torque is measured on every unit, so an unsampled unit would enter the sample exactly when it failed.)
 
     Args:
-        sampling: The cell's ``quality.inspection_sampling``.
+        sampling: The cell's ``sampling`` of the inspection stations.
 
     Returns:
         A boolean expression over unit rows.
@@ -74,7 +74,7 @@ def judged_count(sampling: float = 1.0) -> pl.Expr:
     """The yields' and the OEE quality ratio's denominator: the completed units :func:`in_sample`.
 
     Args:
-        sampling: The cell's ``quality.inspection_sampling``.
+        sampling: The cell's ``sampling`` of the inspection stations.
 
     Returns:
         An aggregation (Int64).
@@ -89,7 +89,7 @@ def unit_figures(sampling: float = 1.0) -> list[pl.Expr]:
     completed unit; the units delivered are :data:`IS_DELIVERED`.
 
     Args:
-        sampling: The cell's ``quality.inspection_sampling``.
+        sampling: The cell's ``sampling`` of the inspection stations.
 
     Returns:
         Expressions for ``units_completed``, ``first_pass_good``, ``reworked``, ``scrapped``,
@@ -132,7 +132,7 @@ def first_pass_yield(units: pl.DataFrame, sampling: float = 1.0) -> dict[str, An
 
     Args:
         units: :func:`twin.analytics.kpis.unit_table` rows.
-        sampling: The cell's ``quality.inspection_sampling`` (:func:`unit_figures`: the yields' denominator).
+        sampling: The cell's ``sampling`` of the inspection stations (:func:`unit_figures`: the yields' denominator).
 
     Returns:
         The figures of :func:`unit_figures` and ``by_variant``: ``[{"variant", ...same keys}]``. ``reworked``
@@ -194,7 +194,7 @@ def weekly_trends(
         timezone: The cell's zone (weeks are local, Monday to Sunday).
         energy_hourly: Optional ``hour_at``, ``kwh`` (e.g. :attr:`EnergySplit.hourly`) for kWh per unit.
         oee_by_day: Optional ``by_day`` list of :func:`twin.analytics.kpis.oee` for weekly OEE.
-        sampling: The cell's ``quality.inspection_sampling`` (:func:`unit_figures`).
+        sampling: The cell's ``sampling`` of the inspection stations (:func:`unit_figures`).
 
     Returns:
         ``week`` (Monday's date), the figures of :func:`unit_figures`, and when given ``energy_kwh``,

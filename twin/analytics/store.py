@@ -115,7 +115,7 @@ def load_units(
         conn: An open DuckDB connection.
         period: The reporting period.
         output_station: Station whose cycle end completes a unit.
-        parallel_stations: Stations left out of a unit's run time (printer banks).
+        parallel_stations: Stations left out of a unit's run time (those making parts ahead of the flow).
         source: Telemetry source.
         counted_station: Station whose cycle ends fill ``station_end_at`` (default: the output station).
         replication: Which replication of the source (:func:`replication_of`).

@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     "CellPicture": "cell",
     "check_cell": "cell",
     "render_cell": "cell",
+    "migrate_cell": "cell",
+    "MigratedCell": "cell",
     "GeneratedTelemetry": "telemetry",
     "IngestSummary": "telemetry",
     "QuarantineListing": "telemetry",

@@ -23,8 +23,8 @@ from twin.api.scenarios import compare
 from twin.api.telemetry import generate, ingest
 from twin.paths import SCENARIOS_DIR, data_dir
 
-BASELINE_SCENARIO = "baseline-v1"
-"""The registry's baseline (``assets/scenarios/baseline-v1.yaml``): every what-if is compared against it."""
+BASELINE_SCENARIO = "baseline-v2"
+"""The registry's baseline (``assets/scenarios/baseline-v2.yaml``): every what-if is compared against it."""
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from twin.analytics.frames import roles
 from twin.analytics.period import Period, data_period, parse_instant, parse_period
 from twin.analytics.quality import first_pass_yield
 from twin.api._inputs import CellInput, resolve_cell
-from twin.cell.spec import CellSpec, CharacteristicSpec
+from twin.cell.spec import CellSpec
 from twin.errors import InputError, WarehouseError
 from twin.jsonable import jsonable
 from twin.telemetry.schema import SIMULATED_PREFIX
@@ -217,7 +217,7 @@ def characteristic_families(cell: CellSpec) -> tuple[str, ...]:
     Returns:
         Family names such as ``gap_mm``.
     """
-    return tuple(name for name, value in cell.quality if isinstance(value, CharacteristicSpec))
+    return tuple(cell.quality.characteristics)
 
 
 def _check_station(cell: CellSpec, station: str | None) -> None:
@@ -353,7 +353,7 @@ class PeriodFigures:
         values = {
             "period": p.data.period.to_json(),
             "source": p.data.source,
-            **first_pass_yield(p.units, p.cell.quality.inspection_sampling),
+            **first_pass_yield(p.units, p.cell.inspection_sampling),
         }
         return _figures(QualityFigures, values)
 

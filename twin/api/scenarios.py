@@ -190,7 +190,7 @@ def run_scenario(
         WarehouseError: Another process holds the warehouse while storing.
 
     Example:
-        >>> run = run_scenario("baseline-v1", replications=2, horizon_days=1, store=False)  # doctest: +SKIP
+        >>> run = run_scenario("baseline-v2", replications=2, horizon_days=1, store=False)  # doctest: +SKIP
         >>> run.kpis.columns  # doctest: +SKIP
         ['kpi', 'mean', 'ci_low', 'ci_high']
     """

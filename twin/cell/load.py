@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from twin.cell.migrate import migrate
 from twin.cell.spec import CellSpec
 from twin.errors import AssetError, ConfigError
 from twin.paths import ASSETS_DIR, DEFAULT_CELL
@@ -186,12 +187,21 @@ def _resolve_assets(spec: CellSpec, source: Path) -> CellSpec:
 
 
 def load_cell_data(data: Mapping[str, Any], source: Path) -> CellSpec:
-    """Validate an already-read cell mapping (overrides applied) into a :class:`CellSpec`."""
+    """Validate an already-read cell mapping (overrides applied) into a :class:`CellSpec`; format 1 is migrated."""
     try:
-        spec = CellSpec.model_validate(dict(data))
+        spec = CellSpec.model_validate(migrate(dict(data)))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, CellSpec)) from exc
     return _resolve_assets(spec, source)
+
+
+def read_cell_yaml(path: Path) -> dict[str, Any]:
+    """A cell file's mapping in the current format (format 1 is migrated; :mod:`twin.cell.migrate`)."""
+    data = read_yaml(path)
+    try:
+        return migrate(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
 
 
 def load_cell(path: str | Path | None = None, overrides: Iterable[str] = ()) -> CellSpec:
@@ -209,5 +219,5 @@ def load_cell(path: str | Path | None = None, overrides: Iterable[str] = ()) -> 
         AssetError: A referenced URDF is missing.
     """
     source = Path(path) if path is not None else DEFAULT_CELL
-    data = apply_overrides(read_yaml(source), overrides, source)
+    data = apply_overrides(read_cell_yaml(source), overrides, source)
     return load_cell_data(data, source)

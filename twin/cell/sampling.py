@@ -1,6 +1,6 @@
 """Inspection sampling: the plan of a unit that inspection does not sample.
 
-When ``quality.inspection_sampling`` is below 1, inspection measures only that share of the units; the
+When ``sampling`` of the inspection stations is below 1, inspection measures only that share of the units; the
 others go on without their inspection operations (the robot carries them on directly). The planner
 therefore plans, beside every variant, a planning-only variant ``<variant>|no_inspection`` without
 those operations (:func:`planning_cell`); the simulation runs it for the unsampled units, and a unit's
@@ -56,7 +56,7 @@ def planning_cell(cell: CellSpec) -> CellSpec:
     Returns:
         The cell to plan.
     """
-    if cell.quality.inspection_sampling >= 1.0 or any(is_planning_only(name) for name in cell.variants):
+    if cell.inspection_sampling >= 1.0 or any(is_planning_only(name) for name in cell.variants):
         return cell
     extra = {
         f"{name}{WITHOUT_INSPECTION}": spec.model_copy(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -134,42 +134,109 @@ class RobotSpec(Spec):
         return len(self.limits.velocity_rad_per_s)
 
 
-StationKind = Literal["printer_bank", "feeder", "fixture", "inspection", "conveyor"]
+StationKind = Literal["machine", "feeder", "fixture", "inspection", "conveyor", "manual"]
+"""Station kinds (vocabulary, never ids): ``machine`` (a bank of ``count`` parallel machines with a process
+time per variant: 3D printers, CNC, laser, press), ``feeder`` (a feeder or kitting rack), ``fixture`` (a
+fixture or jig with ``nests``), ``inspection`` (measures the characteristics of its operations, on a
+``sampling`` share of the units), ``conveyor`` (an outfeed or conveyor with ``places``) and ``manual`` (a
+station worked by ``operators``)."""
+
+PerVariant = float | dict[str, float]
+"""One number for every variant, or one per variant id."""
 
 
 class StationSpec(Spec):
-    """One station: a body in the cell with a pick frame and power by state."""
+    """One station: a body in the cell with a pick frame, power by state and its kind's parameters."""
 
     kind: StationKind
     urdf: str
     pose: Pose
     pick_frame_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
     power_w: dict[str, float]
-    printer_count: int | None = Field(default=None, ge=1)
-    heating_time_s: float | None = Field(default=None, ge=0.0)
-    process_time_s: float | None = Field(default=None, ge=0.0)
+    count: int = Field(default=1, ge=1)
+    nests: int | None = Field(default=None, ge=1)
+    places: int | None = Field(default=None, ge=1)
+    setup_time_s: float = Field(default=0.0, ge=0.0)
+    process_time_s: PerVariant | None = None
+    consumables_kg_per_unit: dict[str, PerVariant] = {}
+    sampling: float | None = Field(default=None, gt=0.0, le=1.0)
+    operators: float | None = Field(default=None, ge=0.0)
     mtbf_h: float | None = Field(default=None, gt=0.0)
     mttr_min: float | None = Field(default=None, gt=0.0)
     urdf_path: Path | None = None
 
     @model_validator(mode="after")
     def _kind_fields(self) -> StationSpec:
-        if self.kind == "printer_bank" and self.printer_count is None:
-            raise ValueError("a printer_bank needs printer_count")
+        allowed = {
+            "machine": {"count", "setup_time_s", "process_time_s", "consumables_kg_per_unit"},
+            "feeder": set(),
+            "fixture": {"nests"},
+            "inspection": {"process_time_s", "sampling"},
+            "conveyor": {"process_time_s", "places"},
+            "manual": {"count", "process_time_s", "operators", "consumables_kg_per_unit"},
+        }[self.kind]
+        given = {  # a parameter differing from its default (a stored cell spells out every default)
+            name
+            for name in ("count", "nests", "places", "setup_time_s", "process_time_s", "consumables_kg_per_unit")
+            + ("sampling", "operators")
+            if getattr(self, name) != type(self).model_fields[name].default
+        }
+        if given - allowed:
+            raise ValueError(
+                f"a {self.kind} station takes no {', '.join(sorted(given - allowed))}; "
+                f"its parameters: {', '.join(sorted(allowed)) or 'none'}"
+            )
+        if self.kind == "machine" and self.process_time_s is None:
+            raise ValueError("a machine station needs process_time_s (one number, or one per variant)")
+        values = self.process_time_s.values() if isinstance(self.process_time_s, dict) else [self.process_time_s]
+        if any(v is not None and v < 0 for v in values):
+            raise ValueError("process_time_s must be non-negative")
         if any(v < 0 for v in self.power_w.values()):
             raise ValueError("power_w values must be non-negative")
         return self
 
+    @property
+    def capacity(self) -> int:
+        """Units the station holds at once: machines or operators in parallel, nests, or places."""
+        return self.nests or self.places or self.count
+
+    @property
+    def inspection_sampling(self) -> float:
+        """The share of units an inspection station measures (1 for any other kind)."""
+        return self.sampling if self.sampling is not None else 1.0
+
+    def process_time_for(self, variant: str) -> float:
+        """The station's process time for one unit of ``variant`` (0 when it has none)."""
+        value = self.process_time_s
+        if isinstance(value, dict):
+            return float(value.get(variant, 0.0))
+        return float(value or 0.0)
+
+    def consumables_for(self, variant: str) -> dict[str, float]:
+        """Material -> kg the station consumes per unit of ``variant``."""
+        out = {}
+        for material, value in self.consumables_kg_per_unit.items():
+            kg = float(value.get(variant, 0.0)) if isinstance(value, dict) else float(value)
+            if kg > 0:
+                out[material] = kg
+        return out
+
 
 class PartSpec(Spec):
-    """A part handled in the cell."""
+    """A part handled in the cell: bought, or made in the cell by a machine station (``made_by``)."""
 
     urdf: str | None = None
     mass_kg: float = Field(gt=0.0)
     material: str
-    insert_mass_kg: float | None = Field(default=None, gt=0.0)
-    insert_material: str | None = None
+    made_by: str | None = None
+    feedstock_kg: float | None = Field(default=None, gt=0.0)
+    """Material consumed to make one (waste included) when ``made_by``; the part's mass otherwise."""
     urdf_path: Path | None = None
+
+    @property
+    def material_kg(self) -> float:
+        """Kilograms of :attr:`material` one part takes: its feedstock when made in the cell, else its mass."""
+        return self.feedstock_kg if self.feedstock_kg is not None else self.mass_kg
 
 
 class TargetSpec(Spec):
@@ -179,16 +246,31 @@ class TargetSpec(Spec):
     offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
+UNIT = "unit"
+"""What an operation carries when it moves the whole unit (vocabulary, not an id)."""
+
+
 class OperationSpec(Spec):
-    """An operation template: a robot motion to a target, or a station process."""
+    """An operation template: a robot motion to a target, or a station process.
+
+    ``carries`` names the bill-of-materials slots (or ``unit``) the robot holds, for its payload;
+    ``repeat_per`` repeats the operation once per piece of a slot (a screw per screw), at the successive
+    ``pattern_m`` offsets.
+    """
 
     robot: str | None = None
     station: str | None = None
     target: TargetSpec | None = None
     approach_m: float = Field(default=0.1, ge=0.0)
     dwell_s: float = Field(default=0.0, ge=0.0)
-    carries: str | None = None
-    repeat_per_screw: bool = False
+    carries: list[str] = []
+    repeat_per: str | None = None
+    pattern_m: list[tuple[float, float, float]] = []
+
+    @field_validator("carries", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _robot_xor_station(self) -> OperationSpec:
@@ -196,24 +278,51 @@ class OperationSpec(Spec):
             raise ValueError("an operation names exactly one of robot (with target) or station")
         if self.robot is not None and self.target is None:
             raise ValueError("a robot operation needs a target")
+        if self.repeat_per is not None and not self.pattern_m:
+            raise ValueError("repeat_per needs pattern_m: one offset per repetition")
         return self
+
+    @property
+    def station_id(self) -> str | None:
+        """The station the operation works at: its own, or its target's."""
+        return self.station or (self.target.station if self.target else None)
+
+
+class BomItem(Spec):
+    """One slot of a variant's bill of materials: a part and how many."""
+
+    part: str
+    qty: int = Field(default=1, ge=1)
 
 
 class VariantSpec(Spec):
-    """A product variant: its bracket, screw count, print job and process plan."""
+    """A product variant: its bill of materials (slot -> part) and its process plan (operation ids)."""
 
     mix_share: float = Field(ge=0.0, le=1.0)
-    bracket: str
-    screws: int = Field(ge=0, le=8)
-    print_time_s: float = Field(gt=0.0)
-    filament_kg: float = Field(gt=0.0)
+    bom: dict[str, BomItem]
     plan: list[str]
+
+    @field_validator("bom", mode="before")
+    @classmethod
+    def _part_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {slot: {"part": item} if isinstance(item, str) else item for slot, item in value.items()}
+        return value
+
+    def qty(self, slot: str) -> int:
+        """Pieces in a bill-of-materials slot (0 when the variant has no such slot)."""
+        item = self.bom.get(slot)
+        return item.qty if item is not None else 0
 
 
 class BufferSpec(Spec):
-    """A buffer between two stations."""
+    """A buffer of ``capacity`` units where the plan passes from one robot or station (``from``) to another (``to``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
     capacity: int = Field(ge=1)
+    from_: str = Field(alias="from")
+    to: str
 
 
 class ShiftSpec(Spec):
@@ -275,16 +384,23 @@ class CalendarSpec(Spec):
 
 
 class CostSpec(Spec):
-    """Cost parameters (EUR)."""
+    """Cost parameters, every amount in the cell's ``currency`` (an ISO 4217 code)."""
 
-    currency: Literal["EUR"] = "EUR"
+    currency: str = "EUR"
     tariff_id: str
-    labour_eur_per_h: float = Field(ge=0.0)
+    labour_per_h: float = Field(ge=0.0)
     operators_per_shift: float = Field(ge=0.0)
-    depreciation_eur_per_machine_h: dict[str, float]
-    maintenance_eur_per_h: float = Field(ge=0.0)
-    materials_eur_per_kg: dict[str, float]
-    rework_eur_per_unit: float = Field(ge=0.0)
+    depreciation_per_machine_h: dict[str, float]
+    maintenance_per_h: float = Field(ge=0.0)
+    materials_per_kg: dict[str, float]
+    rework_per_unit: float = Field(ge=0.0)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha() or not value.isupper():
+            raise ValueError(f"currency {value!r} is not an ISO 4217 code (three capital letters, e.g. EUR, PLN)")
+        return value
 
 
 class CarbonSpec(Spec):
@@ -297,11 +413,21 @@ class CarbonSpec(Spec):
 
 
 class CharacteristicSpec(Spec):
-    """A quality characteristic with its specification limits (in the characteristic's unit)."""
+    """A quality characteristic: its unit, specification limits, and the operation that measures it.
 
+    A characteristic measured by an operation that repeats (a torque per screw) is recorded once per
+    repetition, as ``<first word>_<k>_<rest>`` (:func:`item_characteristic`). Its measurements may drift with
+    tool wear (``drift_per_1000``, in its unit per 1,000 measurements) until the tool is serviced every
+    ``service_interval`` measurements.
+    """
+
+    unit: str
     target: float
     lsl: float
     usl: float
+    measured_by: str
+    drift_per_1000: float = 0.0
+    service_interval: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> CharacteristicSpec:
@@ -310,16 +436,21 @@ class CharacteristicSpec(Spec):
         return self
 
 
-class QualitySpec(Spec):
-    """Quality characteristics and the inspection policy."""
+def item_characteristic(characteristic: str, index: int) -> str:
+    """The name of a repeated measurement's ``index``-th item (1-based): the index after the first word.
 
-    screw_torque_nm: CharacteristicSpec
-    gap_mm: CharacteristicSpec
-    flush_mm: CharacteristicSpec
+    >>> item_characteristic("screw_torque_nm", 3)
+    'screw_3_torque_nm'
+    """
+    head, _, rest = characteristic.partition("_")
+    return f"{head}_{index}_{rest}"
+
+
+class QualitySpec(Spec):
+    """Quality characteristics and what happens to a unit that fails."""
+
+    characteristics: dict[str, CharacteristicSpec]
     rework_share_of_failed: float = Field(ge=0.0, le=1.0)
-    inspection_sampling: float = Field(default=1.0, gt=0.0, le=1.0)
-    tool_wear_torque_drift_nm_per_1000_screws: float = 0.0
-    maintenance_interval_screws: int = Field(default=6000, ge=1)
 
 
 class AuxPowerSpec(Spec):
@@ -373,17 +504,26 @@ class ObstacleSpec(Spec):
         return value
 
 
+CELL_FORMAT = 2
+"""The cell file format this code reads; older files are migrated when they load (:mod:`twin.cell.migrate`)."""
+
+
+def base_variant(name: str) -> str:
+    """A planning-only variant's product variant (the part before ``|``); a variant id is its own."""
+    return name.split("|", 1)[0]
+
+
 class CellSpec(Spec):
     """The whole cell definition (assets/cells/<cell>.yaml)."""
 
+    format: Literal[2] = CELL_FORMAT
     cell: CellInfo
     robots: dict[str, RobotSpec]
     stations: dict[str, StationSpec]
     parts: dict[str, PartSpec]
     operations: dict[str, OperationSpec]
-    screw_pattern_m: list[tuple[float, float, float]]
     variants: dict[str, VariantSpec]
-    buffers: dict[str, BufferSpec]
+    buffers: dict[str, BufferSpec] = {}
     shifts: CalendarSpec
     cost: CostSpec
     carbon: CarbonSpec
@@ -394,82 +534,159 @@ class CellSpec(Spec):
     @model_validator(mode="after")
     def _references(self) -> CellSpec:
         robots, stations, parts = sorted(self.robots), sorted(self.stations), sorted(self.parts)
+        machines = robots + stations
+
+        def valid(options: list[str] | set[str]) -> str:
+            return ", ".join(sorted(options)) or "none"
+
+        slots = {slot for v in self.variants.values() for slot in v.bom}
+        taken = set(self.robots) & set(self.stations)
+        if taken:
+            raise ValueError(f"stations: id {sorted(taken)[0]!r} is also a robot's; ids must be unique in the cell")
         for op_id, op in self.operations.items():
             if op.robot is not None and op.robot not in self.robots:
-                raise ValueError(f"operations.{op_id}.robot: unknown robot {op.robot!r}; valid: {', '.join(robots)}")
-            station = op.station or (op.target.station if op.target else None)
-            if station is not None and station not in self.stations:
-                raise ValueError(f"operations.{op_id}: unknown station {station!r}; valid: {', '.join(stations)}")
-            if op.carries not in (None, "bracket", "unit") and op.carries not in self.parts:
+                raise ValueError(f"operations.{op_id}.robot: unknown robot {op.robot!r}; valid: {valid(robots)}")
+            if op.station_id is not None and op.station_id not in self.stations:
+                raise ValueError(f"operations.{op_id}: unknown station {op.station_id!r}; valid: {valid(stations)}")
+            for slot in op.carries:
+                if slot != UNIT and slot not in slots:
+                    raise ValueError(
+                        f"operations.{op_id}.carries: unknown bill-of-materials slot {slot!r}; "
+                        f"valid: {UNIT}, {valid(slots)}"
+                    )
+            if op.repeat_per is not None and op.repeat_per not in slots:
                 raise ValueError(
-                    f"operations.{op_id}.carries: unknown part {op.carries!r}; valid: bracket, unit, "
-                    + ", ".join(parts)
+                    f"operations.{op_id}.repeat_per: unknown bill-of-materials slot {op.repeat_per!r}; "
+                    f"valid: {valid(slots)}"
                 )
+        for part_id, part in self.parts.items():
+            if part.made_by is not None:
+                maker = self.stations.get(part.made_by)
+                if maker is None or maker.kind != "machine":
+                    makers = [sid for sid, s in self.stations.items() if s.kind == "machine"]
+                    raise ValueError(
+                        f"parts.{part_id}.made_by: {part.made_by!r} is not a machine station; valid: {valid(makers)}"
+                    )
         for name, variant in self.variants.items():
-            if variant.bracket not in self.parts:
-                raise ValueError(
-                    f"variants.{name}.bracket: unknown part {variant.bracket!r}; valid: {', '.join(parts)}"
-                )
+            if "|" in name:
+                raise ValueError(f"variants.{name}: a variant id cannot contain '|'")
+            for slot, item in variant.bom.items():
+                if item.part not in self.parts:
+                    raise ValueError(f"variants.{name}.bom.{slot}: unknown part {item.part!r}; valid: {valid(parts)}")
             for op_id in variant.plan:
                 if op_id not in self.operations:
                     raise ValueError(
-                        f"variants.{name}.plan: unknown operation {op_id!r}; "
-                        f"valid: {', '.join(sorted(self.operations))}"
+                        f"variants.{name}.plan: unknown operation {op_id!r}; valid: {valid(set(self.operations))}"
                     )
-            if variant.screws > len(self.screw_pattern_m):
-                raise ValueError(
-                    f"variants.{name}.screws: {variant.screws} screws but screw_pattern_m has "
-                    f"{len(self.screw_pattern_m)} positions"
-                )
+                op = self.operations[op_id]
+                if op.repeat_per is not None and variant.qty(op.repeat_per) > len(op.pattern_m):
+                    raise ValueError(
+                        f"variants.{name}: {variant.qty(op.repeat_per)} x {op.repeat_per} but operations."
+                        f"{op_id}.pattern_m has {len(op.pattern_m)} positions"
+                    )
         total_share = sum(v.mix_share for v in self.variants.values())
         if self.variants and abs(total_share - 1.0) > 1e-6:
             raise ValueError(f"variants: mix_share values sum to {total_share:g}, not 1")
-        for machine in self.cost.depreciation_eur_per_machine_h:
+        for sid, station in self.stations.items():
+            for key in ("process_time_s",):
+                value = getattr(station, key)
+                if isinstance(value, dict):
+                    for variant in value:
+                        if variant not in self.variants:
+                            raise ValueError(
+                                f"stations.{sid}.{key}: unknown variant {variant!r}; valid: {valid(set(self.variants))}"
+                            )
+            for material, value in station.consumables_kg_per_unit.items():
+                for variant in value if isinstance(value, dict) else ():
+                    if variant not in self.variants:
+                        raise ValueError(
+                            f"stations.{sid}.consumables_kg_per_unit.{material}: unknown variant {variant!r}; "
+                            f"valid: {valid(set(self.variants))}"
+                        )
+        for buffer_id, buffer in self.buffers.items():
+            for end in (buffer.from_, buffer.to):
+                if end not in self.robots and end not in self.stations:
+                    raise ValueError(f"buffers.{buffer_id}: unknown robot or station {end!r}; valid: {valid(machines)}")
+        for machine in self.cost.depreciation_per_machine_h:
             if machine not in self.robots and machine not in self.stations:
                 raise ValueError(
-                    f"cost.depreciation_eur_per_machine_h: unknown machine {machine!r}; valid: "
-                    + ", ".join(robots + stations)
+                    f"cost.depreciation_per_machine_h: unknown machine {machine!r}; valid: {valid(machines)}"
                 )
-        if "printer" not in self.stations or self.stations["printer"].kind != "printer_bank":
-            raise ValueError("stations: the cell needs a printer_bank station with id 'printer'")
+        for name, char in self.quality.characteristics.items():
+            if char.measured_by not in self.operations:
+                raise ValueError(
+                    f"quality.characteristics.{name}.measured_by: unknown operation {char.measured_by!r}; "
+                    f"valid: {valid(set(self.operations))}"
+                )
+            if self.operations[char.measured_by].repeat_per is not None and "_" not in name:
+                raise ValueError(
+                    f"quality.characteristics.{name}: measured per repetition of {char.measured_by}, so its name "
+                    "needs a first word to index (e.g. screw_torque_nm -> screw_3_torque_nm)"
+                )
+        samplings = {s.inspection_sampling for s in self.stations.values() if s.kind == "inspection"}
+        if len(samplings) > 1:
+            raise ValueError("stations: every inspection station samples the same share of units (one sampling)")
         return self
 
+    @property
+    def inspection_sampling(self) -> float:
+        """The share of units inspection measures (1 when the cell inspects every unit or has no inspection)."""
+        return next((s.inspection_sampling for s in self.stations.values() if s.kind == "inspection"), 1.0)
+
+    @property
+    def making_stations(self) -> list[str]:
+        """Machine stations that make parts ahead of the units' flow (some part is ``made_by`` them)."""
+        makers = {part.made_by for part in self.parts.values() if part.made_by is not None}
+        return [sid for sid in self.stations if sid in makers]
+
+    def stations_of_kind(self, kind: str) -> list[str]:
+        """Ids of the stations of one kind, in file order."""
+        return [sid for sid, s in self.stations.items() if s.kind == kind]
+
+    def unit_mass_kg(self, variant: str) -> float:
+        """The mass of one finished unit of a variant: every part of its bill of materials."""
+        spec = self.variants[base_variant(variant)]
+        return sum(self.parts[item.part].mass_kg * item.qty for item in spec.bom.values())
+
+    def payload_kg(self, variant: str, carries: list[str]) -> float:
+        """What a robot holds in an operation that carries these slots (or the whole unit) of a variant."""
+        if UNIT in carries:
+            return self.unit_mass_kg(variant)
+        spec = self.variants[base_variant(variant)]
+        return sum(self.parts[spec.bom[slot].part].mass_kg * spec.bom[slot].qty for slot in carries if slot in spec.bom)
+
+    def measured_characteristics(self, operation: str) -> dict[str, CharacteristicSpec]:
+        """The characteristics an operation template measures."""
+        return {k: c for k, c in self.quality.characteristics.items() if c.measured_by == operation}
+
     def expand_plan(self, variant: str) -> list[PlannedOperation]:
-        """A variant's plan with per-screw operations repeated, parts resolved, ids made unique."""
+        """A variant's plan with repeated operations unrolled, payloads resolved, ids made unique."""
         spec = self.variants[variant]
-        bracket = self.parts[spec.bracket]
-        panel_mass = self.parts["base_panel"].mass_kg if "base_panel" in self.parts else 0.0
-        screw_mass = self.parts["screw_m4"].mass_kg if "screw_m4" in self.parts else 0.0
-        unit_mass = panel_mass + bracket.mass_kg + (bracket.insert_mass_kg or 0.0) + spec.screws * screw_mass
         planned: list[PlannedOperation] = []
         for op_id in spec.plan:
             op = self.operations[op_id]
-            if op.carries == "bracket":
-                payload = bracket.mass_kg + (bracket.insert_mass_kg or 0.0)
-            elif op.carries == "unit":
-                payload = unit_mass
-            elif op.carries is not None:
-                payload = self.parts[op.carries].mass_kg
-            else:
-                payload = 0.0
-            repeats = spec.screws if op.repeat_per_screw else 1
+            payload = self.payload_kg(variant, op.carries)
+            repeats = spec.qty(op.repeat_per) if op.repeat_per is not None else 1
             for i in range(repeats):
                 offset = op.target.offset_m if op.target else (0.0, 0.0, 0.0)
-                if op.repeat_per_screw:
-                    pattern = self.screw_pattern_m[i]
+                if op.repeat_per is not None:
+                    pattern = op.pattern_m[i]
                     offset = (offset[0] + pattern[0], offset[1] + pattern[1], offset[2] + pattern[2])
+                station = op.station
                 planned.append(
                     PlannedOperation(
-                        operation_id=f"{op_id}_{i + 1}" if op.repeat_per_screw else op_id,
+                        operation_id=f"{op_id}_{i + 1}" if op.repeat_per is not None else op_id,
                         template=op_id,
                         robot_id=op.robot,
-                        station_id=op.station or (op.target.station if op.target else None),
+                        station_id=op.station_id,
                         offset_m=offset,
                         approach_m=op.approach_m,
                         dwell_s=op.dwell_s,
                         payload_kg=payload,
                         process_time_s=(
-                            self.stations[op.station].process_time_s or 0.0 if op.station is not None else None
+                            self.stations[station].process_time_for(base_variant(variant))
+                            if station is not None
+                            else None
                         ),
                     )
                 )

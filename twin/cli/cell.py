@@ -1,4 +1,4 @@
-"""``twin cell check`` and ``twin cell render``: the cell-level what-if (``--set``)."""
+"""``twin cell check``, ``render`` and ``migrate``: the cell-level what-if (``--set``) and old files."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ EXIT_INFEASIBLE = 3
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
-    """Add ``twin cell check|render``.
+    """Add ``twin cell check|render|migrate``.
 
     Args:
         subparsers: The ``twin`` command's sub-parsers.
@@ -31,6 +31,10 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     render.add_argument("--width", type=int, default=1280)
     render.add_argument("--height", type=int, default=800)
     render.set_defaults(func=run_render)
+    migrate = actions.add_parser("migrate", parents=[parent], help="rewrite a cell file in the current format")
+    migrate.add_argument("source", help="the cell YAML to read")
+    migrate.add_argument("--out", required=True, help="the YAML file to write")
+    migrate.set_defaults(func=run_migrate)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -48,9 +52,9 @@ def format_check(report: dict[str, Any]) -> str:
     lines = [f"cell {report['cell']}: {'feasible' if report['feasible'] else 'INFEASIBLE'}"]
     for v in report["variants"]:
         lines.append(
-            f"\n{v['variant']}: cycle {v['cycle_time_s']:.2f} s (+ print {v['print_time_s']:.0f} s), "
+            f"\n{v['variant']}: cycle {v['cycle_time_s']:.2f} s (+ print {v['making_time_s']:.0f} s), "
             f"takt {v['takt_s']:.2f} s, bottleneck {v['bottleneck']}, energy {v['energy_j'] / 1000:.1f} kJ/unit"
-            f" ({v['print_energy_j'] / 1000:.1f} kJ printing)"
+            f" ({v['making_energy_j'] / 1000:.1f} kJ printing)"
         )
         lines.append(
             f"  {'operation':<24}{'resource':<12}{'time s':>8}{'energy J':>10}{'peak W':>9}{'clear mm':>10}  status"
@@ -71,4 +75,11 @@ def run_render(args: argparse.Namespace) -> int:
     """Write a labelled PNG of the cell."""
     picture = api.render_cell(args.cell, args.out, overrides=args.overrides, width=args.width, height=args.height)
     print(json.dumps(picture.to_dict()) if args.json else f"wrote {picture.path}")
+    return 0
+
+
+def run_migrate(args: argparse.Namespace) -> int:
+    """Write a cell file in the current format."""
+    migrated = api.migrate_cell(args.source, args.out)
+    print(json.dumps(migrated.to_dict()) if args.json else f"wrote {migrated.out} (from format {migrated.from_format})")
     return 0

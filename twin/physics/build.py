@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import pybullet as pb
 
-from twin.cell.spec import CellSpec
+from twin.cell.spec import UNIT, CellSpec
 from twin.physics.robot import RobotHandle
 from twin.physics.world import Mode, PhysicsWorld
-
-PART_HOME = {"base_panel": "feeder", "bracket": "printer"}
 
 
 class CellWorld(PhysicsWorld):
@@ -69,12 +67,7 @@ class CellWorld(PhysicsWorld):
 
     def _spawn_parts(self) -> None:
         cell = self.cell
-        bracket = next(iter(cell.variants.values())).bracket if cell.variants else None
-        placements = [("base_panel", "base_panel", "feeder", 0.0), ("bracket", bracket, "printer", -0.03)]
-        placements += [
-            ("unit_panel", "base_panel", "fixture", 0.0),
-            ("unit_bracket", bracket, "fixture", 0.01),
-        ]
+        placements = part_placements(cell)
         for name, part_id, station_id, dz in placements:
             part = cell.parts.get(part_id) if part_id else None
             station = cell.stations.get(station_id)
@@ -104,6 +97,39 @@ class CellWorld(PhysicsWorld):
             handle.set_q(_full_q(handle.n_dof, robot.home_q_rad))
             self.robots[robot_id] = handle
         self.obstacle_bodies = {name: body for name, body in self.bodies.items()}
+
+
+def part_placements(cell: CellSpec) -> list[tuple[str, str, str, float]]:
+    """Where the parts of the first variant are drawn: at the station a robot picks each from, and on the unit.
+
+    Read from the plan: a robot operation that carries nothing picks at its station; the next one that
+    carries bill-of-materials slots brings their parts from there to its own station, where they stack.
+
+    Returns:
+        ``(body name, part id, station id, height offset m)`` per drawn part.
+    """
+    variant = next(iter(cell.variants.values()), None)
+    if variant is None:
+        return []
+    placements: list[tuple[str, str, str, float]] = []
+    stacked: dict[str, int] = {}
+    source: str | None = None
+    for op_id in variant.plan:
+        op = cell.operations[op_id]
+        if op.robot is None:
+            continue
+        slots = [slot for slot in op.carries if slot != UNIT and slot in variant.bom]
+        if not op.carries:
+            source = op.station_id
+            continue
+        for slot in slots:
+            part_id, at = variant.bom[slot].part, op.station_id or ""
+            if source is not None:
+                placements.append((f"{slot}@{source}", part_id, source, 0.0))
+            placements.append((f"{slot}@{at}", part_id, at, 0.01 * stacked.get(at, 0)))
+            stacked[at] = stacked.get(at, 0) + 1
+        source = None
+    return placements
 
 
 def _full_q(n_dof: int, q: list[float]) -> list[float]:

@@ -23,7 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from twin.cell.sampling import planning_cell
-from twin.cell.spec import CellSpec, PlannedOperation, RobotSpec
+from twin.cell.spec import CellSpec, PlannedOperation, RobotSpec, base_variant
 from twin.errors import PhysicsError
 from twin.physics.cache import PhysicsCache, content_hash, file_hash
 from twin.physics.plan import (
@@ -93,8 +93,8 @@ class VariantResult:
 
     variant: str
     cycle_time_s: float
-    print_time_s: float
-    print_energy_j: float
+    making_time_s: float
+    making_energy_j: float
     takt_s: float
     bottleneck: str
     energy_j: float
@@ -109,11 +109,11 @@ class VariantResult:
         return {
             "variant": self.variant,
             "cycle_time_s": round(self.cycle_time_s, 6),
-            "print_time_s": round(self.print_time_s, 6),
+            "making_time_s": round(self.making_time_s, 6),
             "takt_s": round(self.takt_s, 6),
             "bottleneck": self.bottleneck,
             "energy_j": round(self.energy_j, 6),
-            "print_energy_j": round(self.print_energy_j, 6),
+            "making_energy_j": round(self.making_energy_j, 6),
             "feasible": self.feasible,
             "problems": self.problems,
             "warnings": self.warnings,
@@ -260,8 +260,8 @@ class CellPlanner:
                     "cycle_time_s": variant.cycle_time_s,
                     "takt_s": variant.takt_s,
                     "bottleneck": variant.bottleneck,
-                    "print_time_s": variant.print_time_s,
-                    "print_energy_j": variant.print_energy_j,
+                    "making_time_s": variant.making_time_s,
+                    "making_energy_j": variant.making_energy_j,
                     "energy_j": variant.energy_j,
                     "feasible": variant.feasible,
                     "problems": variant.problems,
@@ -292,7 +292,6 @@ class CellPlanner:
     def evaluate_variant(self, variant: str) -> VariantResult:
         """Plan every operation of one variant in order and derive its cycle figures."""
         cell = self.cell
-        spec = cell.variants[variant]
         current = {rid: self._home(robot) for rid, robot in cell.robots.items()}
         used_robots: list[str] = []
         results: list[OperationResult] = []
@@ -319,21 +318,36 @@ class CellPlanner:
                 process_time_s=None,
             )
             results.append(self.plan_robot_operation(home, current[robot_id]))
-        return self._variant_figures(variant, spec.print_time_s, results)
+        return self._variant_figures(variant, results)
 
     # figures -----------------------------------------------------------------------------------
-    def _variant_figures(self, variant: str, print_time_s: float, ops: list[OperationResult]) -> VariantResult:
+    def _variant_figures(self, variant: str, ops: list[OperationResult]) -> VariantResult:
+        """Cycle figures of a variant; a station's work is per machine of its ``count``.
+
+        Parts the variant's bill of materials has made in the cell (``made_by`` a machine) are made ahead
+        of the unit's flow: their time is the making machine's work and ``making_time_s`` (the longest
+        making time), their energy ``making_energy_j``; neither is part of ``cycle_time_s``.
+        """
         cell = self.cell
-        printer = cell.stations["printer"]
         work: dict[str, float] = {}
         for op in ops:
             resource = op.robot_id or op.station_id or "?"
-            work[resource] = work.get(resource, 0.0) + op.duration_s
-        work["printer"] = print_time_s / float(printer.printer_count or 1)
+            per = 1.0 if op.robot_id else float(cell.stations[resource].count)
+            work[resource] = work.get(resource, 0.0) + op.duration_s / per
+        making_time, making_energy = 0.0, 0.0
+        name = base_variant(variant)
+        for item in cell.variants[name].bom.values():
+            maker_id = cell.parts[item.part].made_by
+            if maker_id is None:
+                continue
+            maker = cell.stations[maker_id]
+            seconds = maker.process_time_for(name) * item.qty
+            work[maker_id] = work.get(maker_id, 0.0) + seconds / float(maker.count)
+            making_time = max(making_time, seconds)
+            making_energy += maker.power_w.get("running", 0.0) * seconds + maker.power_w.get("setup", 0.0) * (
+                maker.setup_time_s * item.qty
+            )
         bottleneck = max(sorted(work), key=lambda k: work[k])
-        print_energy = printer.power_w.get("printing", 0.0) * print_time_s + printer.power_w.get("heating", 0.0) * (
-            printer.heating_time_s or 0.0
-        )
         problems = [f"{op.operation}: {op.reason}" for op in ops if not op.feasible]
         threshold = cell.cell.clearance_threshold_m
         warnings = [
@@ -345,11 +359,11 @@ class CellPlanner:
         return VariantResult(
             variant=variant,
             cycle_time_s=sum(op.duration_s for op in ops),
-            print_time_s=print_time_s,
-            print_energy_j=print_energy,
+            making_time_s=making_time,
+            making_energy_j=making_energy,
             takt_s=work[bottleneck],
             bottleneck=bottleneck,
-            energy_j=sum(op.energy_j for op in ops) + print_energy,
+            energy_j=sum(op.energy_j for op in ops) + making_energy,
             feasible=not problems,
             problems=problems,
             warnings=warnings,

@@ -30,7 +30,7 @@ from twin.cell.spec import CellSpec
 from twin.errors import PhysicsError
 from twin.physics.cache import CACHE_VERSION, MODEL_FINGERPRINT, PhysicsCache, content_hash, file_hash
 
-PLAN_FORMAT = "cell-plan-v1"
+PLAN_FORMAT = "cell-plan-v2"
 """Version of the stored layout (frames, columns, metadata); part of :func:`plan_key`."""
 
 CONTROL_DT_S = 1.0 / 125.0
@@ -49,8 +49,8 @@ VARIANTS_SCHEMA: dict[str, Any] = {
     "cycle_time_s": pl.Float64,
     "takt_s": pl.Float64,
     "bottleneck": pl.String,
-    "print_time_s": pl.Float64,
-    "print_energy_j": pl.Float64,
+    "making_time_s": pl.Float64,
+    "making_energy_j": pl.Float64,
     "energy_j": pl.Float64,
     "feasible": pl.Boolean,
     "problems": pl.List(pl.String),
@@ -143,7 +143,7 @@ class PlanVariant:
     cycle_time_s: float
     takt_s: float
     bottleneck: str
-    print_time_s: float
+    making_time_s: float
     energy_j: float
     feasible: bool
     problems: tuple[str, ...]
@@ -177,10 +177,8 @@ def planner_inputs(cell: CellSpec) -> dict[str, Any]:
         "stations": {sid: with_urdf(station, {"mtbf_h", "mttr_min"}) for sid, station in cell.stations.items()},
         "parts": {pid: part.model_dump(mode="json", exclude={"urdf", "urdf_path"}) for pid, part in cell.parts.items()},
         "operations": {oid: op.model_dump(mode="json") for oid, op in cell.operations.items()},
-        "screw_pattern_m": cell.screw_pattern_m,
         "variants": [
-            [name, variant.model_dump(mode="json", exclude={"mix_share", "filament_kg"})]
-            for name, variant in cell.variants.items()
+            [name, variant.model_dump(mode="json", exclude={"mix_share"})] for name, variant in cell.variants.items()
         ],
         "obstacles": {name: obstacle.model_dump(mode="json") for name, obstacle in cell.obstacles.items()},
     }
@@ -314,7 +312,7 @@ class CellPlan:
             cycle_time_s=row["cycle_time_s"],
             takt_s=row["takt_s"],
             bottleneck=row["bottleneck"],
-            print_time_s=row["print_time_s"],
+            making_time_s=row["making_time_s"],
             energy_j=row["energy_j"],
             feasible=row["feasible"],
             problems=tuple(row["problems"]),

@@ -152,7 +152,7 @@ def _hourly_groups(rows: pl.DataFrame, timezone: str) -> tuple[list[np.ndarray],
     return groups, labels
 
 
-def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[str, dict[str, Any]]:
+def control_charts(p: Prepared, torque_family: str | None = None) -> dict[str, dict[str, Any]]:
     """The report's control charts.
 
     - ``torque_xbar_s``: X̄-S of the first-pass screw torques measured in the period, one subgroup per
@@ -162,7 +162,8 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
 
     Args:
         p: The prepared period (its measurements must include the torque family).
-        torque_family: Characteristic family of the X̄-S chart.
+        torque_family: Characteristic family of the X̄-S chart; when None, the cell's first characteristic
+            measured several times per unit (by a repeated operation), else its first characteristic.
 
     Returns:
         Chart name -> ``{"charts": [...], "labels": [...], "title": str}``; a chart without enough data
@@ -170,6 +171,7 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
     """
     tz = p.data.period.timezone
     out: dict[str, dict[str, Any]] = {}
+    torque_family = torque_family or subgrouped_characteristic(p.cell)
     torque = p.data.measurements.filter(pl.col("value").is_not_null() & (pl.col("family") == torque_family))
     groups, labels = _hourly_groups(torque, tz)
     if len(groups) >= 2:
@@ -198,6 +200,13 @@ def control_charts(p: Prepared, torque_family: str = "screw_torque_nm") -> dict[
     return out
 
 
+def subgrouped_characteristic(cell: Any) -> str | None:
+    """The characteristic an X̄-S chart follows: the first measured per repetition, else the first one."""
+    chars = cell.quality.characteristics
+    repeated = [name for name, c in chars.items() if cell.operations[c.measured_by].repeat_per is not None]
+    return next(iter(repeated or list(chars)), None)
+
+
 CAPABILITY_MAX_UNITS = 10_000
 """Capability is estimated on about this many units at most, sampled over the whole period."""
 
@@ -217,7 +226,7 @@ def capability_table(p: Prepared) -> pl.DataFrame:
         One row per family: ``characteristic``, ``n``, ``n_units``, ``mean``, ``lsl``, ``usl``, ``target``,
         ``cp``, ``cpk``, ``pp``, ``ppk``, ``cpm``, ``sigma_within``, ``sigma_overall``, ``subgroups``.
     """
-    specs = {name: getattr(p.cell.quality, name) for name in ("screw_torque_nm", "gap_mm", "flush_mm")}
+    specs = dict(p.cell.quality.characteristics)
     by_family = p.data.measurements.filter(
         pl.col("value").is_not_null() & pl.col("family").is_in(list(specs))
     ).partition_by("family", as_dict=True, include_key=False)
@@ -291,14 +300,17 @@ def factor_table(p: Prepared, carbon_result: dict[str, Any]) -> pl.DataFrame:
             "used_for": used_for,
         }
 
-    rows.append(param("cost.labour_eur_per_h", c.labour_eur_per_h, "EUR/h", "cost: labour"))
+    currency = c.currency
+    rows.append(param("cost.labour_per_h", c.labour_per_h, f"{currency}/h", "cost: labour"))
     rows.append(param("cost.operators_per_shift", c.operators_per_shift, "operators", "cost: labour"))
-    rows.append(param("cost.maintenance_eur_per_h", c.maintenance_eur_per_h, "EUR/h of run time", "cost: maintenance"))
-    rows.append(param("cost.rework_eur_per_unit", c.rework_eur_per_unit, "EUR/unit", "cost: poor quality"))
-    for machine, rate in c.depreciation_eur_per_machine_h.items():
-        rows.append(param(f"cost.depreciation_eur_per_machine_h.{machine}", rate, "EUR/machine h", "cost: equipment"))
-    for material, price in c.materials_eur_per_kg.items():
-        rows.append(param(f"cost.materials_eur_per_kg.{material}", price, "EUR/kg", "cost: material"))
+    rows.append(param("cost.maintenance_per_h", c.maintenance_per_h, f"{currency}/h of run time", "cost: maintenance"))
+    rows.append(param("cost.rework_per_unit", c.rework_per_unit, f"{currency}/unit", "cost: poor quality"))
+    for machine, rate in c.depreciation_per_machine_h.items():
+        rows.append(
+            param(f"cost.depreciation_per_machine_h.{machine}", rate, f"{currency}/machine h", "cost: equipment")
+        )
+    for material, price in c.materials_per_kg.items():
+        rows.append(param(f"cost.materials_per_kg.{material}", price, f"{currency}/kg", "cost: material"))
     return _frame(rows)
 
 
@@ -321,9 +333,9 @@ def collect(p: Prepared, ideal_cycle_s: Mapping[str, float], step: Callable[[str
     tick("cost")
     carbon = figures.carbon_of(p)
     tick("carbon")
-    fpy = quality.first_pass_yield(p.units, p.cell.quality.inspection_sampling)
+    fpy = quality.first_pass_yield(p.units, p.cell.inspection_sampling)
     pareto = quality.defect_pareto(p.data.defects, p.units)
-    weekly = quality.weekly_trends(p.units, tz, p.split.hourly, oee["by_day"], p.cell.quality.inspection_sampling)
+    weekly = quality.weekly_trends(p.units, tz, p.split.hourly, oee["by_day"], p.cell.inspection_sampling)
     settings = quality.settings_change(p.data.robot_cycles, p.data.measurements, p.units)
     tick("quality")
     charts = control_charts(p)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from twin.cell.load import apply_overrides, format_validation_error, load_cell_data, read_yaml
+from twin.cell.load import apply_overrides, format_validation_error, load_cell_data, read_cell_yaml, read_yaml
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError
 from twin.paths import ASSETS_DIR, SCENARIOS_DIR
@@ -94,7 +94,7 @@ def load_scenario(reference: str | Path, changes: Mapping[str, Any] | None = Non
 def scenario_from_spec(spec: ScenarioSpec, path: Path) -> Scenario:
     """Build the changed cell of an already validated spec (``path`` names the scenario in errors)."""
     cell_path = _cell_path(spec.cell, path)
-    data = apply_changes(read_yaml(cell_path), spec.changes, path)
+    data = apply_changes(read_cell_yaml(cell_path), spec.changes, path)
     try:
         cell = load_cell_data(data, cell_path)
     except ConfigError as exc:
@@ -162,8 +162,8 @@ def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) 
         if add.speed_override is not None:
             robot["speed_override"] = add.speed_override
         robots[rid] = robot
-        rates = cost.setdefault("depreciation_eur_per_machine_h", {})
-        rate = add.depreciation_eur_per_machine_h
+        rates = cost.setdefault("depreciation_per_machine_h", {})
+        rate = add.depreciation_per_machine_h
         rates[rid] = rate if rate is not None else rates.get(add.copy_of, 0.0)
 
     for rid, fields in changes.robots.items():
@@ -192,8 +192,6 @@ def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) 
     for sid, fields in changes.stations.items():
         _check("changes.stations", sid, list(stations), "station", source)
         stations[sid] = deep_merge(stations[sid], fields)
-    if changes.printer_count is not None:
-        stations["printer"]["printer_count"] = changes.printer_count
 
     variants: dict[str, Any] = data.get("variants", {})
     for name, plan in changes.operation_order.items():
@@ -204,14 +202,15 @@ def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) 
             _check(f"changes.operation_order.{name}", op, list(operations), "operation", source)
         for target in targets:
             variants[target]["plan"] = list(plan)
-    if changes.screw_order is not None:
-        pattern = data.get("screw_pattern_m", [])
-        if sorted(changes.screw_order) != list(range(1, len(pattern) + 1)):
+    for template, order in changes.pattern_order.items():
+        _check("changes.pattern_order", template, list(operations), "operation", source)
+        pattern = operations[template].get("pattern_m", [])
+        if sorted(order) != list(range(1, len(pattern) + 1)):
             raise ConfigError(
-                f"{source}: changes.screw_order: expected a permutation of 1..{len(pattern)} "
-                f"(one entry per screw position), got {changes.screw_order}"
+                f"{source}: changes.pattern_order.{template}: expected a permutation of 1..{len(pattern)} "
+                f"(one entry per position of its pattern_m), got {order}"
             )
-        data["screw_pattern_m"] = [pattern[i - 1] for i in changes.screw_order]
+        operations[template]["pattern_m"] = [pattern[i - 1] for i in order]
     if changes.variant_mix:
         for name in changes.variant_mix:
             _check("changes.variant_mix", name, list(variants), "variant", source)
@@ -251,19 +250,23 @@ def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) 
             raise ConfigError(f"{source}: changes.materials.{part}: {exc}") from exc
         parts[part]["material"] = material
     if changes.inspection_sampling is not None:
-        data.setdefault("quality", {})["inspection_sampling"] = changes.inspection_sampling
+        inspecting = [s for s in stations.values() if s.get("kind") == "inspection"]
+        if not inspecting:
+            raise ConfigError(f"{source}: changes.inspection_sampling: the cell has no inspection station")
+        for station in inspecting:
+            station["sampling"] = changes.inspection_sampling
     for rid, fault in changes.faults.items():
         _check("changes.faults", rid, [*robots, *stations], "robot or station", source)
         holder = robots.get(rid) or stations[rid]
         holder["mtbf_h"], holder["mttr_min"] = fault.mtbf_h, fault.mttr_min
     if changes.set:
         data = apply_overrides(data, changes.set, source)
-    prices = data.get("cost", {}).get("materials_eur_per_kg", {})
+    prices = data.get("cost", {}).get("materials_per_kg", {})
     for part, material in changes.materials.items():
         if material not in prices:
             raise ConfigError(
                 f"{source}: changes.materials.{part}: material {material!r} has no price; add "
-                f"cost.materials_eur_per_kg.{material} under changes.set (priced: {', '.join(sorted(prices))})"
+                f"cost.materials_per_kg.{material} under changes.set (priced: {', '.join(sorted(prices))})"
             )
     return data
 

@@ -29,7 +29,7 @@ class AddRobot(Spec):
     base_pose: Pose
     home_q_rad: list[float] | None = None
     speed_override: float | None = Field(default=None, gt=0.0, le=1.0)
-    depreciation_eur_per_machine_h: float | None = Field(default=None, ge=0.0)
+    depreciation_per_machine_h: float | None = Field(default=None, ge=0.0)
 
 
 class FaultChange(Spec):
@@ -48,9 +48,8 @@ class Changes(Spec):
     operation_robots: dict[str, str] = {}
     station_poses: dict[str, Pose] = {}
     stations: dict[str, dict[str, Any]] = {}
-    printer_count: int | None = Field(default=None, ge=1)
     operation_order: dict[str, list[str]] = {}
-    screw_order: list[int] | None = None
+    pattern_order: dict[str, list[int]] = {}
     variant_mix: dict[str, float] = {}
     buffers: dict[str, int] = {}
     shifts: CalendarSpec | None = None
@@ -97,8 +96,8 @@ class ScenarioSpec(Spec):
 
     id: str | None = None
     description: str = ""
-    cell: str = "cells/microfactory.yaml"
-    baseline: str | None = "baseline-v1"
+    cell: str = "cells/microfactory-v2.yaml"
+    baseline: str | None = "baseline-v2"
     seed: int = Field(default=0, ge=0)
     horizon_days: float = Field(default=28.0, gt=0.0, le=3660.0)
     replications: int = Field(default=10, ge=1, le=10000)
@@ -130,7 +129,7 @@ class SweepSpec(Spec):
     """A sweep file: the base scenario and the parameters to vary.
 
     A parameter's name is a dotted path inside the scenario's ``changes`` (``speed_override``,
-    ``speed_override.R2``, ``buffers.printer_to_fixture``, ``printer_count``) or, with the prefix
+    ``speed_override.R2``, ``buffers.brackets``, ``stations.printers.count``) or, with the prefix
     ``cell.``, any cell value in ``--set`` form (``cell.robots.R1.mtbf_h``).
     """
 

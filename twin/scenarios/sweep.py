@@ -1,14 +1,14 @@
 """A sweep file -> runs: the parameter grid (or a seeded random sample) over a base scenario.
 
 A parameter's name is a dotted path inside the scenario's ``changes`` (``speed_override``,
-``speed_override.R2``, ``buffers.printer_to_fixture``, ``printer_count``, ``inspection_sampling``), or
+``speed_override.R2``, ``buffers.brackets``, ``stations.printers.count``, ``inspection_sampling``), or
 ``cell.<path>`` for any cell value in ``--set`` form.
 
 >>> from twin.scenarios.spec import SweepSpec
->>> spec = SweepSpec.model_validate({"scenario": "baseline-v1", "parameters": {
-...     "speed_override": {"values": [0.5, 0.8]}, "buffers.printer_to_fixture": {"values": [2, 6]}}})
+>>> spec = SweepSpec.model_validate({"scenario": "baseline-v2", "parameters": {
+...     "speed_override": {"values": [0.5, 0.8]}, "buffers.brackets": {"values": [2, 6]}}})
 >>> expand(spec, seed=0)[1]
-{'speed_override': 0.5, 'buffers.printer_to_fixture': 6}
+{'speed_override': 0.5, 'buffers.brackets': 6}
 >>> parameter_changes({"speed_override.R2": 0.7, "cell.robots.R1.mtbf_h": 90})
 {'speed_override': {'R2': 0.7}, 'set': ['robots.R1.mtbf_h=90']}
 """

@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 US = 1_000_000
 MIN_FAULTS = 3  # fewer faults than this give no MTBF fit (the cell file's value stands)
 MIN_SAMPLES = 30  # fewer first measurements than this give no quality fit
-FITTED_FAMILIES = ("screw_torque_nm", "gap_mm", "flush_mm")
 
 _QUERIES: dict[str, str] = {
     "events": """
@@ -184,13 +183,13 @@ def fit_faults(faults: pl.DataFrame, cycles: pl.DataFrame) -> dict[str, tuple[fl
 
 
 def fit_quality(quality: pl.DataFrame) -> dict[str, tuple[float, float]]:
-    """Family -> (mean, sigma) of the first-pass measurements, for the families the simulation draws.
+    """Family -> (mean, sigma) of the first-pass measurements (the simulation reads its cell's characteristics).
 
     Args:
         quality: First-pass measurements (:attr:`MeasuredData.quality_rows`).
 
     Returns:
-        The fits of :data:`FITTED_FAMILIES` with at least :data:`MIN_SAMPLES` measurements and a spread.
+        The fits of the families with at least :data:`MIN_SAMPLES` measurements and a spread.
     """
     if quality.is_empty():
         return {}
@@ -199,7 +198,7 @@ def fit_quality(quality: pl.DataFrame) -> dict[str, tuple[float, float]]:
     )
     out = {}
     for row in stats.sort("family").iter_rows(named=True):
-        if row["family"] in FITTED_FAMILIES and row["len"] >= MIN_SAMPLES and row["sd"]:
+        if row["len"] >= MIN_SAMPLES and row["sd"]:
             out[row["family"]] = (float(row["mean"]), float(row["sd"]))
     return out
 

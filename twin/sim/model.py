@@ -281,8 +281,8 @@ class ProductionModel:
         self.screws = {r: 0 for r in inputs.stage_robots}
         self.maintenance_due: dict[str, int | None] = {r: None for r in inputs.stage_robots}
         self._torque_log_ok = _torque_table(inputs.quality)
-        self._heat_j = inputs.printer_power_w.get("heating", 0.0) * inputs.heating_s
-        self._print_w = inputs.printer_power_w.get("printing", 0.0)
+        self._heat_j = inputs.printer_power_w.get("setup", 0.0) * inputs.heating_s
+        self._print_w = inputs.printer_power_w.get("running", 0.0)
         self._heat_s = inputs.heating_s
         self._print_s = [v.print_s for v in inputs.variants]
         self._printer_count = inputs.printer_count
@@ -687,7 +687,7 @@ def _torque_table(q: Any) -> list[float]:
     """Cumulative log P(screw in spec) over the screws driven since the last bit change."""
     from scipy.special import ndtr
 
-    n = q.maintenance_interval_screws * 2 + 4000
+    n = min(q.maintenance_interval_screws, 50_000) * 2 + 4000  # beyond it the last rate extrapolates
     s = np.arange(n, dtype=np.float64)
     mean = q.torque_mean_nm + q.drift_nm_per_screw * s
     if q.torque_sigma_nm > 0:

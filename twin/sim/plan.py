@@ -27,7 +27,7 @@ from typing import Any
 from twin.analytics.ideal import plan_ideal_cycle_times
 from twin.cell.calendar import ShiftCalendar
 from twin.cell.sampling import WITHOUT_INSPECTION, inspection_stations, plan_without_inspection
-from twin.cell.spec import CellSpec
+from twin.cell.spec import UNIT, CellSpec
 from twin.errors import ConfigError, PhysicsError
 from twin.telemetry.schema import SIMULATED_PREFIX
 
@@ -37,10 +37,11 @@ WORK, RELEASE_NEST, INSPECT, SCREWED, CONVEY = range(5)
 BIN_S = 900.0  # energy meter interval (the generator's 15 min)
 NOMINAL_CP = 5.0 / 3.0  # nominal process capability (Cp) when no measured quality data exists
 REPAIR_SIGMA = 0.6  # log-normal spread of repair times (mean = MTTR)
-NEST_BUFFER = "fixture_to_inspection"  # fixture nests: units loaded or in work on the fixture
-BRACKET_BUFFER = "printer_to_fixture"  # printed brackets waiting for the loader
-OUTFEED_BUFFER = "inspection_to_outfeed"  # places on the outfeed conveyor
-DEFAULT_BUFFERS = {NEST_BUFFER: 2, BRACKET_BUFFER: 6, OUTFEED_BUFFER: 4}
+NEVER_SERVICED = 10**9  # service interval of a tool the cell never services
+# the capacities the production model knows, by the part they play (keys of SimInputs.buffers, not cell ids)
+NEST_BUFFER = "nests"  # places of the station that holds a unit from its loading until it is carried away
+BRACKET_BUFFER = "made_parts"  # parts made ahead of the flow, waiting for the robot that picks them
+OUTFEED_BUFFER = "outfeed_places"  # places on the conveyor that ends a unit's way
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class Quality:
     sampling: float
     source: str
     inspected: tuple[Characteristic, ...] = ()
+    per_item: str = ""
+    """The characteristic drawn per repetition (``torque_*`` fields; empty without one)."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,9 @@ def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segme
     stages: list[list[Segment]] = []
     robots: list[str] = []
     released = False
-    screws_left = spec.screws
+    repeated_slot = _measured_repeat_slot(cell)
+    repeats = spec.qty(repeated_slot) if repeated_slot is not None else 0
+    screws_left = repeats
     for planned, op in zip(expanded, ops, strict=False):
         template = cell.operations[planned.template]
         if planned.robot_id is not None:
@@ -203,14 +208,14 @@ def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segme
                     )
                 robots.append(rid)
                 stages.append([])
-            if not released and template.carries == "unit" and stages:
+            if not released and UNIT in template.carries and stages:
                 stages[-1].append(Segment(RELEASE_NEST))
                 released = True
             stages[-1].append(Segment(WORK, rid, op.duration_s, op.energy_j))
-            if template.repeat_per_screw:
+            if template.repeat_per is not None and template.repeat_per == repeated_slot:
                 screws_left -= 1
                 if screws_left == 0:
-                    stages[-1].append(Segment(SCREWED, rid, count=spec.screws))
+                    stages[-1].append(Segment(SCREWED, rid, count=repeats))
             continue
         if not stages:
             raise ConfigError(
@@ -233,8 +238,8 @@ def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segme
         if rid in homes:
             home = homes[rid]
             stages[index].append(Segment(WORK, rid, home.duration_s, home.energy_j))
-    if screws_left > 0 and spec.screws:
-        stages[-1].append(Segment(SCREWED, robots[-1], count=spec.screws - screws_left))
+    if screws_left > 0 and repeats:
+        stages[-1].append(Segment(SCREWED, robots[-1], count=repeats - screws_left))
     return tuple(_merge(stage) for stage in stages)
 
 
@@ -269,11 +274,37 @@ def _normal_out(mean: float, sigma: float, lsl: float, usl: float) -> float:
     return cdf(lsl) + 1.0 - cdf(usl)
 
 
+def _measured_repeat_slot(cell: CellSpec) -> str | None:
+    """The bill-of-materials slot whose repetitions the per-item characteristic measures (a torque per screw)."""
+    name = _per_item_characteristic(cell)
+    return None if name is None else cell.operations[cell.quality.characteristics[name].measured_by].repeat_per
+
+
+def _per_item_characteristic(cell: CellSpec) -> str | None:
+    """The characteristic measured once per repetition of an operation (the model knows at most one)."""
+    repeated = [
+        name
+        for name, c in cell.quality.characteristics.items()
+        if cell.operations[c.measured_by].repeat_per is not None
+    ]
+    if len(repeated) > 1:
+        raise ConfigError(
+            f"cell {cell.cell.id}: the production model draws one characteristic per repetition; "
+            f"{', '.join(repeated)} are all measured per repetition"
+        )
+    return repeated[0] if repeated else None
+
+
 def quality_model(cell: CellSpec, fitted: dict[str, tuple[float, float]] | None = None) -> Quality:
     """The defect model: fitted (mean, sigma) per characteristic when given, else nominal from the spec limits.
 
-    Nominal: centred on the target, sigma = (USL - LSL) / (6 Cp) with Cp = 5/3, and the cell's tool-wear
-    drift of the screw torque. Fitted values already contain the drift, so none is added.
+    Nominal: centred on the target, sigma = (USL - LSL) / (6 Cp) with Cp = 5/3, and, for the characteristic
+    measured per repetition (a torque per screw), its tool-wear drift. Fitted values already contain the
+    drift, so none is added. Characteristics measured at an inspection station are judged there.
+
+    Raises:
+        ConfigError: A characteristic is measured where the model does not draw it (neither per repetition
+            of a robot operation nor at an inspection station).
     """
     q = cell.quality
     fitted = fitted or {}
@@ -283,27 +314,89 @@ def quality_model(cell: CellSpec, fitted: dict[str, tuple[float, float]] | None 
             return fitted[name]
         return spec.target, (spec.usl - spec.lsl) / (6.0 * NOMINAL_CP)
 
-    t_mean, t_sigma = char("screw_torque_nm", q.screw_torque_nm)
+    per_item = _per_item_characteristic(cell)
+    inspecting = inspection_stations(cell)
     p_ok = 1.0
     inspected = []
-    for name in ("gap_mm", "flush_mm"):
-        spec = getattr(q, name)
+    for name, spec in q.characteristics.items():
+        if name == per_item:
+            continue
+        if cell.operations[spec.measured_by].station not in inspecting:
+            raise ConfigError(
+                f"quality.characteristics.{name}: measured by {spec.measured_by}, which is neither repeated nor "
+                "an inspection station's operation; the production model draws only those"
+            )
         mean, sigma = char(name, spec)
         inspected.append(Characteristic(name, mean, sigma, spec.lsl, spec.usl))
         p_ok *= 1.0 - inspected[-1].p_out
+    if per_item is None:
+        t_mean, t_sigma, t_lsl, t_usl, drift, interval = 0.0, 0.0, -math.inf, math.inf, 0.0, NEVER_SERVICED
+    else:
+        t = q.characteristics[per_item]
+        t_mean, t_sigma = char(per_item, t)
+        t_lsl, t_usl = t.lsl, t.usl
+        drift = 0.0 if per_item in fitted else t.drift_per_1000 / 1000.0
+        interval = t.service_interval or NEVER_SERVICED
     return Quality(
         torque_mean_nm=t_mean,
         torque_sigma_nm=t_sigma,
-        torque_lsl=q.screw_torque_nm.lsl,
-        torque_usl=q.screw_torque_nm.usl,
-        drift_nm_per_screw=0.0 if "screw_torque_nm" in fitted else q.tool_wear_torque_drift_nm_per_1000_screws / 1000.0,
-        maintenance_interval_screws=q.maintenance_interval_screws,
+        torque_lsl=t_lsl,
+        torque_usl=t_usl,
+        drift_nm_per_screw=drift,
+        maintenance_interval_screws=interval,
         p_inspection_defect=1.0 - p_ok,
         rework_share=q.rework_share_of_failed,
-        sampling=q.inspection_sampling,
+        sampling=cell.inspection_sampling,
         source="measured" if fitted else "nominal",
         inspected=tuple(inspected),
+        per_item=per_item or "",
     )
+
+
+def _repeats(cell: CellSpec, variant: str) -> int:
+    """How often a unit of the variant repeats the operation measuring the per-item characteristic."""
+    slot = _measured_repeat_slot(cell)
+    return cell.variants[variant].qty(slot) if slot is not None else 0
+
+
+def _flow_capacities(cell: CellSpec) -> tuple[str, Any, dict[str, int]]:
+    """The making machine, and the capacities of the model's flow read from the cell.
+
+    This production model knows one shape: parts made ahead of the flow by one machine station into a
+    declared buffer towards the robot that picks them; the station a unit is loaded into (its places hold
+    the units from loading until carried away); and a conveyor that ends the unit's way.
+
+    Raises:
+        ConfigError: The cell has another shape (named, with what is missing).
+    """
+    makers = cell.making_stations
+    if len(makers) != 1:
+        raise ConfigError(
+            f"cell {cell.cell.id}: the production model needs exactly one machine station that makes parts "
+            f"(parts made_by it); the cell has {len(makers)}: {', '.join(makers) or 'none'}"
+        )
+    maker = makers[0]
+    out = [b for b in cell.buffers.values() if b.from_ == maker]
+    if not out:
+        raise ConfigError(
+            f"cell {cell.cell.id}: the parts {maker} makes need a buffer from {maker} to the robot that picks "
+            f"them (buffers: <name>: {{capacity: N, from: {maker}, to: <robot>}})"
+        )
+    holding = None
+    for name in cell.variants:
+        for op_id in cell.variants[name].plan:
+            op = cell.operations[op_id]
+            if op.robot is not None and op.carries and UNIT not in op.carries:
+                holding = op.station_id
+                break
+        break
+    conveyors = [cell.stations[sid] for sid in cell.stations_of_kind("conveyor")]
+    capacities = {
+        BRACKET_BUFFER: out[0].capacity,
+        NEST_BUFFER: cell.stations[holding].capacity if holding is not None else 1,
+        OUTFEED_BUFFER: conveyors[0].capacity if conveyors else 1,
+    }
+    return maker, cell.stations[maker], capacities
 
 
 def build_inputs(
@@ -344,15 +437,10 @@ def build_inputs(
         ConfigError: The plan cannot be read as stages, or the cell has no printer bank.
         PhysicsError: A variant is infeasible.
     """
-    sampling = cell.quality.inspection_sampling
+    sampling = cell.inspection_sampling
     plan = plan_variants(cell, cache=cache) if planned is None else planned
-    banks = [sid for sid, station in cell.stations.items() if station.kind == "printer_bank"]
-    if not banks:
-        kinds = ", ".join(f"{sid} ({s.kind})" for sid, s in cell.stations.items())
-        raise ConfigError(f"cell {cell.cell.id}: the simulation needs a printer_bank station; stations: {kinds}")
-    printer_id = banks[0]
-    printer = cell.stations[printer_id]
-    printer_count = printer.printer_count or 1
+    printer_id, printer, buffers = _flow_capacities(cell)
+    printer_count = printer.count
     variants = []
     robots_seen: tuple[str, ...] | None = None
     for name, spec in cell.variants.items():
@@ -378,8 +466,8 @@ def build_inputs(
             VariantPlan(
                 name=name,
                 share=spec.mix_share,
-                screws=spec.screws,
-                print_s=spec.print_time_s,
+                screws=_repeats(cell, name),
+                print_s=printer.process_time_for(name),
                 stages=stages,
                 stages_no_inspection=skip,
                 stage_work_s=tuple(sum(s.duration_s for s in st if s.kind in (WORK, INSPECT)) for st in stages),
@@ -406,13 +494,11 @@ def build_inputs(
         idle[rid] = (share.in_shift * w, share.off_shift * w)
     for sid, station in cell.stations.items():
         idle[sid] = (
-            station.power_w.get("standby", 0.0) * (station.printer_count or 1),
+            station.power_w.get("standby", 0.0) * station.count,
             station.power_w.get("off", 0.0),
         )
     aux: Any = cell.cell.aux_power_w
     idle["cell_aux"] = (aux["in_shift"], aux["off_shift"]) if isinstance(aux, dict) else (aux.in_shift, aux.off_shift)
-    buffers = dict(DEFAULT_BUFFERS)
-    buffers.update({k: b.capacity for k, b in cell.buffers.items() if k in DEFAULT_BUFFERS})
     conveyors = sorted(sid for sid, s in cell.stations.items() if s.kind == "conveyor")
     resources = tuple(dict.fromkeys([*robots_seen, printer_id, *sorted(inspection_stations(cell)), *conveyors]))
     if ideal_cycle_s is None:
@@ -427,7 +513,7 @@ def build_inputs(
         screw_robot=screw_robot,
         printer_id=printer_id,
         printer_count=printer_count,
-        heating_s=printer.heating_time_s or 0.0,
+        heating_s=printer.setup_time_s,
         printer_power_w=dict(printer.power_w),
         buffers=buffers,
         faults=faults,

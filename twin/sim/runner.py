@@ -46,8 +46,8 @@ class ReplicationTask:
 def telemetry_stem(scenario_id: str, seed: int, replication: int) -> str:
     """What follows the stream in a replication's telemetry file names.
 
-    >>> telemetry_stem("baseline-v1", 7, 2)
-    'simulated-baseline-v1-seed7-r2'
+    >>> telemetry_stem("baseline-v2", 7, 2)
+    'simulated-baseline-v2-seed7-r2'
     """
     return f"simulated-{scenario_id}-seed{seed}-r{replication}"
 

@@ -30,10 +30,11 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from twin.cell.spec import item_characteristic
 from twin.sim.model import Draws, replication_seed
 from twin.sim.plan import BIN_S, INSPECT, SimInputs
 from twin.sim.record import INSPECTION_DEFECT, REWORKED, SCREW_DEFECT, ReplicationRecord
-from twin.telemetry.schema import SIMULATED_PREFIX
+from twin.telemetry.schema import SIMULATED_PREFIX, defect_code, fault_code, service_code
 
 US = 1_000_000
 REWORK_DELAY_S = (1800.0, 7200.0)
@@ -72,14 +73,13 @@ GRID_SCHEMA: dict[str, pl.DataType] = {
     "interval_min": pl.Int64(),
 }
 EVENT_NAMES = ("cycle_start", "cycle_end", "fault_start", "fault_end", "setup_start", "setup_end")
-SETUP_CODE = "MAINT_SCREWDRIVER_BIT"
 
 
 def source_of(scenario_id: str) -> str:
     """The ``source`` value of a scenario's rows.
 
-    >>> source_of("baseline-v1")
-    'simulated:baseline-v1'
+    >>> source_of("baseline-v2")
+    'simulated:baseline-v2'
     """
     return f"{SIMULATED_PREFIX}{scenario_id}"
 
@@ -142,7 +142,7 @@ def events_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
             continue
         resources = [r for r, _, _ in rows]
         stations += [r for r in dict.fromkeys(resources) if r not in stations]
-        code_names = [f"{r.upper()}_FAULT" if kind == "fault" else SETUP_CODE for r in resources]
+        code_names = [fault_code(r) if kind == "fault" else service_code(r) for r in resources]
         codes += [c for c in dict.fromkeys(code_names) if c not in codes]
         station_index = np.asarray([stations.index(r) for r in resources], dtype=np.int32)
         code_index = np.asarray([codes.index(c) for c in code_names], dtype=np.int32)
@@ -246,7 +246,8 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
     screws_of = np.asarray([v.screws for v in inputs.variants], dtype=np.int64)
     screwed = np.flatnonzero(np.isfinite(screwed_at) & (screwed_at < end))
     retorqued: list[tuple[NDArray, NDArray, NDArray]] = []  # (unit, 0-based screw, torque mean)
-    if inputs.screw_robot is not None and len(screwed):
+    head, _, rest = q.per_item.partition("_")
+    if inputs.screw_robot is not None and q.per_item and len(screwed):
         n = screws_of[variant[screwed]]
         unit = np.repeat(screwed, n)
         first = np.repeat(np.cumsum(n) - n, n)
@@ -272,11 +273,11 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
                     "usl": q.torque_usl,
                 }
             ).with_columns(
-                pl.concat_str(pl.lit("screw_"), pl.col("characteristic"), pl.lit("_torque_nm")).alias("characteristic"),
+                pl.concat_str(pl.lit(f"{head}_"), pl.col("characteristic"), pl.lit(f"_{rest}")).alias("characteristic"),
                 pl.when(pl.col("value") < q.torque_lsl)
-                .then(pl.lit("TORQUE_LOW"))
+                .then(pl.lit(defect_code(q.per_item, low=True)))
                 .when(pl.col("value") > q.torque_usl)
-                .then(pl.lit("TORQUE_HIGH"))
+                .then(pl.lit(defect_code(q.per_item, low=False)))
                 .alias("defect_code"),
             )
         )
@@ -300,7 +301,7 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
             value = _inside(rng, mean, c.sigma, c.lsl, c.usl)
             out = failing == index
             value[out] = _outside(rng, mean[out], c.sigma, c.lsl, c.usl)
-            code = f"{c.name.split('_')[0].upper()}_OUT"
+            code = defect_code(c.name)
             rows = {"t": inspected_at[inspected], "unit": inspected, "value": value}
             retest = {
                 "t": again[keep],
@@ -335,7 +336,7 @@ def quality_frame(inputs: SimInputs, record: ReplicationRecord) -> pl.DataFrame:
                     "t": at[keep],
                     "unit": unit[keep],
                     "station_id": inputs.screw_robot,
-                    "characteristic": [f"screw_{i + 1}_torque_nm" for i in k[keep]],
+                    "characteristic": [item_characteristic(q.per_item, i + 1) for i in k[keep]],
                     "value": _inside(rng, mean[keep], q.torque_sigma_nm, q.torque_lsl, q.torque_usl),
                     "lsl": q.torque_lsl,
                     "usl": q.torque_usl,

@@ -37,8 +37,9 @@ import numpy as np
 import polars as pl
 
 from twin.cell.calendar import lay_out
-from twin.cell.spec import CellSpec
+from twin.cell.spec import CellSpec, item_characteristic
 from twin.errors import InputError
+from twin.telemetry.schema import defect_code, fault_code, service_code
 
 US = 1_000_000
 METER_INTERVAL_S = 900
@@ -57,7 +58,7 @@ class GenerateConfig:
     speed_after: float = 0.7
     hires_cycles_per_shift: int = 2
     grid_intensity_path: Path | None = None
-    register_reset_meter: str = "inspection"
+    register_reset_meter: str | None = None  # a meter whose register is replaced mid-period; None: the inspection
 
 
 @dataclass
@@ -88,6 +89,7 @@ class OpPlan:
     duration_s: float
     energy_j: float
     trace: dict[str, np.ndarray] | None
+    template: str = ""
 
 
 @dataclass
@@ -123,6 +125,7 @@ def plan_variants(cell: CellSpec, speed_override: float | None, cache: Any = Non
         for variant in result.variants:
             if not variant.feasible:
                 raise InputError(f"variant {variant.variant} is infeasible: {'; '.join(variant.problems)}")
+            templates = [planned.template for planned in cell.expand_plan(variant.variant)]
             plans[variant.variant] = [
                 OpPlan(
                     op.operation,
@@ -130,8 +133,9 @@ def plan_variants(cell: CellSpec, speed_override: float | None, cache: Any = Non
                     op.duration_s,
                     op.energy_j,
                     planner.trace(op) if op.cache_key else None,
+                    templates[index] if index < len(templates) else "",
                 )
-                for op in variant.operations
+                for index, op in enumerate(variant.operations)
             ]
     return plans
 
@@ -201,6 +205,54 @@ def real_grid_intensity(path: Path, region: str, start_utc: float, hours: int) -
     )
 
 
+VARIANT_BIAS = (0.0, 0.1, -0.075)
+"""Bias of the first inspected characteristic by variant (in order, cycling), in half-tolerances."""
+
+
+@dataclass(frozen=True)
+class GeneratorRoles:
+    """Which of the cell's robots and stations play which part in the generated timeline (read from the plan).
+
+    Attributes:
+        loader: The robot of the plan's first operations; it works in parallel with the rest.
+        maker: The machine station that makes parts ahead of the flow (None without one).
+        conveyors: Conveyor stations (they run on while the robot goes home).
+        inspection: The inspection station of the plan (None without one).
+        per_item: The characteristic measured per repetition of an operation (a torque per screw).
+        per_item_robot: The robot of that operation (its tool is serviced).
+        inspected: The characteristics measured at the inspection station.
+    """
+
+    loader: str
+    maker: str | None
+    conveyors: frozenset[str]
+    inspection: str | None
+    per_item: str | None
+    per_item_robot: str | None
+    inspected: tuple[str, ...]
+
+    @classmethod
+    def of(cls, cell: CellSpec) -> GeneratorRoles:
+        """The roles of a cell's first variant's plan."""
+        plan = next(iter(cell.variants.values())).plan
+        robots = [cell.operations[op].robot for op in plan if cell.operations[op].robot is not None]
+        stations = [cell.operations[op].station for op in plan if cell.operations[op].station is not None]
+        inspecting = [sid for sid in stations if cell.stations[sid].kind == "inspection"]
+        chars = cell.quality.characteristics
+        per_item = next((n for n, c in chars.items() if cell.operations[c.measured_by].repeat_per is not None), None)
+        inspected = tuple(n for n, c in chars.items() if cell.operations[c.measured_by].station in inspecting)
+        makers = cell.making_stations
+        return cls(
+            loader=robots[0] if robots else next(iter(cell.robots)),
+            maker=makers[0] if makers else None,
+            conveyors=frozenset(cell.stations_of_kind("conveyor")),
+            inspection=inspecting[0] if inspecting else None,
+            per_item=per_item,
+            per_item_robot=cell.operations[chars[per_item].measured_by].robot if per_item else None,
+            inspected=inspected,
+        )
+
+
 class Generator:
     """Lays the twin's plans out on a production timeline and collects the streams."""
 
@@ -231,6 +283,7 @@ class Generator:
         self.maintenance_due = False
         self.unit_counter = 0
         self.hires_logged: dict[tuple[float, float], int] = {}
+        self.roles = GeneratorRoles.of(cell)
 
     # helpers -----------------------------------------------------------------------------------
     def _fault_resources(self) -> dict[str, tuple[float, float]]:
@@ -321,34 +374,39 @@ class Generator:
         """One unit through the cell; returns (R1 free at, R2 started at, R2 free at, had a fault)."""
         self.unit_counter += 1
         unit = f"U{self.unit_counter:07d}"
-        spec = self.cell.variants[variant]
+        self.cell.variants[variant]
         timeline: list[tuple[OpPlan, float, float]] = []
         faults: list[tuple[str, float, float]] = []
-        # R1 loads the panel and the bracket; the bracket was printed beforehand on one of the printers
+        # the loader loads; the parts made in the cell were made beforehand on one of the making machines
+        roles = self.roles
         t = r1_start
-        print_end = r1_start - float(self.rng.uniform(30.0, 600.0))
-        print_start = print_end - spec.print_time_s * float(self.rng.normal(1.0, 0.01))
-        printer = self.cell.stations["printer"]
-        self._event(print_start, "printer", "cycle_start", unit, variant)
-        self._event(print_end, "printer", "cycle_end", unit, variant)
-        heating = printer.heating_time_s or 0.0
-        self._add_energy("printer", print_start - heating, print_start, printer.power_w.get("heating", 0.0) * heating)
-        self._add_energy(
-            "printer", print_start, print_end, printer.power_w.get("printing", 0.0) * (print_end - print_start)
-        )
-        r1_ops = [op for op in ops if op.resource == "R1"]
-        r2_ops = [op for op in ops if op.resource not in ("R1",)]
-        self._event(t, "R1", "cycle_start", unit, variant)
+        made_end = r1_start - float(self.rng.uniform(30.0, 600.0))
+        if roles.maker is not None:
+            maker = self.cell.stations[roles.maker]
+            made_start = made_end - maker.process_time_for(variant) * float(self.rng.normal(1.0, 0.01))
+            self._event(made_start, roles.maker, "cycle_start", unit, variant)
+            self._event(made_end, roles.maker, "cycle_end", unit, variant)
+            setup = maker.setup_time_s
+            self._add_energy(roles.maker, made_start - setup, made_start, maker.power_w.get("setup", 0.0) * setup)
+            self._add_energy(
+                roles.maker, made_start, made_end, maker.power_w.get("running", 0.0) * (made_end - made_start)
+            )
+        loader = roles.loader
+        r1_ops = [op for op in ops if op.resource == loader]
+        r2_ops = [op for op in ops if op.resource != loader]
+        second = next((op.resource for op in r2_ops if op.resource in self.cell.robots), None)
+        self._event(t, loader, "cycle_start", unit, variant)
         for op in r1_ops:
             t = self._run_op(op, t, timeline, faults)
-        self._event(t, "R1", "cycle_end", unit, variant)
+        self._event(t, loader, "cycle_end", unit, variant)
         r1_end = t
         r2_start = max(t, r2_free)
         t = r2_start
-        self._event(t, "R2", "cycle_start", unit, variant)
+        if second is not None:
+            self._event(t, second, "cycle_start", unit, variant)
         conveyor_end = t
         for op in r2_ops:
-            if op.resource == "outfeed":  # the conveyor runs on while R2 goes home
+            if op.resource in roles.conveyors:  # the conveyor runs on while the robot goes home
                 self._run_station(op, t, timeline, faults, unit, variant)
                 conveyor_end = timeline[-1][2]
                 continue
@@ -356,14 +414,15 @@ class Generator:
                 t = self._run_station(op, t, timeline, faults, unit, variant)
                 continue
             t = self._run_op(op, t, timeline, faults)
-        self._event(t, "R2", "cycle_end", unit, variant)
+        if second is not None:
+            self._event(t, second, "cycle_end", unit, variant)
         r2_end = max(t, conveyor_end)
         self._quality(unit, variant, timeline)
         if hires or faults:
             self._joint_states(timeline)
         for resource, f0, f1 in faults:
-            self._event(f0, resource, "fault_start", unit, variant, code=f"{resource.upper()}_FAULT")
-            self._event(f1, resource, "fault_end", unit, variant, code=f"{resource.upper()}_FAULT")
+            self._event(f0, resource, "fault_start", unit, variant, code=fault_code(resource))
+            self._event(f1, resource, "fault_end", unit, variant, code=fault_code(resource))
         return r1_end, r2_start, t if t > r2_start else r2_end, bool(faults)
 
     def _run_op(
@@ -407,73 +466,68 @@ class Generator:
         return start + duration
 
     def _maintenance(self, at: float) -> None:
-        """Screwdriver bit change at the start of the next working window (restores torque)."""
+        """Tool service (a screwdriver's bit change) before the next working window: restores the drift."""
         duration = 600.0
-        self._event(at - duration, "R2", "setup_start", code="MAINT_SCREWDRIVER_BIT")
-        self._event(at, "R2", "setup_end", code="MAINT_SCREWDRIVER_BIT")
+        robot = self.roles.per_item_robot
+        if robot is not None:
+            self._event(at - duration, robot, "setup_start", code=service_code(robot))
+            self._event(at, robot, "setup_end", code=service_code(robot))
         self.screws_since_maintenance = 0
         self.maintenance_due = False
 
     # quality -------------------------------------------------------------------------------------
     def _quality(self, unit: str, variant: str, timeline: list[tuple[OpPlan, float, float]]) -> None:
-        q = self.cell.quality
+        q, roles = self.cell.quality, self.roles
         speed_factor = 1.0 if timeline[0][1] < self.change_at else 1.0 + 2.0 * (self.config.speed_after - 0.5)
-        torque = q.screw_torque_nm
         failed: list[str] = []
+        item = q.characteristics[roles.per_item] if roles.per_item is not None else None
+        index = 0
         for op, _, end in timeline:
-            if not op.operation.startswith("screw_"):
+            if item is None or op.template != item.measured_by:
                 continue
+            index += 1
             self.screws_since_maintenance += 1
-            drift = q.tool_wear_torque_drift_nm_per_1000_screws * self.screws_since_maintenance / 1000.0
-            value = float(self.rng.normal(torque.target + drift, 0.055 * speed_factor))
+            drift = item.drift_per_1000 * self.screws_since_maintenance / 1000.0
+            # the process spread of the stand-in cell: a tenth of the tolerance, wider after a speed-up
+            value = float(self.rng.normal(item.target + drift, 0.0917 * (item.usl - item.lsl) * speed_factor))
             defect = None
-            if not torque.lsl <= value <= torque.usl:
-                defect = "TORQUE_LOW" if value < torque.lsl else "TORQUE_HIGH"
+            if not item.lsl <= value <= item.usl:
+                defect = defect_code(roles.per_item or "", low=value < item.lsl)
                 failed.append(defect)
-            index = op.operation.split("_")[1]
             self.quality.add(
                 ts_us=int(end * US),
                 unit_id=unit,
-                station_id="R2",
-                characteristic=f"screw_{index}_torque_nm",
+                station_id=op.resource,
+                characteristic=item_characteristic(roles.per_item or "", index),
                 value=round(value, 4),
-                lsl=torque.lsl,
-                usl=torque.usl,
+                lsl=item.lsl,
+                usl=item.usl,
                 defect_code=defect,
             )
-            angle = float(self.rng.normal(720.0, 18.0 * speed_factor))
-            self.quality.add(
-                ts_us=int(end * US),
-                unit_id=unit,
-                station_id="R2",
-                characteristic=f"screw_{index}_angle_deg",
-                value=round(angle, 2),
-                lsl=600.0,
-                usl=840.0,
-                defect_code=None if 600.0 <= angle <= 840.0 else "ANGLE",
-            )
-        if self.screws_since_maintenance >= q.maintenance_interval_screws:
+        if item is not None and item.service_interval and self.screws_since_maintenance >= item.service_interval:
             self.maintenance_due = True
-        inspect_end = next((end for op, _, end in timeline if op.resource == "inspection"), timeline[-1][2])
-        if self.rng.random() > q.inspection_sampling:
+        if roles.inspection is None:
+            return
+        inspect_end = next((end for op, _, end in timeline if op.resource == roles.inspection), timeline[-1][2])
+        if self.rng.random() > self.cell.inspection_sampling:
             return
         failed += self._inspect(unit, variant, inspect_end, spread=speed_factor, rework=False)
         if failed and self.rng.random() < q.rework_share_of_failed:  # reworked by hand, inspected again
             self._inspect(unit, variant, inspect_end + float(self.rng.uniform(1800.0, 7200.0)), spread=0.6, rework=True)
 
     def _inspect(self, unit: str, variant: str, at: float, spread: float, rework: bool) -> list[str]:
-        """Gap and flush of one unit at the inspection station; returns the defect codes."""
+        """The inspected characteristics of one unit at the inspection station; returns the defect codes."""
         defects = []
-        for name, value in self._gap_flush(variant, spread).items():
-            spec = getattr(self.cell.quality, name)
+        for name, value in self._inspected_values(variant, spread).items():
+            spec = self.cell.quality.characteristics[name]
             defect = None
             if not spec.lsl <= value <= spec.usl:
-                defect = "REWORK_FAILED" if rework else f"{name.split('_')[0].upper()}_OUT"
+                defect = "REWORK_FAILED" if rework else defect_code(name)
                 defects.append(defect)
             self.quality.add(
                 ts_us=int(at * US),
                 unit_id=unit,
-                station_id="inspection",
+                station_id=self.roles.inspection,
                 characteristic=name,
                 value=round(value, 4),
                 lsl=spec.lsl,
@@ -482,13 +536,19 @@ class Generator:
             )
         return defects
 
-    def _gap_flush(self, variant: str, spread: float) -> dict[str, float]:
-        q = self.cell.quality
-        bias = {0: 0.0, 1: 0.04, 2: -0.03}[list(self.cell.variants).index(variant) % 3]
-        return {
-            "gap_mm": float(self.rng.normal(q.gap_mm.target + bias, 0.12 * spread)),
-            "flush_mm": float(self.rng.normal(q.flush_mm.target, 0.085 * spread)),
-        }
+    def _inspected_values(self, variant: str, spread: float) -> dict[str, float]:
+        """One unit's inspected values, with the stand-in cell's spread (0.15 of the tolerance).
+
+        The first characteristic has a bias by variant, an effect the production model does not have.
+        """
+        chars = self.cell.quality.characteristics
+        out = {}
+        for k, name in enumerate(self.roles.inspected):
+            c = chars[name]
+            half = (c.usl - c.lsl) / 2.0
+            bias = VARIANT_BIAS[list(self.cell.variants).index(variant) % len(VARIANT_BIAS)] * half if k == 0 else 0.0
+            out[name] = float(self.rng.normal(c.target + bias, 0.15 * (c.usl - c.lsl) * spread))
+        return out
 
     # high-rate joint states ----------------------------------------------------------------------
     def _joint_states(self, timeline: list[tuple[OpPlan, float, float]]) -> None:
@@ -541,7 +601,7 @@ class Generator:
             idle = robot.power_model.controller_w
             self.energy_j[rid] += np.where(in_shift, share.in_shift * idle, share.off_shift * idle) * METER_INTERVAL_S
         for sid, station in self.cell.stations.items():
-            standby = station.power_w.get("standby", 0.0) * (station.printer_count or 1)
+            standby = station.power_w.get("standby", 0.0) * station.count
             off = station.power_w.get("off", 0.0)
             self.energy_j[sid] += np.where(in_shift, standby, off) * METER_INTERVAL_S
 
@@ -565,7 +625,7 @@ class Generator:
         for meter in self.meters:
             start = float(rng.uniform(500.0, 5000.0))
             kwh = start + np.cumsum(self.energy_j[meter]) / 3.6e6
-            if meter == self.config.register_reset_meter:  # register replaced: restarts near zero
+            if meter == (self.config.register_reset_meter or self.roles.inspection):  # replaced: restarts near zero
                 kwh[reset_at:] = kwh[reset_at:] - kwh[reset_at - 1] + 0.0
                 kwh[reset_at:] = np.maximum(kwh[reset_at:], 0.0)
             frames.append(

@@ -97,11 +97,11 @@ STREAMS: dict[str, Stream] = {
         ("robot_id", "ts"),
         {
             "ts": "2026-11-02T06:00:00.008+01:00",
-            "robot_id": "R1",
+            "robot_id": "arm_1",
             "q_1": 0.01,
             "q_2": -0.785,
             "power_w": 96.4,
-            "program_step": "pick_panel",
+            "program_step": "pick_blank",
         },
         per_joint=True,
     ),
@@ -119,21 +119,21 @@ STREAMS: dict[str, Stream] = {
         ("station_id", "ts", "event", "unit_id"),
         {
             "ts": "2026-11-02T06:00:03.1+01:00",
-            "station_id": "R2",
+            "station_id": "arm_2",
             "event": "cycle_start",
             "unit_id": "U000001",
-            "variant": "B6-RPLA",
+            "variant": "VARIANT-A",
             "code": None,
         },
     ),
     "quality": Stream(
         "quality",
-        "Quality measurements per unit: screw final torque and angle per screw, gap and flush.",
+        "Quality measurements per unit: each characteristic the cell declares, per repetition where it repeats.",
         (
             TS,
             Column("unit_id", pl.String, None, "unit id"),
             Column("station_id", pl.String, None, "measuring station or robot"),
-            Column("characteristic", pl.String, None, "e.g. screw_3_torque_nm, gap_mm, flush_mm"),
+            Column("characteristic", pl.String, None, "e.g. bolt_3_torque_nm (one per bolt), width_mm"),
             Column("value", pl.Float64, "characteristic's unit", "measured value"),
             Column("lsl", pl.Float64, "characteristic's unit", "lower specification limit"),
             Column("usl", pl.Float64, "characteristic's unit", "upper specification limit"),
@@ -143,8 +143,8 @@ STREAMS: dict[str, Stream] = {
         {
             "ts": "2026-11-02T06:01:12Z",
             "unit_id": "U000001",
-            "station_id": "inspection",
-            "characteristic": "gap_mm",
+            "station_id": "camera",
+            "characteristic": "width_mm",
             "value": 1.02,
             "lsl": 0.6,
             "usl": 1.4,
@@ -168,7 +168,7 @@ STREAMS: dict[str, Stream] = {
             ),
         ),
         ("meter_id", "ts"),
-        {"ts": "2026-11-02T06:15:00+01:00", "meter_id": "printer", "energy_kwh": 1532.118},
+        {"ts": "2026-11-02T06:15:00+01:00", "meter_id": "press", "energy_kwh": 1532.118},
         required_one_of=(("energy_kwh", "power_w"),),
     ),
     "grid_intensity": Stream(
@@ -224,3 +224,36 @@ def detect_stream(columns: list[str], file_name: str | None = None) -> str | Non
     if {"region", "gco2e_per_kwh"} <= present:
         return "grid_intensity"
     return None
+
+
+def defect_code(characteristic: str, low: bool | None = None) -> str:
+    """The defect code of a measurement out of its limits.
+
+    The characteristic's first word and ``_OUT``; for a per-item characteristic, its word after the index
+    and ``_LOW`` or ``_HIGH``.
+
+    >>> defect_code("gap_mm"), defect_code("screw_torque_nm", low=True)
+    ('GAP_OUT', 'TORQUE_LOW')
+    """
+    if low is None:
+        return f"{characteristic.split('_')[0].upper()}_OUT"
+    word = characteristic.split("_")[1] if "_" in characteristic else characteristic
+    return f"{word.upper()}_{'LOW' if low else 'HIGH'}"
+
+
+def service_code(robot: str) -> str:
+    """The setup code of a robot's tool service (a screwdriver's bit change).
+
+    >>> service_code("R2")
+    'MAINT_R2_TOOL'
+    """
+    return f"MAINT_{robot.upper()}_TOOL"
+
+
+def fault_code(resource: str) -> str:
+    """The code of a robot's or station's fault events.
+
+    >>> fault_code("R1")
+    'R1_FAULT'
+    """
+    return f"{resource.upper()}_FAULT"

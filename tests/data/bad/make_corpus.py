@@ -71,7 +71,7 @@ def main() -> None:
     )
     write(
         "rejected/quality-missing-value-column.csv",
-        lines("ts,unit_id,station_id,characteristic,lsl,usl", "2026-11-02T06:00:00Z,U1,inspection,gap_mm,0.6,1.4"),
+        lines("ts,unit_id,station_id,characteristic,lsl,usl", "2026-11-02T06:00:00Z,U1,vision,gap_mm,0.6,1.4"),
     )
     write("rejected/energy-empty.csv", "")
     write("rejected/notes-unknown-stream.csv", lines("when,who,what", "today,me,coffee"))
@@ -103,28 +103,28 @@ def main() -> None:
         "quarantined/events-duplicates.csv",
         lines(
             "ts,station_id,event,unit_id,variant,code",
-            "2026-11-02T06:00:00+01:00,fixture,cycle_start,U000001,B4-PLA,",
-            "2026-11-02T06:00:30+01:00,fixture,cycle_end,U000001,B4-PLA,",
-            "2026-11-02T06:00:00+01:00,fixture,cycle_start,U000001,B4-PLA,",
-            "2026-11-02T05:00:30Z,fixture,cycle_end,U000001,B6-RPLA,",
-            "2026-11-02T06:01:00+01:00,fixture,cycle_start,U000002,B4-PLA,",
+            "2026-11-02T06:00:00+01:00,assembly_fixture,cycle_start,U000001,B4-PLA,",
+            "2026-11-02T06:00:30+01:00,assembly_fixture,cycle_end,U000001,B4-PLA,",
+            "2026-11-02T06:00:00+01:00,assembly_fixture,cycle_start,U000001,B4-PLA,",
+            "2026-11-02T05:00:30Z,assembly_fixture,cycle_end,U000001,B6-RPLA,",
+            "2026-11-02T06:01:00+01:00,assembly_fixture,cycle_start,U000002,B4-PLA,",
         ),
     )
     write(
         "quarantined/quality-naive-timestamps.csv",
         lines(
             "ts,unit_id,station_id,characteristic,value,lsl,usl,defect_code",
-            "2026-11-02T06:01:12Z,U000001,inspection,gap_mm,1.02,0.6,1.4,",
-            "2026-11-02T06:01:13,U000001,inspection,flush_mm,0.1,-0.5,0.5,",
-            "2026-11-02 06:01:14,U000002,inspection,gap_mm,1.1,0.6,1.4,",
-            "2026-11-02,U000003,inspection,gap_mm,1.1,0.6,1.4,",
+            "2026-11-02T06:01:12Z,U000001,vision,gap_mm,1.02,0.6,1.4,",
+            "2026-11-02T06:01:13,U000001,vision,flush_mm,0.1,-0.5,0.5,",
+            "2026-11-02 06:01:14,U000002,vision,gap_mm,1.1,0.6,1.4,",
+            "2026-11-02,U000003,vision,gap_mm,1.1,0.6,1.4,",
         ),
     )
     write(
         "quarantined/events-unknown-station.csv",
         lines(
             "ts,station_id,event,unit_id",
-            "2026-11-02T06:00:00+01:00,printer,cycle_start,U000001",
+            "2026-11-02T06:00:00+01:00,printers,cycle_start,U000001",
             "2026-11-02T06:00:01+01:00,welder,cycle_start,U000001",
             "2026-11-02T06:00:02+01:00,R2,teleport,U000001",
         ),
@@ -133,10 +133,10 @@ def main() -> None:
         "quarantined/energy-register-fall.csv",
         lines(
             "ts,meter_id,energy_kwh",
-            "2026-11-02T06:00:00+01:00,printer,1500.0",
-            "2026-11-02T06:15:00+01:00,printer,1500.4",
-            "2026-11-02T06:30:00+01:00,printer,900.0",
-            "2026-11-02T06:45:00+01:00,printer,1500.9",
+            "2026-11-02T06:00:00+01:00,printers,1500.0",
+            "2026-11-02T06:15:00+01:00,printers,1500.4",
+            "2026-11-02T06:30:00+01:00,printers,900.0",
+            "2026-11-02T06:45:00+01:00,printers,1500.9",
         ),
     )
     write(
@@ -155,11 +155,11 @@ def main() -> None:
         "quarantined/events-bad-lines.jsonl",
         "\n".join(
             [
-                json.dumps({"ts": "2026-11-02T06:00:00+01:00", "station_id": "printer", "event": "cycle_start"}),
+                json.dumps({"ts": "2026-11-02T06:00:00+01:00", "station_id": "printers", "event": "cycle_start"}),
                 "{not json",
                 "",
                 json.dumps([1, 2, 3]),
-                json.dumps({"ts": 1793516400000000, "station_id": "printer", "event": "cycle_end"}),
+                json.dumps({"ts": 1793516400000000, "station_id": "printers", "event": "cycle_end"}),
             ]
         )
         + "\n",

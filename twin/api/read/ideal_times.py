@@ -70,9 +70,9 @@ def load_ideal(warehouse: str | Path, cell_file: str | Path | None = None) -> Id
         cell = load_cell(cell_file)
         plan = find_plan(cell, warehouse, search_cache=False)
         return IdealTimes(
-            cell=plan_ideal_cycle_times(plan, sampling=cell.quality.inspection_sampling),
+            cell=plan_ideal_cycle_times(plan, sampling=cell.inspection_sampling),
             stations={
-                sid: plan_ideal_cycle_times(plan, sid, cell.quality.inspection_sampling)
+                sid: plan_ideal_cycle_times(plan, sid, cell.inspection_sampling)
                 for sid in [*cell.robots, *cell.stations]
             },
         )

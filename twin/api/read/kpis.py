@@ -179,7 +179,7 @@ def daily_trends(
         units = units.filter(pl.col("variant") == variant)
     days = pl.DataFrame({"date": prepared.data.period.local_dates()}, schema={"date": pl.Date()})
     per_day = units.group_by(pl.col("completed_at").dt.convert_time_zone(tz).dt.date().alias("date")).agg(
-        unit_figures(prepared.cell.quality.inspection_sampling)
+        unit_figures(prepared.cell.inspection_sampling)
     )
     hourly = prepared.split.hourly
     energy = (

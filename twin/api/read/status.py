@@ -85,7 +85,7 @@ def cell_summary(cell_file: str | Path | None = None) -> CellSummary:
     cell = load_cell(cell_file)
     limits = {}
     for name in characteristic_families(cell):
-        spec = getattr(cell.quality, name)
+        spec = cell.quality.characteristics[name]
         limits[name] = (spec.lsl, spec.usl, spec.target)
     layout = [
         (rid, f"robot ({r.model})", r.base_pose.x_m, r.base_pose.y_m, r.base_pose.yaw_deg)
