@@ -19,7 +19,7 @@ from twin.errors import InputError
 KPI_LABELS: dict[str, tuple[str, str]] = {
     "units": ("Units completed", "units"),
     "oee": ("OEE", "ratio"),
-    "cost_per_unit": ("Cost per unit", "EUR/unit"),
+    "cost_per_unit": ("Cost per unit", "currency/unit"),
     "kgco2e_per_unit": ("kgCO2e per unit", "kg CO2e/unit"),
     "first_pass_yield": ("First-pass yield", "ratio"),
 }
@@ -64,20 +64,22 @@ def period_days(
     raise InputError(f"unknown period {choice!r}; valid: {', '.join(PERIOD_CHOICES)}")
 
 
-def format_kpi(key: str, value: float | None) -> str:
+def format_kpi(key: str, value: float | None, currency: str = "") -> str:
     """A KPI as the pages print it (the tests compare these strings with the commands' numbers).
 
-    >>> format_kpi("oee", 0.74805), format_kpi("units", 3061.0), format_kpi("cost_per_unit", 12.3456)
-    ('74.8 %', '3,061', '12.35 EUR')
+    Money is written with the cell's ``currency`` code.
+
+    >>> format_kpi("oee", 0.74805), format_kpi("units", 3061.0), format_kpi("cost_per_unit", 12.3456, "PLN")
+    ('74.8 %', '3,061', '12.35 PLN')
     >>> format_kpi("kgco2e_per_unit", 1.23456), format_kpi("first_pass_yield", None)
     ('1.235 kg', 'n/a')
     """
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return "n/a"
-    return _in_unit(key, value, "")
+    return _in_unit(key, value, "", currency)
 
 
-def format_delta(key: str, delta: float | None) -> str | None:
+def format_delta(key: str, delta: float | None, currency: str = "") -> str | None:
     """A KPI change as the pages print it (None without a previous period).
 
     >>> format_delta("oee", -0.0123), format_delta("units", 12.0), format_delta("cost_per_unit", None)
@@ -85,17 +87,17 @@ def format_delta(key: str, delta: float | None) -> str | None:
     """
     if delta is None:
         return None
-    return _in_unit(key, delta, "+")
+    return _in_unit(key, delta, "+", currency)
 
 
-def _in_unit(key: str, value: float, sign: str) -> str:
+def _in_unit(key: str, value: float, sign: str, currency: str = "") -> str:
     """``value`` in ``key``'s unit; ``sign="+"`` writes a change (of a ratio in percentage points)."""
     if key in ("oee", "first_pass_yield") or key.endswith(("_yield", "_rate", "availability", "performance")):
         return f"{100 * value:{sign}.1f} {'pp' if sign else '%'}"
     if key == "units":
         return f"{value:{sign},.0f}"
     if key == "cost_per_unit":
-        return f"{value:{sign},.2f} EUR"
+        return f"{value:{sign},.2f} {currency}".rstrip()
     if key == "kgco2e_per_unit":
         return f"{value:{sign},.3f} kg"
     return f"{value:{sign},.4g}"

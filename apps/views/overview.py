@@ -27,6 +27,7 @@ def kpi_row(ctx: common.Context, figures: dict, previous: dict | None) -> dict:
     prev = headline(ctx, previous) if previous is not None else None
     deltas = read_kpis.kpi_deltas(kpis, prev)
     columns = st.columns(len(display.KPI_LABELS))
+    currency = figures["cost"]["currency"]
     for col, row in zip(columns, deltas.iter_rows(named=True), strict=True):
         key = row["kpi"]
         label = display.KPI_LABELS[key][0]
@@ -34,8 +35,8 @@ def kpi_row(ctx: common.Context, figures: dict, previous: dict | None) -> dict:
             label = f"OEE ({ctx.station})"
         col.metric(
             label,
-            display.format_kpi(key, row["value"]),
-            delta=display.format_delta(key, row["delta"]),
+            display.format_kpi(key, row["value"], currency),
+            delta=display.format_delta(key, row["delta"], currency),
             delta_color="normal" if read_kpis.HIGHER_IS_BETTER[key] else "inverse",
             help=HELP[key],
             border=True,

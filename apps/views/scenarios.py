@@ -195,7 +195,7 @@ def simulated_telemetry(ctx: common.Context) -> None:
     rows = [common.telemetry_figures(ctx.warehouse, ctx.version, ctx.cell_file, s) for s in ["measured", *sources]]
     table = pl.DataFrame(rows)
     measured = rows[0]
-    for key in ("units_per_day", "energy_kwh_per_unit", "cost_eur_per_unit", "kgco2e_per_unit"):
+    for key in ("units_per_day", "energy_kwh_per_unit", "cost_per_unit", "kgco2e_per_unit"):
         ref = measured.get(key)
         table = table.with_columns(
             (pl.col(key) / ref - 1.0 if ref else pl.lit(None, pl.Float64)).alias(f"{key}_vs_measured")

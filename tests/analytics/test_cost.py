@@ -19,7 +19,8 @@ from twin.analytics.frames import roles
 from twin.analytics.kpis import unit_table
 from twin.analytics.period import Period
 from twin.cell.calendar import shift_windows
-from twin.cell.factors import tariff_schedule
+from twin.cell.factors import cell_tariff, tariff_schedule
+from twin.errors import ConfigError
 
 UTC_US = pl.Datetime("us", "UTC")
 OFFPEAK, SHOULDER, PEAK = 0.1399, 0.1665, 0.1915
@@ -47,11 +48,13 @@ def test_prices_follow_the_local_hour_and_day_type():
         schema={"hour_at": UTC_US},
     )
     priced = hourly_prices(hours, tariff_schedule("de_industrial_tou"))
-    assert priced["eur_per_kwh"].to_list() == [SHOULDER, PEAK, SHOULDER, OFFPEAK, OFFPEAK, OFFPEAK, OFFPEAK,
+    assert priced["price_per_kwh"].to_list() == [SHOULDER, PEAK, SHOULDER, OFFPEAK, OFFPEAK, OFFPEAK, OFFPEAK,
                                                SHOULDER, OFFPEAK]  # fmt: skip
 
 
-def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
+@pytest.fixture
+def hand_built(sample_cell, units_frame):
+    """A hand-built Monday: four units of B4-PLA, 1 kWh direct at peak, 2 kWh shared at shoulder."""
     period = Period(utc("2026-10-04T22:00"), utc("2026-10-05T22:00"), "Europe/Berlin")  # Monday, local
     r = roles(sample_cell)
     at = [utc("2026-10-05T06:30")] * 4
@@ -93,9 +96,14 @@ def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
         by_meter=pl.DataFrame({"meter_id": ["R2"], "kwh": [3.0], "direct_kwh": [1.0]}),
     )
     shifts = shift_windows(sample_cell.shifts, period)  # 06:00-22:00, breaks paid: 16 h
+    return split, units, occupancy, shifts, r, period
+
+
+def test_every_cost_line_on_a_hand_built_period(sample_cell, hand_built):
+    split, units, occupancy, shifts, r, period = hand_built
     result = cost(split, units, occupancy, shifts, 3600.0, sample_cell, r, period, tariff_schedule("de_industrial_tou"))
     bom = 0.12 * 22.0 + 0.35 * 9.0 + 4 * 0.002 * 4.0  # PLA filament, aluminium panel, 4 steel screws (EUR)
-    totals = result["total_eur"]
+    totals = result["total_cost"]
     # per delivered unit: good, reworked and escaped (the escaped unit left the cell too); two are good
     assert result["units"] == 3 and result["units_good"] == 2
     assert result["units_reworked"] == 1 and result["units_scrapped"] == 1
@@ -106,12 +114,33 @@ def test_every_cost_line_on_a_hand_built_period(sample_cell, units_frame):
     assert totals["maintenance"] == pytest.approx(1.0 * 2.5)
     assert totals["material"] == pytest.approx(3 * bom)  # delivered: good, reworked and the escaped unit
     assert totals["poor_quality"] == pytest.approx(6.0 + bom)  # rework + the scrapped unit's materials
-    assert result["bom_eur_per_unit"]["B4-PLA"] == pytest.approx(bom)
+    assert result["bom_per_unit"]["B4-PLA"] == pytest.approx(bom)
     per = result["cost_per_unit"]
     assert per["total"] == pytest.approx(sum(totals[k] for k in per if k != "total") / 3)
     (variant,) = result["by_variant"]
     assert variant["variant"] == "B4-PLA" and variant["units"] == 3
     assert variant["cost_per_unit"]["total"] == pytest.approx(per["total"])
+    assert result["currency"] == "EUR" and result["tariff"]["unit"] == "EUR/kWh"
+    assert result["tariff"]["conversion"] is None
+
+
+def test_a_pln_cell_prices_its_eur_tariff_at_its_exchange_rate(sample_cell, hand_built):
+    """1 EUR = 4.3 PLN: the energy line is (1 kWh x peak + 2 kWh x shoulder) x 4.3, every other line the cell's."""
+    split, units, occupancy, shifts, r, period = hand_built
+    rate = {"rate": 4.3, "date": "2024-12-31", "source": "NBP table A no. 252/A/NBP/2024"}
+    data = sample_cell.model_dump()
+    data["cost"] = {**data["cost"], "currency": "PLN", "exchange_rates": {"EUR": rate}}
+    pln_cell = type(sample_cell).model_validate(data)
+    eur = cost(split, units, occupancy, shifts, 3600.0, sample_cell, r, period, tariff_schedule("de_industrial_tou"))
+    with pytest.raises(ConfigError, match=r"priced in EUR/kWh, the cell in PLN"):
+        cost(split, units, occupancy, shifts, 3600.0, pln_cell, r, period, tariff_schedule("de_industrial_tou"))
+    pln = cost(split, units, occupancy, shifts, 3600.0, pln_cell, r, period, cell_tariff(pln_cell))
+    assert pln["total_cost"]["energy"] == pytest.approx((1.0 * 0.1915 + 2.0 * 0.1665) * 4.3)  # 2.25524 PLN
+    for line in ("labour", "material", "equipment", "maintenance", "poor_quality"):
+        assert pln["total_cost"][line] == pytest.approx(eur["total_cost"][line])
+    assert pln["currency"] == "PLN" and pln["tariff"]["unit"] == "PLN/kWh"
+    assert "1 EUR = 4.3 PLN" in pln["tariff"]["conversion"]
+    assert pln["tariff"]["sources"][-1] == pln["tariff"]["conversion"]
 
 
 def test_twin_cost_json(tmp_path, capsys):

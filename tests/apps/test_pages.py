@@ -59,7 +59,9 @@ def test_overview_kpis_equal_the_commands_for_all_data(app, demo_warehouse):
     assert close(kpis["first_pass_yield"], oee["good_count"] / oee["total_count"])
     assert metric(at, "Units completed").value == display.format_kpi("units", oee["total_count"])
     assert metric(at, "OEE").value == display.format_kpi("oee", oee["oee"])
-    assert metric(at, "Cost per unit").value == display.format_kpi("cost_per_unit", cost["cost_per_unit"]["total"])
+    assert metric(at, "Cost per unit").value == display.format_kpi(
+        "cost_per_unit", cost["cost_per_unit"]["total"], cost["currency"]
+    )
     assert metric(at, "kgCO2e per unit").value == display.format_kpi(
         "kgco2e_per_unit", carbon["per_unit_kg"]["total_market"]
     )
@@ -84,7 +86,7 @@ def test_last_day_with_deltas_against_the_day_before(app, demo_warehouse):
         "units", float(oee["total_count"] - prev_oee["total_count"])
     )
     assert metric(at, "Cost per unit").delta == display.format_delta(
-        "cost_per_unit", cost["cost_per_unit"]["total"] - prev_cost["cost_per_unit"]["total"]
+        "cost_per_unit", cost["cost_per_unit"]["total"] - prev_cost["cost_per_unit"]["total"], cost["currency"]
     )
 
 
@@ -114,7 +116,7 @@ def test_station_and_variant_filters_follow_the_commands(app, demo_warehouse):
         assert at.sidebar.selectbox(key="flt_station").value == "R2"
     cost_at = at.switch_page(PAGES["cost"]).run()
     assert metric(cost_at, "Cost per good unit").value == display.format_kpi(
-        "cost_per_unit", row["cost_per_unit"]["total"]
+        "cost_per_unit", row["cost_per_unit"]["total"], "EUR"
     )
 
 
@@ -128,7 +130,9 @@ def test_cost_and_carbon_pages_equal_the_commands(app, demo_warehouse):
     at.switch_page(PAGES["cost"]).run()
     assert_clean(at, "cost")
     same(shown(at, "cost")["cost"], cost)
-    assert metric(at, "Cost per good unit").value == display.format_kpi("cost_per_unit", cost["cost_per_unit"]["total"])
+    assert metric(at, "Cost per good unit").value == display.format_kpi(
+        "cost_per_unit", cost["cost_per_unit"]["total"], cost["currency"]
+    )
     assert metric(at, "Good units").value == f"{cost['units']:,}"
     assert [b.label for b in at.get("download_button")][:4] == [
         "cost_per_unit.csv",

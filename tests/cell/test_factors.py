@@ -164,6 +164,66 @@ def test_grid_factor_year_selection_and_errors() -> None:
 
 
 # --------------------------------------------------------------------------------------------------
+# The v2 tables: more regions, the Scope 2 combustion basis, the sample cell's factors unchanged
+# --------------------------------------------------------------------------------------------------
+
+NEW_REGIONS = ("PL", "FR", "ES", "IT", "GB", "US-CA")
+TARIFF_CURRENCY = {"PL": "PLN", "FR": "EUR", "ES": "EUR", "IT": "EUR", "GB": "GBP", "US-CA": "USD"}
+V2_TABLES = ("grid_intensity", "residual_mix", "tariffs")
+
+
+def _new_rows(name: str) -> list[dict[str, object]]:
+    """The rows of ``<name>_v2`` that ``<name>_v1`` does not hold as they are (new or changed)."""
+    old = fx.load_factor_table(name, 1).to_dicts()
+    return [row for row in fx.load_factor_table(name, 2).to_dicts() if row not in old]
+
+
+@pytest.mark.parametrize("name", V2_TABLES)
+def test_every_new_row_names_its_source_year_and_region(name: str) -> None:
+    rows = _new_rows(name)
+    assert rows
+    for row in rows:
+        source = str(row["source"])
+        assert source.strip() and str(row["region"]).strip(), row["name"]
+        assert isinstance(row["year"], int) and 2020 <= row["year"] <= 2026, row["name"]
+        assert re.search(r"(19|20)\d\d", source) and "http" in source, row["name"]  # a dated document, and where
+        if fx.is_verified(source):
+            assert "unverified" not in source.lower(), row["name"]
+
+
+@pytest.mark.parametrize("name", V2_TABLES)
+def test_the_v2_tables_cover_the_new_regions(name: str) -> None:
+    assert set(NEW_REGIONS) <= set(fx.load_factor_table(name, 2)["region"].to_list())
+
+
+def test_each_new_region_has_a_tariff_in_its_own_currency() -> None:
+    frame = fx.load_factor_table("tariffs", 2)
+    for region, currency in TARIFF_CURRENCY.items():
+        units = set(frame.filter(pl.col("region") == region)["unit"].to_list())
+        assert units == {f"{currency}/kWh"}, (region, units)
+
+
+def test_v2_grid_factors_are_combustion_factors() -> None:
+    """Scope 2 takes direct (combustion) factors; v1's lifecycle rows (FR, PL, SE, ES) are not carried over."""
+    frame = fx.load_factor_table("grid_intensity", 2)
+    assert not any("lifecycle" in basis for basis in frame["basis"].to_list())
+    assert all(basis.startswith("direct_") for basis in frame["basis"].to_list())
+    v1_lifecycle = fx.load_factor_table("grid_intensity", 1).filter(pl.col("basis").str.contains("lifecycle"))
+    assert set(v1_lifecycle["region"].to_list()) == {"FR", "PL", "SE", "ES"}
+
+
+def test_the_sample_cells_factors_are_the_same_in_v1_and_v2() -> None:
+    for year in (2022, 2023, 2024, 2026, None):
+        assert fx.grid_factor("DE", year, version=2) == fx.grid_factor("DE", year, version=1)
+    assert fx.residual_mix("DE", 2026, version=2) == fx.residual_mix("DE", 2026, version=1)
+    assert fx.tariff_schedule("de_industrial_tou", version=2) == fx.tariff_schedule("de_industrial_tou", version=1)
+    assert (
+        fx.load_factor_table("grid_intensity")["name"].to_list()
+        == fx.load_factor_table("grid_intensity", 2)["name"].to_list()
+    )  # the loader reads v2 by default
+
+
+# --------------------------------------------------------------------------------------------------
 # Tariffs
 # --------------------------------------------------------------------------------------------------
 
@@ -184,7 +244,8 @@ def test_tariff_bands_cover_each_hour_of_each_day_type_exactly_once(name: str, v
                     for hour in _hours(row["start_hour"], row["end_hour"]):
                         counts[hour] += 1
             assert counts == [1] * 24, (tariff_id, day_type, counts)
-        assert {row["unit"] for row in rows} == {"EUR/kWh"}
+        units = {row["unit"] for row in rows}
+        assert len(units) == 1 and fx.unit_currency(units.pop()) is not None, (tariff_id, units)
         assert all(0.01 < row["value"] < 1.0 for row in rows)
 
 
@@ -193,9 +254,9 @@ def test_tariff_lookup_is_weekday_and_weekend_aware() -> None:
     saturday_9 = datetime(2026, 11, 7, 9, 0)
     monday_23 = datetime(2026, 11, 2, 23, 30)
     saturday_1 = datetime(2026, 11, 7, 1, 0)
-    peak = fx.tariff_eur_per_kwh("de_industrial_tou", monday_9)
-    assert peak > fx.tariff_eur_per_kwh("de_industrial_tou", saturday_9)
-    assert fx.tariff_eur_per_kwh("de_industrial_tou", monday_23) < peak
+    peak = fx.tariff_price_per_kwh("de_industrial_tou", monday_9)
+    assert peak > fx.tariff_price_per_kwh("de_industrial_tou", saturday_9)
+    assert fx.tariff_price_per_kwh("de_industrial_tou", monday_23) < peak
     schedule = fx.tariff_schedule("de_industrial_tou")
     assert schedule.band_at(monday_9) == "peak"
     assert schedule.band_at(saturday_9) == "shoulder"
@@ -212,9 +273,9 @@ def test_tariff_lookup_converts_aware_times_to_the_tariff_zone() -> None:
     # 07:30 UTC on a Monday in winter is 08:30 in Berlin: peak; in summer 06:30 UTC is 08:30 too.
     winter = datetime(2026, 11, 2, 7, 30, tzinfo=UTC)
     summer = datetime(2026, 6, 1, 6, 30, tzinfo=UTC)
-    naive_peak = fx.tariff_eur_per_kwh("de_industrial_tou", datetime(2026, 11, 2, 8, 30))
-    assert fx.tariff_eur_per_kwh("de_industrial_tou", winter) == naive_peak
-    assert fx.tariff_eur_per_kwh("de_industrial_tou", summer) == naive_peak
+    naive_peak = fx.tariff_price_per_kwh("de_industrial_tou", datetime(2026, 11, 2, 8, 30))
+    assert fx.tariff_price_per_kwh("de_industrial_tou", winter) == naive_peak
+    assert fx.tariff_price_per_kwh("de_industrial_tou", summer) == naive_peak
     # Friday 23:30 UTC is Saturday 00:30 in Berlin: weekend bands.
     friday_late = datetime(2026, 11, 6, 23, 30, tzinfo=UTC)
     assert fx.tariff_schedule("de_industrial_tou").band_at(friday_late) == "offpeak"
@@ -231,15 +292,15 @@ def test_tou_mean_matches_its_flat_anchor() -> None:
 def test_tariff_price_over_a_dst_week_is_defined_every_hour() -> None:
     start = datetime(2026, 3, 28, 0, 0, tzinfo=BERLIN)  # the weekend clocks go forward
     hours = [start + timedelta(hours=h) for h in range(24 * 7)]
-    prices = [fx.tariff_eur_per_kwh("de_industrial_tou", t) for t in hours]
+    prices = [fx.tariff_price_per_kwh("de_industrial_tou", t) for t in hours]
     assert all(p > 0 for p in prices)
 
 
 def test_tariff_errors() -> None:
     with pytest.raises(ConfigError, match=r"unknown tariff 'nope'; valid: .*de_industrial_tou"):
-        fx.tariff_eur_per_kwh("nope", datetime(2026, 1, 1))
+        fx.tariff_price_per_kwh("nope", datetime(2026, 1, 1))
     with pytest.raises(ConfigError, match="needs a datetime"):
-        fx.tariff_eur_per_kwh("de_industrial_tou", "2026-01-01T00:00")  # type: ignore[arg-type]
+        fx.tariff_price_per_kwh("de_industrial_tou", "2026-01-01T00:00")  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -98,3 +99,30 @@ def test_malformed_yaml_names_the_line(tmp_path):
 def test_missing_file():
     with pytest.raises(ConfigError, match="file not found"):
         load_cell("/nonexistent/cell.yaml")
+
+
+def test_a_key_given_twice_is_an_error_naming_both_lines(tmp_path):
+    path = tmp_path / "twice.yaml"
+    path.write_text("cell:\n  id: a\n  name: x\n  id: b\n")
+    with pytest.raises(ConfigError, match=r"twice\.yaml: line 4, column 3: .*duplicate key 'id' \(first at line 2\)"):
+        load_cell(path)
+
+
+@pytest.mark.parametrize(
+    ("override", "fragment"),
+    [
+        (
+            "robots.tender.home_q_rad=[0, -1.5708, 1.5708, -1.5708, -1.5708, 0, 0.1]",
+            "robots.tender.home_q_rad: 7 values, but urdf/robots/ur10/ur10.urdf has 6 movable joints",
+        ),
+        ("robots.tender.home_q_rad=[0, -9, 1.5708, -1.5708, -1.5708, 0]", "home_q_rad[1]: -9 rad is outside"),
+        (
+            "robots.tender.limits={velocity_rad_per_s: [1, 1, 1, 1, 1, 1, 1], "
+            "acceleration_rad_per_s2: [1, 1, 1, 1, 1, 1, 1], jerk_rad_per_s3: [1, 1, 1, 1, 1, 1, 1]}",
+            "power_model has 6 joints, limits 7",
+        ),
+    ],
+)
+def test_joint_lists_and_home_are_checked_against_the_urdf_when_the_cell_loads(override, fragment):
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        load_cell(DEFAULT_CELL.parent / "hinge-press-v1.yaml", overrides=[override])

@@ -173,3 +173,13 @@ def _shared(result, robot_id):
     """Operations identical across variants (same start and target) are planned once."""
     keys = [op.cache_key for v in result.variants for op in v.operations if op.robot_id == robot_id]
     return len(keys) - len(set(keys))
+
+
+def test_overlapping_stations_are_a_layout_error_naming_both():
+    from twin.api import check_cell
+    from twin.errors import ConfigError
+
+    overrides = ["stations.panel_feeder.pose.x_m=0.6", "stations.panel_feeder.pose.y_m=0.1"]
+    with pytest.raises(ConfigError, match=r"layout: panel_feeder and assembly_fixture overlap by \d+ mm") as info:
+        check_cell(None, overrides=overrides, use_cache=False)
+    assert "stations.panel_feeder.pose or stations.assembly_fixture.pose" in str(info.value)

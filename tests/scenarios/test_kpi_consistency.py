@@ -69,7 +69,7 @@ def _period_figures(conn, source: str, replication: int) -> dict[str, float]:
         "oee": oee["oee"],
         "first_pass_yield": oee["quality"],
         "throughput_units_per_h": cost["units"] / (oee["planned_time_s"] / 3600.0),
-        "cost_eur_per_unit": cost["cost_per_unit"]["total"],
+        "cost_per_unit": cost["cost_per_unit"]["total"],
         "kgco2e_per_unit": carbon["per_unit_kg"]["total_market"],
         "kgco2e_location_per_unit": carbon["per_unit_kg"]["total_location"],
         "energy_kwh_per_unit": carbon["energy_kwh_per_unit"],
@@ -100,7 +100,7 @@ def test_cost_per_unit_of_the_command_is_the_what_ifs(runs, capsys):
             assert main([*args, "--warehouse", str(warehouse), "--json"]) == 0
             report = json.loads(capsys.readouterr().out)
             assert report["replication"] == replication
-            assert _rel(simulated["cost_eur_per_unit"], report["cost_per_unit"]["total"]) < TOLERANCE
+            assert _rel(simulated["cost_per_unit"], report["cost_per_unit"]["total"]) < TOLERANCE
             # the analytics' definition: equipment is depreciation per busy machine-hour, printer-hours summed
             assert report["cost_per_unit"]["equipment"] > 0.2
 
@@ -133,8 +133,8 @@ def test_rewriting_the_same_run_adds_nothing_and_another_run_replaces_it(tmp_pat
     assert after["replication"].to_list() == [0]
     with read_connection(warehouse) as conn:
         again = _period_figures(conn, "simulated:baseline-v2", 0)
-    assert _rel(other.per_replication[0]["cost_eur_per_unit"], again["cost_eur_per_unit"]) < TOLERANCE
-    assert first.per_replication[0]["cost_eur_per_unit"] != other.per_replication[0]["cost_eur_per_unit"]
+    assert _rel(other.per_replication[0]["cost_per_unit"], again["cost_per_unit"]) < TOLERANCE
+    assert first.per_replication[0]["cost_per_unit"] != other.per_replication[0]["cost_per_unit"]
 
 
 def test_a_replication_of_measured_data_or_an_unknown_run_is_an_error(runs, capsys):

@@ -101,7 +101,8 @@ def test_run_json_is_byte_identical(capsys):
     assert main(args) == 0
     assert capsys.readouterr().out == first
     report = json.loads(first)
-    assert list(report) == ["scenario", "seed", "replications", "horizon_days", "kpis", "twin_error"]
+    assert list(report) == ["scenario", "seed", "replications", "horizon_days", "currency", "kpis", "twin_error"]
+    assert report["currency"] == "EUR"
     assert (report["scenario"], report["seed"], report["replications"], report["horizon_days"]) == (
         "baseline-v2",
         3,
@@ -116,7 +117,7 @@ def test_run_json_is_byte_identical(capsys):
         "oee",
         "wip_units",
         "energy_kwh_per_unit",
-        "cost_eur_per_unit",
+        "cost_per_unit",
         "kgco2e_per_unit",
         "first_pass_yield",
         "utilization_R1",

@@ -160,3 +160,32 @@ def test_no_robot_cycle_starts_in_a_break_after_midnight(tmp_path, sample_cell):
 
     assert count("2026-10-06T02:00", "2026-10-06T02:30") == 0  # Tuesday 02:00 belongs to Monday's night
     assert count("2026-10-06T01:30", "2026-10-06T02:00") > 0 and count("2026-10-06T02:30", "2026-10-06T03:00") > 0
+
+
+def test_the_process_change_speeds_up_only_the_robots_it_names(tmp_path, sample_cell):
+    config = GenerateConfig(days=2, seed=5, speed_change_day=1, speed_after=0.9, speed_change_robots=("R2",))
+    summary = generate(sample_cell, config, tmp_path)
+    assert summary.speed_change_robots == ("R2",)
+    events = read(tmp_path, "events").filter(pl.col("event").is_in(["cycle_start", "cycle_end"]))
+    change = pl.Series([summary.speed_change_at]).str.to_datetime(time_zone="UTC")[0]
+    cycles = (
+        events.sort("ts")
+        .group_by("station_id", "unit_id")
+        .agg((pl.col("ts").last() - pl.col("ts").first()).dt.total_milliseconds().alias("ms"), pl.col("ts").first())
+        .with_columns((pl.col("ts") >= change).alias("after"))
+        .group_by("station_id", "after")
+        .agg(pl.col("ms").median())
+    )
+
+    def median(robot: str, after: bool) -> float:
+        return cycles.filter((pl.col("station_id") == robot) & (pl.col("after") == after))["ms"].item()
+
+    assert median("R2", True) < 0.8 * median("R2", False)  # 0.5 -> 0.9: R2 moves faster
+    assert median("R1", True) == pytest.approx(median("R1", False), rel=0.02)  # R1 keeps its speed
+
+
+def test_a_process_change_of_an_unknown_robot_is_an_input_error(tmp_path, sample_cell):
+    from twin.errors import InputError
+
+    with pytest.raises(InputError, match="R9: not a robot of the cell; valid: R1, R2"):
+        generate(sample_cell, GenerateConfig(days=1, speed_change_robots=("R9",)), tmp_path)

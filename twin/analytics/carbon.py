@@ -93,12 +93,13 @@ def _year_lookup(lookup: Any, key: str, year: int) -> fx.Factor:
 
 
 def load_carbon_factors(cell: CellSpec, year: int, factors_dir: str | None = None) -> CarbonFactors:
-    """Look every factor of a cell up in ``assets/factors``.
+    """Look every factor of a cell up in ``assets/factors`` and the ``factors/`` folder beside the cell file.
 
     Args:
-        cell: The validated cell.
+        cell: The validated cell (its ``source_path`` locates its own tables,
+            :func:`twin.cell.factors.cell_factor_dirs`).
         year: Reporting year (the latest value in or before it is used).
-        factors_dir: Factor folder; the project's when None.
+        factors_dir: The project's factor folder; ``assets/factors`` when None.
 
     Returns:
         The factors.
@@ -107,12 +108,13 @@ def load_carbon_factors(cell: CellSpec, year: int, factors_dir: str | None = Non
         ConfigError: A material or fuel of the cell has no factor, or the region no grid factor.
     """
     region = cell.carbon.grid_region
+    dirs = fx.cell_factor_dirs(cell)
 
     def grid(r: str, y: int | None = None) -> fx.Factor:
-        return fx.grid_factor(r, y, factors_dir=factors_dir)
+        return fx.grid_factor(r, y, factors_dir=factors_dir, extra_dirs=dirs)
 
     def residual(r: str, y: int | None = None) -> fx.Factor:
-        return fx.residual_mix(r, y, factors_dir=factors_dir)
+        return fx.residual_mix(r, y, factors_dir=factors_dir, extra_dirs=dirs)
 
     grid_annual = _gram_factor(_year_lookup(grid, region, year))
     supplier = cell.carbon.supplier_factor_gco2e_per_kwh
@@ -131,8 +133,8 @@ def load_carbon_factors(cell: CellSpec, year: int, factors_dir: str | None = Non
     for variant in cell.variants:
         for line in bill_of_materials(cell, variant):
             if line.material not in materials:
-                materials[line.material] = fx.material_factor(line.material, factors_dir=factors_dir)
-    fuels = {fuel: fx.fuel_factor(fuel, factors_dir=factors_dir) for fuel in cell.carbon.scope1_fuels}
+                materials[line.material] = fx.material_factor(line.material, factors_dir=factors_dir, extra_dirs=dirs)
+    fuels = {fuel: fx.fuel_factor(fuel, factors_dir=factors_dir, extra_dirs=dirs) for fuel in cell.carbon.scope1_fuels}
     return CarbonFactors(region, grid_annual, market, basis, cell.carbon.renewable_share, materials, fuels)
 
 

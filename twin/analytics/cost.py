@@ -1,11 +1,12 @@
-"""Cost per unit of a period (EUR), per line and per variant.
+"""Cost per unit of a period, in the cell's currency (``cost.currency``), per line and per variant.
 
 Lines (every one divided by the **units delivered** in the period: completed and not scrapped, i.e. good,
 reworked to good or escaped; under sampled inspection most delivered units were never measured, and they
 are product all the same):
 
 - **energy**: each UTC hour's kWh × the time-of-use price of the local hour it falls in (tariff
-  ``cost.tariff_id`` of the ``tariffs`` factor table, weekday / weekend bands in the tariff's zone).
+  ``cost.tariff_id`` of the ``tariffs`` factor table or the cell's own, weekday / weekend bands in the
+  tariff's zone, priced in the cell's currency: :func:`twin.cell.factors.cell_tariff`).
   Direct and shared energy are attributed as in :mod:`twin.analytics.allocation`.
 - **labour**: shift hours of the period (breaks included: they are paid) × operators per shift ×
   labour rate, allocated by run time.
@@ -50,18 +51,16 @@ def hourly_prices(hours: pl.DataFrame, schedule: fx.TariffSchedule) -> pl.DataFr
         schedule: The tariff.
 
     Returns:
-        ``hours`` with ``eur_per_kwh`` and ``band`` added.
+        ``hours`` with ``price_per_kwh`` (in the schedule's currency, ``schedule.unit``) and ``band`` added.
     """
-    if schedule.unit != "EUR/kWh":
-        raise ConfigError(f"tariff {schedule.tariff_id!r} is priced in {schedule.unit}, not EUR/kWh")
     prices = pl.DataFrame(
         {
             "_weekend": [False] * 24 + [True] * 24,
             "_hour": list(range(24)) * 2,
-            "eur_per_kwh": [*schedule.weekday, *schedule.weekend],
+            "price_per_kwh": [*schedule.weekday, *schedule.weekend],
             "band": [*schedule.bands["mon-fri"], *schedule.bands["sat-sun"]],
         },
-        schema={"_weekend": pl.Boolean(), "_hour": pl.Int8(), "eur_per_kwh": pl.Float64(), "band": pl.String()},
+        schema={"_weekend": pl.Boolean(), "_hour": pl.Int8(), "price_per_kwh": pl.Float64(), "band": pl.String()},
     )
     local = pl.col("hour_at").dt.convert_time_zone(schedule.timezone)
     return (
@@ -108,35 +107,43 @@ def cost(
         cell: The validated cell.
         roles: The cell's roles.
         period: The reporting period.
-        schedule: The cell's tariff.
+        schedule: The cell's tariff, priced in the cell's currency (:func:`twin.cell.factors.cell_tariff`).
 
     Returns:
         ``{"units", "units_completed", "units_reworked", "units_scrapped", "units_escaped",
         "cost_per_unit": {line..., "total"},
-        "total_eur": {line..., "total"}, "by_variant": [{"variant", "units", "cost_per_unit", "total_eur"}],
-        "tariff": {...}}``.
+        "total_cost": {line..., "total"}, "by_variant": [{"variant", "units", "cost_per_unit", "total_cost"}],
+        "tariff": {...}, "currency"}``; money in ``cost.currency``.
+
+    Raises:
+        ConfigError: The tariff is priced in another currency than the cell's, or a material has no price.
     """
     c = cell.cost
+    if schedule.currency != c.currency:
+        raise ConfigError(
+            f"cell {cell.cell.id}: tariff {schedule.tariff_id!r} is priced in {schedule.unit}, the cell in "
+            f"{c.currency}; price it with twin.cell.factors.cell_tariff (cost.exchange_rates)"
+        )
     known = pl.col("variant").fill_null(UNKNOWN_VARIANT)
     # energy: direct by variant and hour, shared pooled
     if split.hourly.height:
         priced = hourly_prices(split.hourly, schedule)
     else:
-        priced = split.hourly.with_columns(pl.lit(None, pl.Float64).alias("eur_per_kwh"))
-    price_of = priced.select("hour_at", "eur_per_kwh")
-    energy_eur = float((priced["kwh"] * priced["eur_per_kwh"]).sum()) if priced.height else 0.0
+        priced = split.hourly.with_columns(pl.lit(None, pl.Float64).alias("price_per_kwh"))
+    price_of = priced.select("hour_at", "price_per_kwh")
+    energy_cost = float((priced["kwh"] * priced["price_per_kwh"]).sum()) if priced.height else 0.0
     direct = (
         split.direct.join(price_of, on="hour_at", how="left")
         .with_columns(known)
         .group_by("variant")
-        .agg((pl.col("kwh") * pl.col("eur_per_kwh")).sum().alias("energy_direct"))
+        .agg((pl.col("kwh") * pl.col("price_per_kwh")).sum().alias("energy_direct"))
     )
     shared = split.shared.join(price_of, on="hour_at", how="left")
-    shared_eur = float((shared["kwh"] * shared["eur_per_kwh"]).sum()) if shared.height else 0.0
+    shared_cost = float((shared["kwh"] * shared["price_per_kwh"]).sum()) if shared.height else 0.0
 
     # labour and maintenance: period totals by run time
-    labour_eur = window_seconds(shift_time) / 3600.0 * c.operators_per_shift * c.labour_per_h
-    maintenance_eur = max(run_time_s, 0.0) / 3600.0 * c.maintenance_per_h
+    labour_cost = window_seconds(shift_time) / 3600.0 * c.operators_per_shift * c.labour_per_h
+    maintenance_cost = max(run_time_s, 0.0) / 3600.0 * c.maintenance_per_h
 
     # equipment: machine hours per variant
     rates = pl.DataFrame(
@@ -159,20 +166,20 @@ def cost(
             f"cell {cell.cell.id}: cost.materials_per_kg has no price for {', '.join(missing)}; "
             f"priced: {', '.join(sorted(prices))}"
         )
-    bom_eur = {v: sum(line.kg * prices[line.material] for line in bill_of_materials(cell, v)) for v in cell.variants}
+    bom_cost = {v: sum(line.kg * prices[line.material] for line in bill_of_materials(cell, v)) for v in cell.variants}
     bom = pl.DataFrame(
-        {"variant": list(bom_eur), "bom_eur": list(bom_eur.values())},
-        schema={"variant": pl.String(), "bom_eur": pl.Float64()},
+        {"variant": list(bom_cost), "bom_cost": list(bom_cost.values())},
+        schema={"variant": pl.String(), "bom_cost": pl.Float64()},
     )
     done = units.filter(pl.col("in_period")).with_columns(known)
     quality_cost = (
         done.join(bom, on="variant", how="left")
-        .with_columns(pl.col("bom_eur").fill_null(0.0))
+        .with_columns(pl.col("bom_cost").fill_null(0.0))
         .group_by("variant")
         .agg(
-            pl.col("bom_eur").filter(~pl.col("is_scrapped")).sum().alias("material"),
+            pl.col("bom_cost").filter(~pl.col("is_scrapped")).sum().alias("material"),
             (
-                pl.col("bom_eur").filter(pl.col("is_scrapped")).sum() + pl.col("is_reworked").sum() * c.rework_per_unit
+                pl.col("bom_cost").filter(pl.col("is_scrapped")).sum() + pl.col("is_reworked").sum() * c.rework_per_unit
             ).alias("poor_quality"),
         )
     )
@@ -188,9 +195,9 @@ def cost(
         .join(weights, on="variant", how="left")
         .with_columns(pl.col("energy_direct", "equipment", "material", "poor_quality", "w").fill_null(0.0))
         .with_columns(
-            (pl.col("energy_direct") + pl.col("w") * shared_eur).alias("energy"),
-            (pl.col("w") * labour_eur).alias("labour"),
-            (pl.col("w") * maintenance_eur).alias("maintenance"),
+            (pl.col("energy_direct") + pl.col("w") * shared_cost).alias("energy"),
+            (pl.col("w") * labour_cost).alias("labour"),
+            (pl.col("w") * maintenance_cost).alias("maintenance"),
         )
     )
     delivered = done.filter(IS_DELIVERED)
@@ -198,9 +205,9 @@ def cost(
     delivered_by_variant = dict(delivered.group_by("variant").len().iter_rows())
     # period totals: what the period cost, whether or not a unit was completed to carry it
     totals = {line: float(per_variant[line].sum()) if per_variant.height else 0.0 for line in LINES}
-    totals["energy"] = energy_eur
-    totals["labour"] = labour_eur
-    totals["maintenance"] = maintenance_eur
+    totals["energy"] = energy_cost
+    totals["labour"] = labour_cost
+    totals["maintenance"] = maintenance_cost
     totals["total"] = sum(totals[line] for line in LINES)
 
     def per(values: dict[str, float], n: int) -> dict[str, float | None]:
@@ -215,7 +222,9 @@ def cost(
         n = int(delivered_by_variant.get(row["variant"], 0))
         row_total = {line: row[line] for line in LINES}
         row_total["total"] = sum(row_total.values())
-        by_variant.append({"variant": row["variant"], "units": n, "cost_per_unit": per(row, n), "total_eur": row_total})
+        by_variant.append(
+            {"variant": row["variant"], "units": n, "cost_per_unit": per(row, n), "total_cost": row_total}
+        )
     return {
         "units": n_delivered,
         "units_good": int(done["is_final_good"].sum()) if done.height else 0,
@@ -224,11 +233,17 @@ def cost(
         "units_scrapped": int(done["is_scrapped"].sum()) if done.height else 0,
         "units_escaped": int(done["is_escaped"].sum()) if done.height else 0,
         "cost_per_unit": per(totals, n_delivered),
-        "total_eur": totals,
+        "total_cost": totals,
         "by_variant": by_variant,
-        "bom_eur_per_unit": bom_eur,
-        "tariff": {"tariff_id": schedule.tariff_id, "timezone": schedule.timezone, "sources": list(schedule.sources)},
-        "currency": "EUR",
+        "bom_per_unit": bom_cost,
+        "tariff": {
+            "tariff_id": schedule.tariff_id,
+            "timezone": schedule.timezone,
+            "unit": schedule.unit,
+            "sources": list(schedule.sources),
+            "conversion": schedule.conversion,
+        },
+        "currency": c.currency,
     }
 
 
@@ -240,11 +255,13 @@ def hourly_energy_cost(split: EnergySplit, schedule: fx.TariffSchedule) -> pl.Da
         schedule: The tariff.
 
     Returns:
-        ``hour_at``, ``kwh``, ``eur_per_kwh``, ``band``, ``eur``.
+        ``hour_at``, ``kwh``, ``price_per_kwh``, ``band``, ``energy_cost`` (money in the schedule's currency).
     """
     if split.hourly.is_empty():
         return split.hourly.with_columns(
-            pl.lit(None, pl.Float64).alias("eur_per_kwh"), pl.lit(None, pl.String).alias("band"),
-            pl.lit(None, pl.Float64).alias("eur"),
+            pl.lit(None, pl.Float64).alias("price_per_kwh"), pl.lit(None, pl.String).alias("band"),
+            pl.lit(None, pl.Float64).alias("energy_cost"),
         )  # fmt: skip
-    return hourly_prices(split.hourly, schedule).with_columns((pl.col("kwh") * pl.col("eur_per_kwh")).alias("eur"))
+    return hourly_prices(split.hourly, schedule).with_columns(
+        (pl.col("kwh") * pl.col("price_per_kwh")).alias("energy_cost")
+    )

@@ -113,7 +113,7 @@ def cost_of(p: Prepared, run_time_s: float) -> dict[str, Any]:
     Returns:
         The object ``twin cost --json`` prints.
     """
-    schedule = fx.tariff_schedule(p.cell.cost.tariff_id)
+    schedule = fx.cell_tariff(p.cell)
     result = cost_mod.cost(
         p.split, p.units, p.data.occupancy, p.shifts, run_time_s, p.cell, p.roles, p.data.period, schedule
     )
@@ -147,14 +147,14 @@ def hourly_of(p: Prepared) -> pl.DataFrame:
         p: The prepared period.
 
     Returns:
-        ``hour_at``, ``kwh``, ``eur_per_kwh``, ``band``, ``eur``, ``gco2e_per_kwh`` (the stream's, null when
-        missing), ``is_missing_intensity`` and ``scope2_location_kg`` (missing hours at the annual factor), in
-        time order.
+        ``hour_at``, ``kwh``, ``price_per_kwh``, ``band``, ``energy_cost`` (in the cell's currency),
+        ``gco2e_per_kwh`` (the stream's, null when missing), ``is_missing_intensity`` and ``scope2_location_kg``
+        (missing hours at the annual factor), in time order.
     """
     year = p.data.period.start.astimezone(p.data.period.zone).year
     factors = carbon_mod.load_carbon_factors(p.cell, year)
     grid = carbon_mod.hourly_intensity(p.split.hourly, p.data.grid_hourly, factors)
-    costs = cost_mod.hourly_energy_cost(p.split, fx.tariff_schedule(p.cell.cost.tariff_id))
+    costs = cost_mod.hourly_energy_cost(p.split, fx.cell_tariff(p.cell))
     return (
         costs.join(grid.select("hour_at", "gco2e_per_kwh", "g_per_kwh", "is_missing"), on="hour_at", how="left")
         .with_columns(

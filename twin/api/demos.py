@@ -21,10 +21,10 @@ from twin.api.replays import replay
 from twin.api.reports import report
 from twin.api.scenarios import compare
 from twin.api.telemetry import generate, ingest
-from twin.paths import SCENARIOS_DIR, data_dir
-
-BASELINE_SCENARIO = "baseline-v2"
-"""The registry's baseline (``assets/scenarios/baseline-v2.yaml``): every what-if is compared against it."""
+from twin.cell.spec import CellSpec
+from twin.errors import InputError
+from twin.paths import DEFAULT_CELL, SCENARIOS_DIR, data_dir
+from twin.scenarios.load import read_scenario_spec, scenario_cell
 
 
 @dataclass(frozen=True)
@@ -54,17 +54,27 @@ class DemoSummary:
         }
 
 
-def registered_scenarios(folder: Path = SCENARIOS_DIR) -> list[Path]:
-    """Every scenario file of the registry, the baseline first.
+def registered_scenarios(cell: CellSpec, folder: Path = SCENARIOS_DIR) -> list[Path]:
+    """The registry's scenario files of one cell (by its file), its baseline first.
+
+    A cell's baseline is the scenario that is its own baseline (``baseline:`` none or its own id); every other
+    what-if names it.
 
     Args:
+        cell: The cell (its ``source_path`` picks the scenarios whose ``cell:`` is that file).
         folder: The registry (``assets/scenarios``).
 
     Returns:
-        The files.
+        The files; none when the registry has no scenario of the cell.
     """
-    paths = sorted(folder.glob("*.yaml"))
-    return sorted(paths, key=lambda path: path.stem != BASELINE_SCENARIO)
+    source = (cell.source_path or DEFAULT_CELL).resolve()
+    paths = [path for path in sorted(folder.glob("*.yaml")) if scenario_cell(path) == source]
+
+    def is_baseline(path: Path) -> bool:
+        baseline = read_scenario_spec(path).baseline
+        return baseline is None or baseline == path.stem
+
+    return sorted(paths, key=lambda path: not is_baseline(path))
 
 
 def demo(
@@ -124,10 +134,16 @@ def demo(
         replayed = step(f"replay {robot}", lambda robot=robot: replay(robot, cell=spec, warehouse=target))
         figures["replay"][robot] = replayed.to_dict()
     # the comparison runs the baseline too: every what-if is paired with it, replication by replication
+    scenarios = registered_scenarios(spec)
+    if not scenarios:
+        raise InputError(
+            f"cell {spec.cell.id}: no scenario in {SCENARIOS_DIR} names {spec.source_path}; add its baseline "
+            "(a scenario file with cell: <that file>) to run the what-ifs"
+        )
     compared = step(
         "what-ifs",
         lambda: compare(
-            registered_scenarios(),
+            scenarios,
             replications=replications,
             horizon_days=horizon_days,
             warehouse=target,

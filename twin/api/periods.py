@@ -141,16 +141,21 @@ class OeeFigures(Figures):
 
 @dataclass(frozen=True)
 class CostFigures(Figures):
-    """Cost per good unit by line and variant (EUR): the object of ``twin cost --json``."""
+    """Cost per good unit by line and variant, in the cell's currency: the object of ``twin cost --json``."""
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code every amount is in (the cell's ``cost.currency``)."""
+        return str(self.values["currency"])
 
     @property
     def per_unit(self) -> float | None:
-        """Total cost per good unit, EUR."""
+        """Total cost per good unit, in :attr:`currency`."""
         return self.values["cost_per_unit"]["total"]
 
     @property
     def cost_per_unit(self) -> dict[str, float | None]:
-        """Cost line -> EUR per good unit (``total`` included)."""
+        """Cost line -> cost per good unit in :attr:`currency` (``total`` included)."""
         return dict(self.values["cost_per_unit"])
 
     @property

@@ -95,7 +95,7 @@ class ScenarioRun:
     def to_dict(self) -> dict[str, Any]:
         """The object ``twin scenario run --json`` prints.
 
-        ``{"scenario", "seed", "replications", "horizon_days", "kpis", "twin_error"}``.
+        ``{"scenario", "seed", "replications", "horizon_days", "currency", "kpis", "twin_error"}``.
         """
         return self.result.to_json()
 
@@ -105,7 +105,7 @@ class Comparison:
     """Scenarios against the first (the baseline), paired by replication seed.
 
     Attributes:
-        report: ``{"baseline", "seed", "replications", "horizon_days", "scenarios": [{"scenario", "kpis"}],
+        report: ``{"baseline", "seed", "replications", "horizon_days", "currency", "scenarios": [{"scenario", "kpis"}],
             "twin_error"}``; each KPI has its mean, interval, delta against the baseline and the delta's interval.
         stored_as: The ``run_id`` of its rows in ``scenario_results``; None when not stored (not asked, or
             no warehouse yet: one is never started for them).
@@ -135,7 +135,8 @@ class SweepRun:
     """A sweep's runs: each run's parameters and KPIs.
 
     Attributes:
-        report: ``{"sweep", "scenario", "seed", "replications", "horizon_days", "runs": [{"parameters", "kpis"}]}``.
+        report: ``{"sweep", "scenario", "seed", "replications", "horizon_days", "currency",
+            "runs": [{"parameters", "kpis"}]}``.
     """
 
     report: dict[str, Any]

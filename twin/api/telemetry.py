@@ -56,7 +56,7 @@ class GeneratedTelemetry:
         return self.summary.speed_change_at
 
     def to_dict(self) -> dict[str, Any]:
-        """The object ``twin generate --json`` prints: ``{"files", "rows", "units", "speed_change_at"}``."""
+        """The object ``twin generate --json`` prints: files, rows, units and the process change (when, robots)."""
         return self.summary.to_json()
 
 
@@ -136,6 +136,7 @@ def generate(
     fmt: str = GenerateConfig.fmt,
     speed_change_day: int | None = None,
     speed_after: float = GenerateConfig.speed_after,
+    speed_change_robots: Iterable[str] = (),
     grid_intensity: str | Path | None = None,
     progress: bool = False,
 ) -> GeneratedTelemetry:
@@ -151,6 +152,7 @@ def generate(
         fmt: ``parquet`` or ``csv``.
         speed_change_day: Day index of the process change (default: the middle of the period).
         speed_after: The robots' speed override after the change, in (0, 1].
+        speed_change_robots: The robots the change speeds up (every robot when empty).
         grid_intensity: A real hourly grid-intensity series (e.g. an Electricity Maps export); default synthetic.
         progress: Show progress bars on stderr.
 
@@ -179,6 +181,7 @@ def generate(
         fmt=fmt,
         speed_change_day=speed_change_day,
         speed_after=speed_after,
+        speed_change_robots=tuple(speed_change_robots),
         grid_intensity_path=grid,
     )
     out = Path(out_dir) if out_dir is not None else data_dir() / "generated"

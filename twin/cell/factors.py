@@ -6,6 +6,17 @@ and ``region`` (SPEC.md, "Sources of factors"); a value nobody could check again
 ``<table>_vN.csv`` never changes meaning, a revision is added beside it as ``<table>_v(N+1).csv`` and the
 loader picks the highest version unless told otherwise (STYLE.md, convention 6).
 
+**Tables beside a cell file.** A cell may bring its own rows: a ``factors/`` folder next to its YAML holding
+tables with the same file names and schema (``<cell dir>/factors/<table>_v<N>.csv``, the highest ``N`` there
+is read). Every lookup takes those folders as ``extra_dirs`` (:func:`cell_factor_dirs` of the cell) and reads
+the project's table plus theirs: a cell row whose natural key (:attr:`TableSchema.override_key`) matches a
+project row replaces it, any other cell row is added. A cell row's ``source`` ends with where it came from
+(``[cell table factors/tariffs_v1.csv, overriding assets/factors/tariffs_v2.csv]``), so reports show it.
+
+**Currency.** A price row's ``unit`` names its currency (``EUR/kWh``, ``PLN/kWh``). :func:`in_currency`
+prices a tariff in the cell's currency: the same currency passes, another needs an exchange rate the cell
+gives (``cost.exchange_rates``) and the converted tariff says so; without one it is an error naming both.
+
 Malformed rows raise :class:`twin.errors.ConfigError` naming the file, the 1-based line and the column; a
 missing table raises :class:`twin.errors.AssetError` listing the tables that exist.
 
@@ -25,13 +36,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
 from twin import paths
 from twin.errors import AssetError, ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from twin.cell.spec import CellSpec, ExchangeRateSpec
 
 __all__ = [
     "PROVENANCE_COLUMNS",
@@ -51,7 +67,12 @@ __all__ = [
     "material_factor",
     "fuel_factor",
     "tariff_schedule",
-    "tariff_eur_per_kwh",
+    "tariff_price_per_kwh",
+    "CELL_FACTORS_DIR",
+    "cell_factor_dirs",
+    "unit_currency",
+    "in_currency",
+    "cell_tariff",
 ]
 
 PROVENANCE_COLUMNS: tuple[str, ...] = ("name", "value", "unit", "source", "year", "region")
@@ -62,6 +83,9 @@ UNVERIFIED = "unverified"
 
 DAY_TYPES: tuple[str, ...] = ("mon-fri", "sat-sun", "all")
 """Valid values of a tariff band's ``days`` column; ``all`` applies to both day types."""
+
+CELL_FACTORS_DIR = "factors"
+"""The folder beside a cell file whose tables add to or override the project's (:func:`cell_factor_dirs`)."""
 
 _YEAR_MIN, _YEAR_MAX = 1990, 2100
 _FILE_RE = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9_-]*?)_v(?P<version>[1-9][0-9]*)\.csv$")
@@ -107,10 +131,13 @@ class TableSchema:
         columns: Declared columns; columns found in a file but not declared are kept as strings.
         keys: Column groups whose combined value must be unique per row; every table also keeps
             (``name``, ``year``) unique.
+        override_key: The natural key by which a cell's table (:data:`CELL_FACTORS_DIR`) replaces project
+            rows: every project row with the key of a cell row is dropped, the cell rows are added.
     """
 
     columns: tuple[Column, ...]
     keys: tuple[tuple[str, ...], ...] = ()
+    override_key: tuple[str, ...] = ("name", "year")
 
     def column(self, name: str) -> Column | None:
         """The declared column called ``name``, or None."""
@@ -136,15 +163,18 @@ TABLE_SCHEMAS: dict[str, TableSchema] = {
     "grid_intensity": TableSchema(
         columns=(*_COMMON, Column("basis")),
         keys=(_NAME_YEAR,),
+        override_key=("region", "year"),
     ),
-    "residual_mix": TableSchema(columns=_COMMON, keys=(_NAME_YEAR,)),
+    "residual_mix": TableSchema(columns=_COMMON, keys=(_NAME_YEAR,), override_key=("region", "year")),
     "materials": TableSchema(
         columns=(*_COMMON, Column("material"), Column("boundary")),
         keys=(_NAME_YEAR, ("material",)),
+        override_key=("material",),
     ),
     "fuels": TableSchema(
         columns=(*_COMMON, Column("fuel"), Column("basis")),
         keys=(_NAME_YEAR, ("fuel",)),
+        override_key=("fuel",),
     ),
     "tariffs": TableSchema(
         columns=(
@@ -157,6 +187,7 @@ TABLE_SCHEMAS: dict[str, TableSchema] = {
             *_COMMON,
         ),
         keys=(_NAME_YEAR, ("tariff_id", "days", "start_hour")),
+        override_key=("tariff_id",),
     ),
 }
 """Declared schemas by table name; a table without an entry is checked against the provenance columns."""
@@ -272,41 +303,125 @@ def _resolve(name: str, version: int | None, factors_dir: Path | str | None) -> 
     return folder / f"{name}_v{version}.csv"
 
 
+def cell_factor_dirs(cell: CellSpec | Path | str | None) -> tuple[Path, ...]:
+    """The folders whose tables add to or override the project's for a cell: its ``factors/`` folder.
+
+    Args:
+        cell: A loaded cell (its ``source_path`` is used), the cell file's path, or None.
+
+    Returns:
+        ``(<cell file's folder>/factors,)`` when that folder exists and is not the project's own factor
+        folder; ``()`` otherwise (no file, no folder).
+
+    >>> cell_factor_dirs(None)
+    ()
+    """
+    source = cell if cell is None or isinstance(cell, (str, Path)) else cell.source_path
+    if source is None:
+        return ()
+    folder = Path(source).parent / CELL_FACTORS_DIR
+    if not folder.is_dir() or folder.resolve() == paths.FACTORS_DIR.resolve():
+        return ()
+    return (folder,)
+
+
+_FileKey = tuple[str, int, int]  # path, mtime_ns, size: an edited file is read again
+
+
+def _file_key(path: Path) -> _FileKey:
+    try:
+        stat = path.stat()
+    except OSError as e:
+        raise AssetError(f"cannot read factor table {path}: {e.strerror or e}") from e
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+def _table_files(
+    name: str, version: int | None, factors_dir: Path | str | None, extra_dirs: Iterable[Path | str]
+) -> tuple[_FileKey, ...]:
+    """The project's table file, then the latest version of the table in each extra folder that has it."""
+    base = _resolve(name, version, factors_dir)
+    files = [_file_key(base)]
+    for folder in map(Path, extra_dirs):
+        if folder.resolve() == base.parent.resolve():
+            continue
+        versions = available_tables(folder).get(name)
+        if versions:
+            files.append(_file_key(folder / f"{name}_v{versions[-1]}.csv"))
+    return tuple(files)
+
+
 def load_factor_table(
     name: str,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> pl.DataFrame:
     """Load ``<factors_dir>/<name>_v<version>.csv`` as a frame with the table's declared schema.
 
     Args:
         name: Table name, e.g. ``"grid_intensity"``, ``"materials"``, ``"tariffs"``.
-        version: Version number; the highest available when None.
-        factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        version: Version number of the project's table; the highest available when None.
+        factors_dir: Folder holding the project's tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: Folders whose latest ``<name>_v<N>.csv`` adds to or overrides the project's rows, in
+            order (a cell's, :func:`cell_factor_dirs`). A row with the natural key
+            (:attr:`TableSchema.override_key`) of a project row replaces it; its ``source`` then ends with
+            ``[cell table factors/<file>, overriding <project file>]`` (``[cell table factors/<file>]`` when
+            it adds a row).
 
     Returns:
-        One row per CSV row, in file order. Declared columns have their declared dtype (``year`` Int64,
-        ``value`` Float64, text columns String); undeclared columns are kept as String.
+        One row per CSV row, in file order (project rows first, then each folder's). Declared columns have
+        their declared dtype (``year`` Int64, ``value`` Float64, text columns String); undeclared columns
+        are kept as String.
 
     Raises:
         AssetError: The table (or that version of it) does not exist; the message lists what does.
         ConfigError: A row or the header is malformed; the message names the file, the 1-based line and
-            the column.
+            the column. Or an extra folder's rows clash with the project's on a unique key.
     """
-    path = _resolve(name, version, factors_dir)
-    return _load_path(path, name).clone()  # the cached frame stays untouched by callers
+    files = _table_files(name, version, factors_dir, extra_dirs)
+    return _merged_cached(name, files).clone()  # the cached frame stays untouched by callers
 
 
-def _load_path(path: Path, name: str) -> pl.DataFrame:
+def _shown(path: Path) -> str:
+    """A table's path as a report shows it: relative to the project folder when inside it."""
     try:
-        stat = path.stat()
-    except OSError as e:
-        raise AssetError(f"cannot read factor table {path}: {e.strerror or e}") from e
-    return _load_cached(str(path), name, stat.st_mtime_ns, stat.st_size)
+        return path.resolve().relative_to(paths.PROJECT_DIR.resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 @lru_cache(maxsize=64)
-def _load_cached(path_str: str, name: str, mtime_ns: int, size: int) -> pl.DataFrame:
+def _merged_cached(name: str, files: tuple[_FileKey, ...]) -> pl.DataFrame:
+    schema = TABLE_SCHEMAS.get(name, _DEFAULT_SCHEMA)
+    frame = _load_cached(name, *files[0])
+    base = _shown(Path(files[0][0]))
+    key = list(schema.override_key)  # required columns of the schema, so in every file
+    for path_str, mtime_ns, size in files[1:]:
+        path = Path(path_str)
+        extra = _load_cached(name, path_str, mtime_ns, size)
+        project_keys = set(frame.select(key).iter_rows())
+        extra_keys = list(extra.select(key).iter_rows())
+        origin = f"cell table {path.parent.name}/{path.name}"
+        notes = [f" [{origin}, overriding {base}]" if k in project_keys else f" [{origin}]" for k in extra_keys]
+        extra = extra.with_columns(pl.col("source") + pl.Series(notes, dtype=pl.String))
+        replaced = set(extra_keys)
+        kept = frame.filter(pl.Series([k not in replaced for k in frame.select(key).iter_rows()], dtype=pl.Boolean))
+        frame = pl.concat([kept, extra], how="diagonal_relaxed")
+        for unique in (_NAME_YEAR, *schema.keys):
+            if all(k in frame.columns for k in unique):
+                dup = frame.filter(pl.struct(unique).is_duplicated()).select(unique).unique()
+                if dup.height:
+                    shown = ", ".join(f"{k}={v!r}" for k, v in dup.row(0, named=True).items())
+                    raise ConfigError(
+                        f"{path}: duplicate key ({shown}) with a row of {base} that it does not override "
+                        f"(a cell row replaces project rows by {', '.join(schema.override_key)})"
+                    )
+    return frame
+
+
+@lru_cache(maxsize=64)
+def _load_cached(name: str, path_str: str, mtime_ns: int, size: int) -> pl.DataFrame:
     # mtime_ns and size are part of the cache key only: an edited file is read again.
     del mtime_ns, size
     schema = TABLE_SCHEMAS.get(name, _DEFAULT_SCHEMA)
@@ -508,9 +623,15 @@ def _factor(row: Mapping[str, object]) -> Factor:
 
 
 def _by_region(
-    table: str, prefix: str, region: str, year: int | None, version: int | None, factors_dir: Path | str | None
+    table: str,
+    prefix: str,
+    region: str,
+    year: int | None,
+    version: int | None,
+    factors_dir: Path | str | None,
+    extra_dirs: Iterable[Path | str],
 ) -> Factor:
-    frame = load_factor_table(table, version, factors_dir)
+    frame = load_factor_table(table, version, factors_dir, extra_dirs)
     code = region.strip().upper()
     regions = sorted(set(frame["region"].to_list()))
     rows = frame.filter(pl.col("region") == code)
@@ -536,15 +657,17 @@ def grid_factor(
     *,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> Factor:
     """The location-based annual average grid emission factor of a region.
 
     Args:
-        region: Region code, e.g. ``"DE"`` (case-insensitive).
+        region: Region code, e.g. ``"DE"`` or ``"US-CA"`` (case-insensitive).
         year: The reporting year; the most recent value in or before it is used. The latest available
             year when None.
         version: ``grid_intensity`` table version; the latest when None.
         factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: A cell's factor folders (:func:`cell_factor_dirs`), adding or overriding rows.
 
     Returns:
         The factor; read ``.unit`` (``gCO2/kWh`` or ``gCO2e/kWh``, per source) and ``.source``.
@@ -553,7 +676,7 @@ def grid_factor(
         ConfigError: No value for the region (or none in or before ``year``); lists what exists.
         AssetError: The table is missing.
     """
-    return _by_region("grid_intensity", "grid_location_", region, year, version, factors_dir)
+    return _by_region("grid_intensity", "grid_location_", region, year, version, factors_dir, extra_dirs)
 
 
 def residual_mix(
@@ -562,14 +685,16 @@ def residual_mix(
     *,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> Factor:
-    """The market-based residual mix emission factor of a region (AIB European Residual Mixes).
+    """The market-based residual mix emission factor of a region (AIB European Residual Mixes, Green-e, ...).
 
     Args:
         region: Region code, e.g. ``"DE"`` (case-insensitive).
         year: The reporting year; the most recent value in or before it is used. The latest when None.
         version: ``residual_mix`` table version; the latest when None.
         factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: A cell's factor folders (:func:`cell_factor_dirs`), adding or overriding rows.
 
     Returns:
         The factor (``gCO2/kWh``) with its provenance.
@@ -578,13 +703,19 @@ def residual_mix(
         ConfigError: No value for the region (or none in or before ``year``); lists what exists.
         AssetError: The table is missing.
     """
-    return _by_region("residual_mix", "residual_mix_", region, year, version, factors_dir)
+    return _by_region("residual_mix", "residual_mix_", region, year, version, factors_dir, extra_dirs)
 
 
 def _by_key(
-    table: str, key: str, prefix: str, wanted: str, version: int | None, factors_dir: Path | str | None
+    table: str,
+    key: str,
+    prefix: str,
+    wanted: str,
+    version: int | None,
+    factors_dir: Path | str | None,
+    extra_dirs: Iterable[Path | str],
 ) -> Factor:
-    frame = load_factor_table(table, version, factors_dir)
+    frame = load_factor_table(table, version, factors_dir, extra_dirs)
     needle = wanted.strip().lower()
     for row in frame.iter_rows(named=True):
         if str(row[key]).lower() == needle or str(row["name"]).lower() in (needle, f"{prefix}{needle}"):
@@ -598,6 +729,7 @@ def material_factor(
     *,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> Factor:
     """The cradle-to-gate embodied carbon of a material (kg CO2e per kg).
 
@@ -606,6 +738,7 @@ def material_factor(
             ``aluminium_primary``, ``aluminium_recycled``, ``steel``, ``abs``, ...) or the row ``name``.
         version: ``materials`` table version; the latest when None.
         factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: A cell's factor folders (:func:`cell_factor_dirs`), adding or overriding rows.
 
     Returns:
         The factor with its provenance; ``.verified`` is False for estimates.
@@ -614,7 +747,7 @@ def material_factor(
         ConfigError: Unknown material; the message lists the valid ones.
         AssetError: The table is missing.
     """
-    return _by_key("materials", "material", "material_", material, version, factors_dir)
+    return _by_key("materials", "material", "material_", material, version, factors_dir, extra_dirs)
 
 
 def fuel_factor(
@@ -622,6 +755,7 @@ def fuel_factor(
     *,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> Factor:
     """The scope 1 combustion factor of a fuel (per kWh of fuel or per litre, see ``.unit``).
 
@@ -629,6 +763,7 @@ def fuel_factor(
         fuel: The ``fuel`` key, e.g. ``natural_gas``, ``heating_oil``, ``lpg``, ``diesel_gb``.
         version: ``fuels`` table version; the latest when None.
         factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: A cell's factor folders (:func:`cell_factor_dirs`), adding or overriding rows.
 
     Returns:
         The factor with its provenance.
@@ -637,7 +772,22 @@ def fuel_factor(
         ConfigError: Unknown fuel; the message lists the valid ones.
         AssetError: The table is missing.
     """
-    return _by_key("fuels", "fuel", "fuel_", fuel, version, factors_dir)
+    return _by_key("fuels", "fuel", "fuel_", fuel, version, factors_dir, extra_dirs)
+
+
+_PRICE_UNIT = re.compile(r"^(?P<currency>[A-Z]{3})/(?P<per>\S.*)$")
+
+
+def unit_currency(unit: str) -> str | None:
+    """The ISO 4217 currency a price unit is in, or None when the unit is not ``<CUR>/<unit>``.
+
+    >>> unit_currency("PLN/kWh")
+    'PLN'
+    >>> unit_currency("gCO2/kWh") is None
+    True
+    """
+    match = _PRICE_UNIT.match(unit.strip())
+    return match["currency"] if match else None
 
 
 @dataclass(frozen=True)
@@ -647,11 +797,13 @@ class TariffSchedule:
     Attributes:
         tariff_id: The tariff.
         timezone: IANA zone of the wall clock the bands refer to (e.g. ``Europe/Berlin``).
-        unit: Price unit (``EUR/kWh``).
+        unit: Price unit, ``<ISO 4217 code>/kWh`` (``EUR/kWh``, ``PLN/kWh``).
         weekday: 24 prices, index = local hour, for Monday to Friday.
         weekend: 24 prices for Saturday and Sunday.
         bands: 24-tuples of band names, keyed like the prices (``"mon-fri"``, ``"sat-sun"``).
-        sources: The distinct ``source`` cells of the tariff's rows.
+        sources: The distinct ``source`` cells of the tariff's rows, then the conversion when there is one.
+        conversion: How the prices were converted into :attr:`currency` (rate, date, source), or None
+            when they are the table's own.
     """
 
     tariff_id: str
@@ -661,6 +813,12 @@ class TariffSchedule:
     weekend: tuple[float, ...]
     bands: Mapping[str, tuple[str, ...]]
     sources: tuple[str, ...]
+    conversion: str | None = None
+
+    @property
+    def currency(self) -> str | None:
+        """The ISO 4217 code of :attr:`unit` (None when the unit names no currency)."""
+        return unit_currency(self.unit)
 
     def local_time(self, when: datetime) -> datetime:
         """``when`` on the tariff's wall clock: aware datetimes are converted, naive ones taken as local."""
@@ -685,32 +843,31 @@ def tariff_schedule(
     *,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> TariffSchedule:
-    """The hour-by-hour prices of a tariff from the ``tariffs`` table.
+    """The hour-by-hour prices of a tariff from the ``tariffs`` table, in the table's own currency.
 
     Args:
         tariff_id: E.g. ``"de_industrial_tou"`` (the sample cell's tariff) or ``"de_industrial_flat_bdew"``.
         version: ``tariffs`` table version; the latest when None.
         factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: A cell's factor folders (:func:`cell_factor_dirs`); a cell tariff with the same id
+            replaces the project's whole tariff.
 
     Returns:
-        The schedule; the loader has already checked that the bands cover each hour exactly once.
+        The schedule; the loader has already checked that the bands cover each hour exactly once. Price it in
+        a cell's currency with :func:`in_currency` (or take :func:`cell_tariff`).
 
     Raises:
-        ConfigError: Unknown tariff; the message lists the valid ones.
+        ConfigError: Unknown tariff (the message lists the valid ones), or one whose rows mix units.
         AssetError: The table is missing.
     """
-    path = _resolve("tariffs", version, factors_dir)
-    try:
-        stat = path.stat()
-    except OSError as e:
-        raise AssetError(f"cannot read factor table {path}: {e.strerror or e}") from e
-    return _schedule_cached(str(path), stat.st_mtime_ns, stat.st_size, tariff_id)
+    return _schedule_cached(_table_files("tariffs", version, factors_dir, extra_dirs), tariff_id)
 
 
 @lru_cache(maxsize=128)
-def _schedule_cached(path_str: str, mtime_ns: int, size: int, tariff_id: str) -> TariffSchedule:
-    frame = _load_cached(path_str, "tariffs", mtime_ns, size)
+def _schedule_cached(files: tuple[_FileKey, ...], tariff_id: str) -> TariffSchedule:
+    frame = _merged_cached("tariffs", files)
     rows = frame.filter(pl.col("tariff_id") == tariff_id)
     if rows.is_empty():
         valid = ", ".join(sorted(set(frame["tariff_id"].to_list())))
@@ -737,33 +894,109 @@ def _schedule_cached(path_str: str, mtime_ns: int, size: int, tariff_id: str) ->
     )
 
 
-def tariff_eur_per_kwh(
+def in_currency(
+    schedule: TariffSchedule, currency: str, exchange_rates: Mapping[str, ExchangeRateSpec] | None = None
+) -> TariffSchedule:
+    """A tariff priced in ``currency``: as it is when it already is, else converted at the cell's rate.
+
+    Args:
+        schedule: The tariff, in its table's currency.
+        currency: The ISO 4217 code to price in (the cell's ``cost.currency``).
+        exchange_rates: ``cost.exchange_rates`` of the cell: source currency -> rate (1 unit of it = ``rate``
+            units of ``currency``), with its date and source.
+
+    Returns:
+        ``schedule`` itself when its unit is ``<currency>/<unit>``; otherwise every price times the rate, the
+        unit ``<currency>/<unit>``, and :attr:`TariffSchedule.conversion` (also the last of ``sources``)
+        naming the rate, its date and its source.
+
+    Raises:
+        ConfigError: The unit names no currency, or another currency with no rate for it; the message names
+            both currencies and the key to add.
+    """
+    found = _PRICE_UNIT.match(schedule.unit.strip())
+    if found is None:
+        raise ConfigError(
+            f"tariff {schedule.tariff_id!r} is priced in {schedule.unit!r}, not <ISO 4217 code>/kWh (e.g. EUR/kWh)"
+        )
+    source_currency, per = found["currency"], found["per"]
+    if source_currency == currency:
+        return schedule
+    rate = (exchange_rates or {}).get(source_currency)
+    if rate is None:
+        given = ", ".join(sorted(exchange_rates or {})) or "none"
+        raise ConfigError(
+            f"tariff {schedule.tariff_id!r} is priced in {source_currency} ({schedule.unit}) but the cell's "
+            f"currency is {currency}; give cost.exchange_rates.{source_currency} (rate: {currency} per 1 "
+            f"{source_currency}, date, source) or use a tariff priced in {currency}/{per} (rates given: {given})"
+        )
+    conversion = (
+        f"converted from {source_currency}/{per} at 1 {source_currency} = {rate.rate:g} {currency} "
+        f"({rate.date.isoformat()}; {rate.source}; cell definition: cost.exchange_rates.{source_currency})"
+    )
+    return TariffSchedule(
+        tariff_id=schedule.tariff_id,
+        timezone=schedule.timezone,
+        unit=f"{currency}/{per}",
+        weekday=tuple(p * rate.rate for p in schedule.weekday),
+        weekend=tuple(p * rate.rate for p in schedule.weekend),
+        bands=schedule.bands,
+        sources=(*schedule.sources, conversion),
+        conversion=conversion,
+    )
+
+
+def cell_tariff(cell: CellSpec) -> TariffSchedule:
+    """The cell's tariff (``cost.tariff_id``) from the project's and the cell's tables, in the cell's currency.
+
+    Args:
+        cell: The validated cell (its ``source_path`` locates its own ``factors/`` folder).
+
+    Returns:
+        :func:`in_currency` of the tariff, with the cell's currency and exchange rates.
+
+    Raises:
+        ConfigError: Unknown tariff, or one in another currency without a rate.
+        AssetError: The table is missing.
+    """
+    schedule = tariff_schedule(cell.cost.tariff_id, extra_dirs=cell_factor_dirs(cell))
+    return in_currency(schedule, cell.cost.currency, cell.cost.exchange_rates)
+
+
+def tariff_price_per_kwh(
     tariff_id: str,
     local_datetime: datetime,
     *,
+    currency: str | None = None,
+    exchange_rates: Mapping[str, ExchangeRateSpec] | None = None,
     version: int | None = None,
     factors_dir: Path | str | None = None,
+    extra_dirs: Iterable[Path | str] = (),
 ) -> float:
-    """The energy price (EUR/kWh) of a tariff at a local wall-clock time, weekday/weekend aware.
+    """The energy price of a tariff at a local wall-clock time, weekday/weekend aware.
 
     Args:
         tariff_id: E.g. ``"de_industrial_tou"``.
         local_datetime: A naive datetime is read as wall-clock time in the tariff's zone; an aware one is
             converted to that zone first. Hours belong to the calendar day they fall on, so Saturday
             00:00-06:00 is priced by the weekend bands.
+        currency: Price in this ISO 4217 currency (:func:`in_currency`); the tariff's own when None.
+        exchange_rates: Rates into ``currency`` by source currency (a cell's ``cost.exchange_rates``).
         version: ``tariffs`` table version; the latest when None.
         factors_dir: Folder holding the tables; defaults to ``twin.paths.FACTORS_DIR``.
+        extra_dirs: A cell's factor folders (:func:`cell_factor_dirs`).
 
     Returns:
-        The price of the band that holds the time.
+        The price of the band that holds the time, per kWh, in ``currency`` (or the tariff's unit).
 
     Raises:
-        ConfigError: Unknown tariff, a tariff not priced in EUR/kWh, or a value that is not a datetime.
+        ConfigError: Unknown tariff, a tariff in another currency without a rate, or a value that is not a
+            datetime.
         AssetError: The table is missing.
     """
     if not isinstance(local_datetime, datetime):
         raise ConfigError(f"tariff lookup needs a datetime, got {type(local_datetime).__name__}")
-    schedule = tariff_schedule(tariff_id, version=version, factors_dir=factors_dir)
-    if schedule.unit != "EUR/kWh":
-        raise ConfigError(f"tariff {tariff_id!r} is priced in {schedule.unit}, not EUR/kWh")
+    schedule = tariff_schedule(tariff_id, version=version, factors_dir=factors_dir, extra_dirs=extra_dirs)
+    if currency is not None:
+        schedule = in_currency(schedule, currency, exchange_rates)
     return schedule.price_at(local_datetime)

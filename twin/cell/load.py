@@ -8,26 +8,46 @@ from __future__ import annotations
 
 import copy
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from twin.cell import factors as fx
 from twin.cell.migrate import migrate
 from twin.cell.spec import CellSpec
+from twin.cell.urdf import movable_joints, resolve_asset
 from twin.errors import AssetError, ConfigError
-from twin.paths import ASSETS_DIR, DEFAULT_CELL
+from twin.paths import DEFAULT_CELL
 
-PYBULLET_DATA_PREFIX = "pybullet_data:"
 UNIT_SUFFIXES = frozenset(
     {"s", "min", "h", "m", "mm", "kg", "w", "kwh", "j", "eur", "rad", "deg", "nm", "s2", "s3", "nm2", "pct"}
 )
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """The safe YAML loader, but a key given twice in one mapping is an error (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        """A mapping; the second occurrence of a key raises, naming its line."""
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"duplicate key {key!r} (first at line {seen[key].line + 1})",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
-    """Read a YAML mapping, with a clear error for a missing, unreadable or malformed file."""
+    """Read a YAML mapping, with a clear error for a missing, unreadable or malformed file or a duplicate key."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -35,7 +55,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=UniqueKeyLoader)  # a SafeLoader: plain data only
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -149,22 +169,6 @@ def format_validation_error(exc: ValidationError, source: Path, model: type[Base
     return lines[0] + (f" (and {len(lines) - 1} more problems)" if len(lines) > 1 else "")
 
 
-def resolve_asset(reference: str, base_dir: Path) -> Path:
-    """Resolve ``pybullet_data:<path>``, a path relative to the assets folder, or an absolute path."""
-    if reference.startswith(PYBULLET_DATA_PREFIX):
-        import pybullet_data  # data-only package: no simulator is imported
-
-        return Path(pybullet_data.getDataPath()) / reference[len(PYBULLET_DATA_PREFIX) :]
-    path = Path(reference)
-    if path.is_absolute():
-        return path
-    for root in (base_dir, ASSETS_DIR):
-        candidate = root / path
-        if candidate.exists():
-            return candidate
-    return ASSETS_DIR / path
-
-
 def _resolve_assets(spec: CellSpec, source: Path) -> CellSpec:
     base_dir = source.resolve().parent.parent  # assets/cells/x.yaml -> assets/
     robots, stations, parts = {}, {}, {}
@@ -186,13 +190,92 @@ def _resolve_assets(spec: CellSpec, source: Path) -> CellSpec:
     return spec.model_copy(update={"robots": robots, "stations": stations, "parts": parts, "source_path": source})
 
 
+def check_robot_joints(spec: CellSpec, source: Path) -> None:
+    """Every robot's per-joint lists fit its URDF's movable joints, and its home pose lies within their limits.
+
+    Read from the URDF file itself (no physics), so a wrong list is one error when the cell loads, never a
+    traceback when the world is built.
+
+    Raises:
+        ConfigError: A list has more values than the URDF has movable joints, or a home angle is out of range.
+    """
+    for rid, robot in spec.robots.items():
+        if robot.urdf_path is None:
+            continue
+        joints = movable_joints(robot.urdf_path)
+        names = ", ".join(j.name for j in joints)
+        where = f"{source}: robots.{rid}"
+        if robot.n_arm_joints > len(joints):
+            raise ConfigError(
+                f"{where}.limits: {robot.n_arm_joints} values per list, but {robot.urdf} has {len(joints)} movable "
+                f"joints ({names}); give one value per arm joint"
+            )
+        if len(robot.home_q_rad) > len(joints):
+            raise ConfigError(
+                f"{where}.home_q_rad: {len(robot.home_q_rad)} values, but {robot.urdf} has {len(joints)} movable "
+                f"joints ({names})"
+            )
+        for index, (joint, q) in enumerate(zip(joints, robot.home_q_rad, strict=False)):
+            if not joint.lower <= q <= joint.upper:
+                raise ConfigError(
+                    f"{where}.home_q_rad[{index}]: {q:g} {joint.unit} is outside {joint.name}'s limits "
+                    f"[{joint.lower:g}, {joint.upper:g}]"
+                )
+
+
+def check_factor_references(spec: CellSpec, source: Path) -> None:
+    """Every tariff, grid region, material and fuel the cell names has a row in the factor tables.
+
+    The tables are the project's plus those in the ``factors/`` folder beside the cell file
+    (:func:`twin.cell.factors.cell_factor_dirs`); the lookups are the ones the analytics use. The tariff must
+    also be priced in the cell's currency, or in one ``cost.exchange_rates`` converts.
+
+    Args:
+        spec: The validated cell (``source_path`` set).
+        source: The cell file, named in errors.
+
+    Raises:
+        ConfigError: ``<file>: <key path>: unknown ...; valid: ...`` for the first reference that does not
+            resolve, or ``<file>: cost.currency: ...`` naming both currencies.
+        AssetError: A factor table is missing.
+    """
+    dirs = fx.cell_factor_dirs(spec)
+    references: list[tuple[str, Callable[..., object], str]] = [
+        ("cost.tariff_id", fx.tariff_schedule, spec.cost.tariff_id),
+        ("carbon.grid_region", fx.grid_factor, spec.carbon.grid_region),
+        *((f"parts.{pid}.material", fx.material_factor, part.material) for pid, part in spec.parts.items()),
+        *(
+            (f"stations.{sid}.consumables_kg_per_unit.{material}", fx.material_factor, material)
+            for sid, station in spec.stations.items()
+            for material in station.consumables_kg_per_unit
+        ),
+        *((f"carbon.scope1_fuels.{fuel}", fx.fuel_factor, fuel) for fuel in spec.carbon.scope1_fuels),
+    ]
+    for where, lookup, key in references:
+        try:
+            lookup(key, extra_dirs=dirs)
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {where}: {exc}") from exc
+    try:
+        fx.cell_tariff(spec)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: cost.currency: {exc}") from exc
+
+
 def load_cell_data(data: Mapping[str, Any], source: Path) -> CellSpec:
-    """Validate an already-read cell mapping (overrides applied) into a :class:`CellSpec`; format 1 is migrated."""
+    """Validate an already-read cell mapping (overrides applied) into a :class:`CellSpec`; format 1 is migrated.
+
+    After validation, asset paths resolve beside ``source`` and every factor reference is checked against the
+    project's tables and the cell's own (:func:`check_factor_references`).
+    """
     try:
         spec = CellSpec.model_validate(migrate(dict(data)))
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, source, CellSpec)) from exc
-    return _resolve_assets(spec, source)
+    spec = _resolve_assets(spec, source)
+    check_robot_joints(spec, source)
+    check_factor_references(spec, source)
+    return spec
 
 
 def read_cell_yaml(path: Path) -> dict[str, Any]:
@@ -215,8 +298,9 @@ def load_cell(path: str | Path | None = None, overrides: Iterable[str] = ()) -> 
         The validated cell with every asset path resolved.
 
     Raises:
-        ConfigError: The file is malformed or a key, type or reference is wrong.
-        AssetError: A referenced URDF is missing.
+        ConfigError: The file is malformed or a key, type or reference is wrong (a tariff, grid region,
+            material or fuel without a factor row, or a tariff in another currency without a rate).
+        AssetError: A referenced URDF or factor table is missing.
     """
     source = Path(path) if path is not None else DEFAULT_CELL
     data = apply_overrides(read_cell_yaml(source), overrides, source)

@@ -7,6 +7,7 @@ No pybullet and no duckdb here. Every dimensioned number carries its unit in its
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -249,6 +250,9 @@ class TargetSpec(Spec):
 UNIT = "unit"
 """What an operation carries when it moves the whole unit (vocabulary, not an id)."""
 
+HOLDING_KINDS = ("fixture", "machine", "manual")
+"""Station kinds a unit is placed into and held at (a nest, a machine, a work place) until carried away."""
+
 
 class OperationSpec(Spec):
     """An operation template: a robot motion to a target, or a station process.
@@ -383,8 +387,27 @@ class CalendarSpec(Spec):
         return [(_parse_hhmm(b.start), _parse_hhmm(b.start) + b.duration_min) for b in self.breaks]
 
 
+class ExchangeRateSpec(Spec):
+    """An exchange rate into the cell's currency: 1 unit of the keyed currency = ``rate`` cell-currency units."""
+
+    rate: float = Field(gt=0.0)
+    date: dt.date
+    source: str = Field(min_length=1)
+
+    @field_validator("source")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("source must name where the rate was read (e.g. a central bank's table and date)")
+        return value
+
+
 class CostSpec(Spec):
-    """Cost parameters, every amount in the cell's ``currency`` (an ISO 4217 code)."""
+    """Cost parameters, every amount in the cell's ``currency`` (an ISO 4217 code).
+
+    ``exchange_rates`` converts a price row in another currency (a tariff in EUR/kWh for a PLN cell):
+    ``{EUR: {rate: 4.3, date: 2024-12-31, source: "..."}}`` means 1 EUR = 4.3 units of ``currency``.
+    """
 
     currency: str = "EUR"
     tariff_id: str
@@ -394,6 +417,7 @@ class CostSpec(Spec):
     maintenance_per_h: float = Field(ge=0.0)
     materials_per_kg: dict[str, float]
     rework_per_unit: float = Field(ge=0.0)
+    exchange_rates: dict[str, ExchangeRateSpec] = {}
 
     @field_validator("currency")
     @classmethod
@@ -401,6 +425,17 @@ class CostSpec(Spec):
         if len(value) != 3 or not value.isalpha() or not value.isupper():
             raise ValueError(f"currency {value!r} is not an ISO 4217 code (three capital letters, e.g. EUR, PLN)")
         return value
+
+    @model_validator(mode="after")
+    def _rates_from_other_currencies(self) -> CostSpec:
+        for code in self.exchange_rates:
+            try:
+                self._iso_4217(code)
+            except ValueError as exc:
+                raise ValueError(f"exchange_rates.{code}: {exc}") from exc
+            if code == self.currency:
+                raise ValueError(f"exchange_rates.{code}: a rate from the cell's own currency {code} to itself")
+        return self
 
 
 class CarbonSpec(Spec):
@@ -659,6 +694,75 @@ class CellSpec(Spec):
         """The characteristics an operation template measures."""
         return {k: c for k, c in self.quality.characteristics.items() if c.measured_by == operation}
 
+    def holding_steps(self, variant: str) -> list[tuple[str | None, str | None]]:
+        """Where a unit of a variant is held along its expanded plan: per operation, (leaves, enters).
+
+        A unit is held at a fixture, machine or manual station from the robot operation that places a part
+        of it there (carries a bill-of-materials slot to it) until the first operation that carries the
+        whole unit to another station, or puts it on a conveyor. ``leaves`` is the station the unit leaves
+        as the operation starts; ``enters`` the station the operation places it at.
+        """
+        steps: list[tuple[str | None, str | None]] = []
+        holding: str | None = None
+        for op in self.expand_plan(variant):
+            template = self.operations[op.template]
+            leaves = enters = None
+            station = op.station_id
+            if op.robot_id is not None:
+                if template.carries and station != holding and (UNIT in template.carries or holding is None):
+                    leaves, holding = holding, None
+                    if station is not None and self.stations[station].kind in HOLDING_KINDS:
+                        enters = holding = station
+            elif station is not None and self.stations[station].kind == "conveyor":
+                leaves, holding = holding, None
+            steps.append((leaves, enters))
+        return steps
+
+    def stage_runs(self, variant: str) -> list[StageRun]:
+        """A variant's expanded plan as stages: runs of one robot's operations, and stations' processes.
+
+        A stage is a maximal run of one robot's operations, with the inspection it waits at and the conveyor
+        it puts the unit on, or one machine's or manual station's process of the unit. A robot may work
+        several stages (it loads a machine and later unloads it).
+
+        Raises:
+            ValueError: The plan starts at a station, a station processes a unit no robot placed there, or
+                one run places the unit at two stations.
+        """
+        runs: list[StageRun] = []
+        holding: str | None = None
+        for index, (op, (leaves, enters)) in enumerate(
+            zip(self.expand_plan(variant), self.holding_steps(variant), strict=True)
+        ):
+            if leaves is not None:
+                holding = None
+            if op.robot_id is not None:
+                if not runs or runs[-1].process or runs[-1].owner != op.robot_id:
+                    runs.append(StageRun(owner=op.robot_id, ops=()))
+                last = runs[-1]
+                if enters is not None:
+                    if last.enters is not None:
+                        raise ValueError(
+                            f"plan of {variant}: robot {op.robot_id} places the unit at {last.enters} and then at "
+                            f"{enters} in one run of operations; hand it over between two stations in two runs"
+                        )
+                    holding = enters
+                runs[-1] = last.model_copy(update={"ops": (*last.ops, index), "enters": enters or last.enters})
+                continue
+            station = op.station_id or ""
+            if not runs:
+                raise ValueError(f"plan of {variant}: the plan starts with station {station}; a robot loads first")
+            if self.stations[station].kind in ("machine", "manual"):
+                if holding != station:
+                    raise ValueError(
+                        f"plan of {variant}: {op.operation_id} processes the unit at {station}, but no robot "
+                        f"operation places it there (carries a part or the unit to {station})"
+                    )
+                runs.append(StageRun(owner=station, process=True, ops=(index,)))
+            else:
+                runs[-1] = runs[-1].model_copy(update={"ops": (*runs[-1].ops, index)})
+        return runs
+
     def expand_plan(self, variant: str) -> list[PlannedOperation]:
         """A variant's plan with repeated operations unrolled, payloads resolved, ids made unique."""
         spec = self.variants[variant]
@@ -691,6 +795,22 @@ class CellSpec(Spec):
                     )
                 )
         return planned
+
+
+class StageRun(Spec):
+    """One stage of a variant's plan (:meth:`CellSpec.stage_runs`).
+
+    Attributes:
+        owner: The robot that works the stage, or the station that processes the unit in it.
+        process: True for a station's process without a robot (a machine, a manual station).
+        ops: Indices of its operations in the expanded plan.
+        enters: The station where the stage places the unit (held there until carried away).
+    """
+
+    owner: str
+    process: bool = False
+    ops: tuple[int, ...]
+    enters: str | None = None
 
 
 class PlannedOperation(Spec):

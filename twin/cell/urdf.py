@@ -13,8 +13,10 @@ from pathlib import Path
 
 from twin.cell.spec import RobotSpec
 from twin.errors import AssetError
+from twin.paths import ASSETS_DIR
 
 MOVABLE_TYPES = ("revolute", "continuous", "prismatic")
+PYBULLET_DATA_PREFIX = "pybullet_data:"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,20 @@ def robot_joint_limits(robot: RobotSpec) -> list[JointLimit]:
     """
     if robot.urdf_path is not None:
         return movable_joints(robot.urdf_path)
-    from twin.cell.load import resolve_asset
-    from twin.paths import ASSETS_DIR
-
     return movable_joints(resolve_asset(robot.urdf, ASSETS_DIR))
+
+
+def resolve_asset(reference: str, base_dir: Path) -> Path:
+    """Resolve ``pybullet_data:<path>``, a path relative to ``base_dir`` or the assets folder, or an absolute path."""
+    if reference.startswith(PYBULLET_DATA_PREFIX):
+        import pybullet_data  # data-only package: no simulator is imported
+
+        return Path(pybullet_data.getDataPath()) / reference[len(PYBULLET_DATA_PREFIX) :]
+    path = Path(reference)
+    if path.is_absolute():
+        return path
+    for root in (base_dir, ASSETS_DIR):
+        candidate = root / path
+        if candidate.exists():
+            return candidate
+    return ASSETS_DIR / path

@@ -69,7 +69,7 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         ),
         "cost": (
             run_cost,
-            "cost per unit and per variant over a period (EUR)",
+            "cost per unit and per variant over a period (in the cell's currency)",
             "Energy, labour, material, equipment, maintenance and cost of poor quality per good unit.",
         ),
         "carbon": (
@@ -153,14 +153,14 @@ def format_cost(r: Mapping[str, Any]) -> str:
     from twin.analytics.cost import LINES
 
     lines = [
-        f"cost per good unit: {_num(r['cost_per_unit']['total'], '.4f')} EUR over {r['units']} good units "
+        f"cost per good unit: {_num(r['cost_per_unit']['total'], '.4f')} {r['currency']} over {r['units']} good units "
         f"({r['units_completed']} completed, {r['units_reworked']} reworked, {r['units_scrapped']} scrapped)",
         _period_line(r),
         "",
-        f"{'line':<14}{'EUR/unit':>12}{'EUR total':>14}",
+        f"{'line':<14}{r['currency'] + '/unit':>12}{r['currency'] + ' total':>14}",
     ]
     for line in (*LINES, "total"):
-        lines.append(f"{line:<14}{_num(r['cost_per_unit'][line]):>12}{_num(r['total_eur'][line], ',.2f'):>14}")
+        lines.append(f"{line:<14}{_num(r['cost_per_unit'][line]):>12}{_num(r['total_cost'][line], ',.2f'):>14}")
     lines += ["", f"{'variant':<12}{'units':>8}" + "".join(f"{line:>13}" for line in (*LINES, "total"))]
     for v in r["by_variant"]:
         lines.append(

@@ -52,9 +52,9 @@ def format_check(report: dict[str, Any]) -> str:
     lines = [f"cell {report['cell']}: {'feasible' if report['feasible'] else 'INFEASIBLE'}"]
     for v in report["variants"]:
         lines.append(
-            f"\n{v['variant']}: cycle {v['cycle_time_s']:.2f} s (+ print {v['making_time_s']:.0f} s), "
+            f"\n{v['variant']}: cycle {v['cycle_time_s']:.2f} s (+ making parts {v['making_time_s']:.0f} s), "
             f"takt {v['takt_s']:.2f} s, bottleneck {v['bottleneck']}, energy {v['energy_j'] / 1000:.1f} kJ/unit"
-            f" ({v['making_energy_j'] / 1000:.1f} kJ printing)"
+            f" ({v['making_energy_j'] / 1000:.1f} kJ making parts)"
         )
         lines.append(
             f"  {'operation':<24}{'resource':<12}{'time s':>8}{'energy J':>10}{'peak W':>9}{'clear mm':>10}  status"

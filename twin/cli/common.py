@@ -22,7 +22,7 @@ def add_cell_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override any cell value, e.g. robots.R1.speed_override=0.6 (repeatable)",
+        help="override any cell value, e.g. robots.<id>.speed_override=0.6 (repeatable)",
     )
 
 

@@ -19,7 +19,7 @@ from twin.cli.common import add_cell_options
 
 def _common(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--robot", metavar="ID", help="a robot of the cell (R1, R2)")
+    source.add_argument("--robot", metavar="ID", help="a robot of the cell (its id in the cell file)")
     source.add_argument("--urdf", metavar="PATH", help="any robot's URDF (a foreign log; no cell, no clearance)")
     parser.add_argument(
         "--joint-states",

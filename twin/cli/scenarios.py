@@ -160,7 +160,7 @@ def format_compare(report: dict[str, Any]) -> str:
 
 def format_sweep(report: dict[str, Any]) -> str:
     """One row per run: its parameters and headline KPIs."""
-    headline = ("throughput_units_per_h", "cost_eur_per_unit", "kgco2e_per_unit", "oee")
+    headline = ("throughput_units_per_h", "cost_per_unit", "kgco2e_per_unit", "oee")
     params = list(report["runs"][0]["parameters"]) if report["runs"] else []
     head = "".join(f"{p:>28}" for p in params) + "".join(f"{k:>24}" for k in headline)
     lines = [

@@ -65,6 +65,14 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     generate.add_argument("--speed-after", type=float, default=0.7, help="robots' speed override after the change")
     generate.add_argument(
+        "--speed-change-robot",
+        dest="speed_change_robots",
+        action="append",
+        default=[],
+        metavar="ROBOT",
+        help="a robot the process change speeds up (repeat for several; default: every robot)",
+    )
+    generate.add_argument(
         "--grid-intensity",
         default=None,
         metavar="FILE",
@@ -89,6 +97,7 @@ def run_generate(args: argparse.Namespace) -> int:
         fmt=args.fmt,
         speed_change_day=args.speed_change_day,
         speed_after=args.speed_after,
+        speed_change_robots=args.speed_change_robots,
         grid_intensity=args.grid_intensity,
         progress=sys.stderr.isatty(),
     )
@@ -98,7 +107,7 @@ def run_generate(args: argparse.Namespace) -> int:
         rows = ", ".join(f"{k} {v:,}" for k, v in generated.rows.items())
         print(
             f"wrote {len(generated.files)} files to {generated.out_dir}: {generated.units:,} units; {rows}; "
-            f"speed change at {generated.speed_change_at}"
+            f"speed change of {', '.join(generated.summary.speed_change_robots)} at {generated.speed_change_at}"
         )
     return 0
 

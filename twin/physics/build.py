@@ -5,8 +5,12 @@ from __future__ import annotations
 import pybullet as pb
 
 from twin.cell.spec import UNIT, CellSpec
+from twin.errors import ConfigError
 from twin.physics.robot import RobotHandle
 from twin.physics.world import Mode, PhysicsWorld
+
+LAYOUT_TOLERANCE_M = 0.001
+"""Bodies may touch (a station on the floor plate of another) but not overlap by more than this."""
 
 
 class CellWorld(PhysicsWorld):
@@ -62,8 +66,38 @@ class CellWorld(PhysicsWorld):
         for name, obstacle in cell.obstacles.items():
             pose = obstacle.pose
             self.add_box(name, obstacle.size_m, (pose.x_m, pose.y_m, pose.z_m + obstacle.size_m[2] / 2), pose.yaw_rad)
+        self._check_layout()
         if self.with_parts:
             self._spawn_parts()
+
+    def _check_layout(self) -> None:
+        """No two stations, obstacles or robot bases overlap (a robot's moving links are the planner's business).
+
+        Raises:
+            ConfigError: Two bodies overlap by more than :data:`LAYOUT_TOLERANCE_M`, named with the depth.
+        """
+        cell = self.cell
+        bodies = [(sid, self.bodies[sid], -1, f"stations.{sid}.pose") for sid in cell.stations]
+        bodies += [(name, self.bodies[name], -1, f"obstacles.{name}.pose") for name in cell.obstacles]
+        bodies += [(f"{rid} (its base)", self.bodies[rid], -1, f"robots.{rid}.base_pose") for rid in cell.robots]
+        for i, (name_a, body_a, _, key_a) in enumerate(bodies):
+            for name_b, body_b, _, key_b in bodies[i + 1 :]:
+                whole_a = None if key_a.startswith("robots.") else body_a
+                contacts = pb.getClosestPoints(
+                    body_a,
+                    body_b,
+                    distance=0.0,
+                    **({"linkIndexA": -1} if whole_a is None else {}),
+                    **({"linkIndexB": -1} if key_b.startswith("robots.") else {}),
+                    physicsClientId=self.client,
+                )
+                depth = min((c[8] for c in contacts), default=0.0)
+                if depth < -LAYOUT_TOLERANCE_M:
+                    at = next(c[5] for c in contacts if c[8] == depth)
+                    raise ConfigError(
+                        f"cell {cell.cell.id}: layout: {name_a} and {name_b} overlap by {-depth * 1000:.0f} mm near "
+                        f"({at[0]:.2f}, {at[1]:.2f}, {at[2]:.2f}) m; move one ({key_a} or {key_b})"
+                    )
 
     def _spawn_parts(self) -> None:
         cell = self.cell

@@ -324,6 +324,8 @@ class CellPlanner:
     def _variant_figures(self, variant: str, ops: list[OperationResult]) -> VariantResult:
         """Cycle figures of a variant; a station's work is per machine of its ``count``.
 
+        A station that holds the unit (:func:`holding_occupancy`) works at least as long as it is occupied.
+
         Parts the variant's bill of materials has made in the cell (``made_by`` a machine) are made ahead
         of the unit's flow: their time is the making machine's work and ``making_time_s`` (the longest
         making time), their energy ``making_energy_j``; neither is part of ``cycle_time_s``.
@@ -347,6 +349,8 @@ class CellPlanner:
             making_energy += maker.power_w.get("running", 0.0) * seconds + maker.power_w.get("setup", 0.0) * (
                 maker.setup_time_s * item.qty
             )
+        for station, occupied in holding_occupancy(cell, variant, [op.duration_s for op in ops]).items():
+            work[station] = max(work.get(station, 0.0), occupied)
         bottleneck = max(sorted(work), key=lambda k: work[k])
         problems = [f"{op.operation}: {op.reason}" for op in ops if not op.feasible]
         threshold = cell.cell.clearance_threshold_m
@@ -700,3 +704,53 @@ def plan_cell(cell: CellSpec, cache: PhysicsCache | None = None, *, progress: bo
         plan = planner.plan(result)
     write_cached_plan(cache, plan)
     return plan
+
+
+def holding_occupancy(cell: CellSpec, variant: str, durations: list[float]) -> dict[str, float]:
+    """How long each station that holds a unit is occupied per unit, per place.
+
+    A place is taken when the stage that loads the unit starts and freed as the unit is carried away
+    (:meth:`twin.cell.spec.CellSpec.holding_steps`); in between it is occupied for the operations of the
+    plan run in sequence. A one-place station that the same robot loads and unloads is occupied for that
+    robot's other work too (its operations and the inspections it waits at): the robot cannot load the next
+    unit before it has unloaded and finished this one.
+
+    Args:
+        cell: The cell.
+        variant: A variant of the cell (planning-only variants too).
+        durations: The duration of every operation of the variant's expanded plan, then of the robots'
+            returns home (in :meth:`CellPlanner.evaluate_variant` order).
+
+    Returns:
+        Station -> seconds per unit and place.
+    """
+    steps = cell.holding_steps(variant)
+    runs = cell.stage_runs(variant)
+    plan = cell.expand_plan(variant)
+    homes = durations[len(plan) :]
+    robots_home = list(dict.fromkeys(op.robot_id for op in plan if op.robot_id is not None))
+    out: dict[str, float] = {}
+    for run in runs:
+        if run.enters is None:
+            continue
+        station = run.enters
+        start = run.ops[0]
+        entered = next(i for i in run.ops if steps[i][1] == station)
+        release = next((i for i in range(entered + 1, len(steps)) if steps[i][0] == station), len(steps))
+        span = sum(durations[start:release])
+        places = cell.stations[station].capacity
+        releaser = plan[release].robot_id if release < len(plan) else run.owner
+        if places == 1 and releaser == run.owner:
+            inside = set(range(start, release))
+            waits = [  # the robot's own operations and the stations it waits at (not the conveyors it feeds)
+                i
+                for other in runs
+                if other.owner == run.owner
+                for i in other.ops
+                if plan[i].robot_id is not None or cell.stations[plan[i].station_id or ""].kind != "conveyor"
+            ]
+            span += sum(durations[i] for i in waits if i not in inside)
+            if run.owner in robots_home and robots_home.index(run.owner) < len(homes):
+                span += homes[robots_home.index(run.owner)]
+        out[station] = max(out.get(station, 0.0), span / places)
+    return out

@@ -123,7 +123,7 @@ def render(report: ReportData, cell: CellSpec) -> str:
                 ("good units", f"{cost['units']:,}"),
                 ("OEE", _pct(oee["oee"])),
                 ("first-pass yield", _pct(q["first_pass_yield"])),
-                ("cost per good unit", _num(cost["cost_per_unit"]["total"], 2, " EUR")),
+                ("cost per good unit", _num(cost["cost_per_unit"]["total"], 2, f" {cost['currency']}")),
                 ("kg CO2e / unit (location)", _num(carbon["per_unit_kg"]["total_location"], 3)),
                 ("kg CO2e / unit (market)", _num(carbon["per_unit_kg"]["total_market"], 3)),
                 ("kWh / good unit", _num(carbon["energy_kwh_per_unit"], 4)),

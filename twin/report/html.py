@@ -163,7 +163,8 @@ def fig_cost(cost: dict[str, Any]) -> Any:
             )
         )
     fig.update_layout(barmode="stack")
-    return _layout(fig, "Cost per good unit by variant (EUR)", yaxis={"title": "EUR / unit"})
+    currency = cost["currency"]
+    return _layout(fig, f"Cost per good unit by variant ({currency})", yaxis={"title": f"{currency} / unit"})
 
 
 def fig_oee(by_day: list[dict[str, Any]]) -> Any:

@@ -283,11 +283,25 @@ def factor_table(p: Prepared, carbon_result: dict[str, Any]) -> pl.DataFrame:
         ``name``, ``value``, ``unit``, ``source``, ``year``, ``region``, ``used_for``.
     """
     rows = [{**f, "used_for": "carbon"} for f in carbon_result["factors"]]
-    tariffs = fx.load_factor_table("tariffs").filter(pl.col("tariff_id") == p.cell.cost.tariff_id)
-    rows += [{**f, "used_for": "cost: energy (time of use)"} for f in fx.factor_rows(tariffs)]
+    tariffs = fx.load_factor_table("tariffs", extra_dirs=fx.cell_factor_dirs(p.cell))
+    tariff = tariffs.filter(pl.col("tariff_id") == p.cell.cost.tariff_id)
+    rows += [{**f, "used_for": "cost: energy (time of use)"} for f in fx.factor_rows(tariff)]
     c, cell_id = p.cell.cost, p.cell.cell.id
     year = p.data.period.start.year
     region = p.cell.carbon.grid_region
+    for currency in sorted({fx.unit_currency(u) for u in tariff["unit"].to_list()} - {c.currency, None}):
+        rate = c.exchange_rates[currency]  # the cell loaded, so the tariff's currency has a rate
+        rows.append(
+            {
+                "name": f"cost.exchange_rates.{currency}",
+                "value": float(rate.rate),
+                "unit": f"{c.currency}/{currency}",
+                "source": f"cell definition {cell_id}: {rate.source} ({rate.date.isoformat()})",
+                "year": rate.date.year,
+                "region": region,
+                "used_for": "cost: energy (tariff converted into the cell's currency)",
+            }
+        )
 
     def param(name: str, value: float, unit: str, used_for: str) -> dict[str, Any]:
         return {
@@ -353,7 +367,7 @@ def collect(p: Prepared, ideal_cycle_s: Mapping[str, float], step: Callable[[str
         ("quality", oee["quality"], "ratio"),
         ("first_pass_yield", fpy["first_pass_yield"], "ratio"),
         ("final_yield", fpy["final_yield"], "ratio"),
-        ("cost_eur_per_unit", cost["cost_per_unit"]["total"], "EUR/unit"),
+        ("cost_per_unit", cost["cost_per_unit"]["total"], f"{cost['currency']}/unit"),
         ("energy_kwh", carbon["energy_kwh"], "kWh"),
         ("energy_kwh_per_unit", carbon["energy_kwh_per_unit"], "kWh/unit"),
         ("kgco2e_per_unit_location", carbon["per_unit_kg"]["total_location"], "kg CO2e/unit"),
@@ -371,17 +385,17 @@ def collect(p: Prepared, ideal_cycle_s: Mapping[str, float], step: Callable[[str
     tables["cost_per_unit"] = pl.DataFrame(
         {
             "line": [*LINES, "total"],
-            "eur_per_unit": [cost["cost_per_unit"][k] for k in (*LINES, "total")],
-            "eur_total": [cost["total_eur"][k] for k in (*LINES, "total")],
+            "per_unit": [cost["cost_per_unit"][k] for k in (*LINES, "total")],
+            "total_cost": [cost["total_cost"][k] for k in (*LINES, "total")],
         },
-        schema={"line": pl.String(), "eur_per_unit": pl.Float64(), "eur_total": pl.Float64()},
+        schema={"line": pl.String(), "per_unit": pl.Float64(), "total_cost": pl.Float64()},
     )
     tables["cost_by_variant"] = _frame(
         [
             {
                 "variant": v["variant"],
                 "units": v["units"],
-                **{f"{k}_eur_per_unit": v["cost_per_unit"][k] for k in (*LINES, "total")},
+                **{f"{k}_per_unit": v["cost_per_unit"][k] for k in (*LINES, "total")},
             }
             for v in cost["by_variant"]
         ]

@@ -9,17 +9,18 @@ valid options where there is a closed set.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from twin.cell import factors
 from twin.cell.load import apply_overrides, format_validation_error, load_cell_data, read_cell_yaml, read_yaml
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError
-from twin.paths import ASSETS_DIR, SCENARIOS_DIR
+from twin.paths import ASSETS_DIR, DEFAULT_CELL, SCENARIOS_DIR
 from twin.scenarios.spec import Changes, ScenarioSpec, SweepSpec
 
 SWEEPS_DIR = SCENARIOS_DIR / "sweeps"
@@ -33,6 +34,11 @@ class Scenario:
     path: Path
     spec: ScenarioSpec
     cell: CellSpec
+
+
+def scenario_cell(path: Path) -> Path:
+    """The base cell file a scenario file names (resolved; the scenario is not validated further)."""
+    return _cell_path(read_scenario_spec(path).cell, path).resolve()
 
 
 def scenario_ids(directory: Path | None = None) -> list[str]:
@@ -94,7 +100,7 @@ def load_scenario(reference: str | Path, changes: Mapping[str, Any] | None = Non
 def scenario_from_spec(spec: ScenarioSpec, path: Path) -> Scenario:
     """Build the changed cell of an already validated spec (``path`` names the scenario in errors)."""
     cell_path = _cell_path(spec.cell, path)
-    data = apply_changes(read_cell_yaml(cell_path), spec.changes, path)
+    data = apply_changes(read_cell_yaml(cell_path), spec.changes, path, factor_dirs=factors.cell_factor_dirs(cell_path))
     try:
         cell = load_cell_data(data, cell_path)
     except ConfigError as exc:
@@ -102,7 +108,10 @@ def scenario_from_spec(spec: ScenarioSpec, path: Path) -> Scenario:
     return Scenario(id=path.stem, path=path, spec=spec, cell=cell)
 
 
-def _cell_path(reference: str, scenario_path: Path) -> Path:
+def _cell_path(reference: str | None, scenario_path: Path) -> Path:
+    """The scenario's base cell file (the sample cell when it names none)."""
+    if reference is None:
+        return DEFAULT_CELL
     for root in (scenario_path.resolve().parent, ASSETS_DIR):
         candidate = root / reference
         if candidate.is_file():
@@ -130,13 +139,17 @@ def _check(where: str, name: str, valid: list[str], what: str, source: Path) -> 
         raise ConfigError(f"{source}: {where}: unknown {what} {name!r}; valid: {', '.join(sorted(valid))}")
 
 
-def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) -> dict[str, Any]:
+def apply_changes(
+    cell_data: Mapping[str, Any], changes: Changes, source: Path, *, factor_dirs: Sequence[Path] = ()
+) -> dict[str, Any]:
     """The base cell mapping with every change applied (references checked, cell not yet validated).
 
     Args:
         cell_data: The base cell's YAML mapping.
         changes: The scenario's changes.
         source: The scenario file, named in errors.
+        factor_dirs: The base cell's own factor folders (:func:`twin.cell.factors.cell_factor_dirs`), whose
+            tariffs, grid regions and materials are valid beside the project's.
 
     Returns:
         A new mapping; ``cell_data`` is untouched.
@@ -224,17 +237,15 @@ def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) 
     if changes.shifts is not None:
         data["shifts"] = changes.shifts.model_dump()
 
-    from twin.cell import factors
-
     if changes.tariff_id is not None:
         try:
-            factors.tariff_schedule(changes.tariff_id)
+            factors.tariff_schedule(changes.tariff_id, extra_dirs=factor_dirs)
         except ConfigError as exc:
             raise ConfigError(f"{source}: changes.tariff_id: {exc}") from exc
         cost["tariff_id"] = changes.tariff_id
     if changes.grid_region is not None:
         try:
-            factors.grid_factor(changes.grid_region)
+            factors.grid_factor(changes.grid_region, extra_dirs=factor_dirs)
         except ConfigError as exc:
             raise ConfigError(f"{source}: changes.grid_region: {exc}") from exc
         data.setdefault("cell", {})["grid_region"] = changes.grid_region
@@ -245,7 +256,7 @@ def apply_changes(cell_data: Mapping[str, Any], changes: Changes, source: Path) 
     for part, material in changes.materials.items():
         _check("changes.materials", part, list(parts), "part", source)
         try:
-            factors.material_factor(material)
+            factors.material_factor(material, extra_dirs=factor_dirs)
         except ConfigError as exc:
             raise ConfigError(f"{source}: changes.materials.{part}: {exc}") from exc
         parts[part]["material"] = material

@@ -31,7 +31,7 @@ def _executor(workers: int | None) -> str:
 def baseline_twin_error(scenario: Scenario, measured: Any) -> dict[str, float | None]:
     """The baseline's relative error against the measured data (null figures without measured cycles).
 
-    The scenario's baseline (``baseline:``, default ``baseline-v1``) is simulated over the measured
+    The scenario's baseline (``baseline:``, the scenario itself when none) is simulated over the measured
     period and compared: cycle time per unit, energy per completed unit.
     """
     if measured is None:
@@ -54,7 +54,8 @@ def baseline_twin_error(scenario: Scenario, measured: Any) -> dict[str, float | 
     energy = sum(per_unit) / len(per_unit) if per_unit else math.nan
     cell = baseline.cell
     conveyors = {sid for sid, s in cell.stations.items() if s.kind == "conveyor"}
-    return twin_error(measured, cycles, energy, set(cell.robots), conveyors)
+    processing = {run.owner for name in cell.variants for run in cell.stage_runs(name) if run.process}
+    return twin_error(measured, cycles, energy, set(cell.robots) | processing, conveyors)
 
 
 def _sibling(reference: str, path: Path) -> str | Path:
@@ -99,7 +100,7 @@ def run_scenario(
         desc=scenario.id,
         out_dir=out_dir,
     )
-    result = ScenarioResult(scenario.id, s, n, days, per_rep)
+    result = ScenarioResult(scenario.id, s, n, days, per_rep, currency=scenario.cell.cost.currency)
     result.twin_error = baseline_twin_error(scenario, measured)
     if out_dir is not None:
         stems = [telemetry_stem(scenario.id, s, r) for r in range(n)]
@@ -137,6 +138,7 @@ def compare_scenarios(
         "seed": seed,
         "replications": n,
         "horizon_days": days,
+        "currency": base.cell.cost.currency,
         "scenarios": [
             {"scenario": sc.id, "kpis": compare_kpis(values, per_run[0])}
             for sc, values in zip(scenarios, per_run, strict=True)
@@ -177,6 +179,7 @@ def run_sweep(
         "seed": seed,
         "replications": n,
         "horizon_days": days,
+        "currency": base.cell.cost.currency,
         "runs": [
             {"parameters": params, "kpis": summarize(values)} for params, values in zip(runs, per_run, strict=True)
         ],

@@ -15,8 +15,6 @@ from pydantic import Field, field_validator, model_validator
 
 from twin.cell.spec import CalendarSpec, Pose, Spec
 
-DEFAULT_START = date(2026, 10, 5)  # a Monday, the first day of `twin generate`'s default period
-
 
 class AddRobot(Spec):
     """A robot added to the cell as a copy of an existing one, at its own base pose.
@@ -96,12 +94,15 @@ class ScenarioSpec(Spec):
 
     id: str | None = None
     description: str = ""
-    cell: str = "cells/microfactory-v2.yaml"
-    baseline: str | None = "baseline-v2"
+    cell: str | None = None
+    """The base cell file, relative to the scenario's folder or the assets folder; the sample cell when None."""
+    baseline: str | None = None
+    """The scenario whose twin error stands beside this one's figures; itself when None."""
     seed: int = Field(default=0, ge=0)
     horizon_days: float = Field(default=28.0, gt=0.0, le=3660.0)
     replications: int = Field(default=10, ge=1, le=10000)
-    start: date = DEFAULT_START
+    start: date | None = None
+    """First local day; when None, the latest measured period of the warehouse, else the generator's first day."""
     fit_from_warehouse: bool = True
     changes: Changes = Changes()
 

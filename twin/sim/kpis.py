@@ -21,7 +21,7 @@ KPI names follow SPEC.md ("Scenario KPIs"); ``utilization`` is flattened per res
 - ``oee`` and ``oee_availability``, ``oee_performance``, ``oee_quality``: the cell's OEE (ISO 22400).
 - ``wip_units``, ``flow_time_s``: :func:`twin.analytics.figures.flow_of`.
 - ``energy_kwh_per_unit``: every meter's energy per delivered unit (the carbon figure's).
-- ``cost_eur_per_unit``: the cost figure's total per delivered unit, in the cell's currency (EUR).
+- ``cost_per_unit``: the cost figure's total per delivered unit, in the cell's currency (``currency`` beside the KPIs).
 - ``kgco2e_per_unit``: the carbon figure's market-based total per delivered unit (scope 1, scope 2
   market-based, scope 3 cat. 1); ``kgco2e_location_per_unit`` the location-based one.
 - ``first_pass_yield``: OEE's quality (first-pass good / judged: :func:`twin.analytics.quality.judged_count`).
@@ -57,7 +57,7 @@ SCENARIO_KPIS: tuple[str, ...] = (
     "oee",
     "wip_units",
     "energy_kwh_per_unit",
-    "cost_eur_per_unit",
+    "cost_per_unit",
     "kgco2e_per_unit",
     "first_pass_yield",
 )
@@ -104,7 +104,7 @@ def period_kpis(p: figures.Prepared, inputs: SimInputs) -> dict[str, float]:
         "oee": _num(oee["oee"]),
         "wip_units": _num(flow["wip_units"]),
         "energy_kwh_per_unit": _num(carbon["energy_kwh_per_unit"]),
-        "cost_eur_per_unit": _num(cost["cost_per_unit"]["total"]),
+        "cost_per_unit": _num(cost["cost_per_unit"]["total"]),
         "kgco2e_per_unit": _num(carbon["per_unit_kg"]["total_market"]),
         "first_pass_yield": _num(oee["quality"]),
     }

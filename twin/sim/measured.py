@@ -204,11 +204,13 @@ def fit_quality(quality: pl.DataFrame) -> dict[str, tuple[float, float]]:
 
 
 def measured_cycle_times(measured: MeasuredData, robots: set[str], conveyors: set[str]) -> pl.DataFrame:
-    """One row per unit without a fault: variant and cycle time (robot cycles plus the outfeed conveyor).
+    """One row per unit without a fault: variant and cycle time, summed as the plan's cycle time sums its operations.
+
+    The unit's cycles at the robots, the machines that process it and the outfeed conveyor.
 
     Args:
         measured: The measured data.
-        robots: The cell's robot ids.
+        robots: The robots and the machine or manual stations whose processes are stages of the plan.
         conveyors: The cell's conveyor station ids.
 
     Returns:
@@ -243,7 +245,7 @@ def twin_error(
         measured: The measured data.
         predicted_cycle_s: Variant -> predicted cycle time (s).
         predicted_energy_kwh_per_unit: Predicted energy per completed unit over the measured period.
-        robots: The cell's robot ids.
+        robots: The robots and the machine or manual stations whose processes are stages of the plan.
         conveyors: The cell's conveyor station ids (the unit's last station).
 
     Returns:

@@ -49,12 +49,10 @@ import simpy
 
 from twin.sim.plan import (
     BIN_S,
-    BRACKET_BUFFER,
     CONVEY,
     INSPECT,
-    NEST_BUFFER,
-    OUTFEED_BUFFER,
-    RELEASE_NEST,
+    PROCESS,
+    RELEASE,
     REPAIR_SIGMA,
     SCREWED,
     WORK,
@@ -181,7 +179,7 @@ class Slots:
     costs a SimPy event only when a taker has to wait for it.
     """
 
-    __slots__ = ("env", "free", "waiters", "releases")
+    __slots__ = ("env", "free", "waiters", "releases", "on_release")
 
     def __init__(self, env: simpy.Environment, count: int) -> None:
         """``count`` free places."""
@@ -189,6 +187,7 @@ class Slots:
         self.free = count
         self.waiters: deque[simpy.Event] = deque()
         self.releases: list[float] = []  # heap of the times places free up, not yet taken
+        self.on_release: Any = None  # called with the delay of every release that no waiter takes
 
     def acquire(self) -> simpy.Event | None:
         """Take a place now (None) or get the event that hands one over."""
@@ -213,8 +212,16 @@ class Slots:
             return
         if delay <= 0.0:
             self.free += 1
-            return
-        heapq.heappush(self.releases, self.env.now + delay)
+        else:
+            heapq.heappush(self.releases, self.env.now + delay)
+        if self.on_release is not None:
+            self.on_release(max(delay, 0.0))
+
+    def free_at(self) -> float:
+        """When a place is free for a taker that does not queue: now, a known release time, or never (inf)."""
+        if self.free > 0:
+            return self.env.now
+        return self.releases[0] if self.releases else math.inf
 
 
 class ProductionModel:
@@ -233,20 +240,29 @@ class ProductionModel:
         self.cal = inputs.calendar
         self.env = simpy.Environment()
         env = self.env
-        buffers = inputs.buffers
-        self.brackets = Buffer(env, buffers[BRACKET_BUFFER])
+        shapes = inputs.shapes
+        self.brackets = Buffer(env, max(inputs.made_parts_capacity, 1))
         self._heap: list[tuple[float, int, int]] = []  # (completion, printer, unit) of the jobs printing
         self._bank_blocked: tuple[int, int] | None = None  # (printer, unit) holding a bracket, buffer full
         self._bank_wait: simpy.Event | None = None
-        self.nests = Slots(env, buffers[NEST_BUFFER])
-        self.handoff = [Buffer(env) for _ in inputs.stage_robots]
-        self.conveyor_free = [0.0] * buffers[OUTFEED_BUFFER]
+        entered = {shape.enters for shape in shapes if shape.enters is not None}
+        self.places = {sid: Slots(env, n) for sid, n in inputs.places.items() if sid in entered}
+        self.spots = {sid: [0.0] * n for sid, n in inputs.places.items() if sid not in entered}
+        self.handoff = [Buffer(env) for _ in shapes]
+        self.robots = list(dict.fromkeys(shape.owner for shape in shapes if not shape.process))
+        self.robot_stages = {r: [k for k, shape in enumerate(shapes) if shape.owner == r] for r in self.robots}
+        self._wake: dict[str, simpy.Event | None] = dict.fromkeys(self.robots)
+        for sid, slots in self.places.items():  # a robot serving several stages is woken when a place frees
+            waiting = [r for r in self.robots if len(self.robot_stages[r]) > 1]
+            waiting = [r for r in waiting if any(shapes[k].enters == sid for k in self.robot_stages[r])]
+            if waiting:
+                slots.on_release = lambda delay, robots=tuple(waiting): self._notify_in(robots, delay)
         root = replication_seed(seed, replication)
         self.orders = Draws(root, "orders")
         self.printing = Draws(root, "printing")
         self.quality = Draws(root, "quality")
         self.station_jitter = Draws(root, "stations")
-        self.jitter = {r: Draws(root, f"jitter:{r}") for r in inputs.stage_robots}
+        self.jitter = {r: Draws(root, f"jitter:{r}") for r in dict.fromkeys(s.owner for s in shapes)}
         self.fault_draws = {r: Draws(root, f"fault:{r}") for r in inputs.faults}
         self.clock = {r: self.fault_draws[r].exponential(f.mtbf_s) for r, f in inputs.faults.items()}
         self.mix = list(accumulate(v.share for v in inputs.variants))
@@ -265,8 +281,10 @@ class ProductionModel:
             for seg in stage
             if seg.kind in (INSPECT, CONVEY)
         }
+        owners = [s.owner for s in shapes]
+        printer = [inputs.printer_id] if inputs.printer_id is not None else []
         self.cycles: dict[str, tuple[list[int], list[float], list[float]]] = {
-            r: ([], [], []) for r in (*inputs.stage_robots, inputs.printer_id, *sorted(stations))
+            r: ([], [], []) for r in (*owners, *printer, *sorted(stations))
         }
         self.u_variant: list[int] = []
         self.u_release: list[float] = []
@@ -278,8 +296,8 @@ class ProductionModel:
         self.u_inspected_at: list[float] = []  # end of the unit's inspection (NaN: not inspected)
         self.u_sampled: list[bool] = []
         self.u_plan: list[Any] = []  # the unit's compiled stages (its variant's, with or without inspection)
-        self.screws = {r: 0 for r in inputs.stage_robots}
-        self.maintenance_due: dict[str, int | None] = {r: None for r in inputs.stage_robots}
+        self.screws = dict.fromkeys(self.robots, 0)
+        self.maintenance_due: dict[str, int | None] = dict.fromkeys(self.robots)
         self._torque_log_ok = _torque_table(inputs.quality)
         self._heat_j = inputs.printer_power_w.get("setup", 0.0) * inputs.heating_s
         self._print_w = inputs.printer_power_w.get("running", 0.0)
@@ -287,8 +305,8 @@ class ProductionModel:
         self._print_s = [v.print_s for v in inputs.variants]
         self._printer_count = inputs.printer_count
         self._printer = inputs.printer_id
-        self._printer_energy = self.energy[inputs.printer_id]
-        self._printer_cycles = self.cycles[inputs.printer_id]
+        self._printer_energy = self.energy[inputs.printer_id] if inputs.printer_id is not None else []
+        self._printer_cycles = self.cycles[inputs.printer_id] if inputs.printer_id is not None else ([], [], [])
         self._printing_n = self.printing.normals()
         self._orders_u = self.orders.uniforms()
         self._sampling = inputs.quality.sampling
@@ -360,6 +378,7 @@ class ProductionModel:
                 continue  # a bank fault may have moved the completions
             _, i, unit = heapq.heappop(heap)
             if self.brackets.put(unit) is None:
+                self._notify(self.inputs.shapes[0].owner)
                 self._start_print(i, env.now)
                 continue
             self._bank_blocked = (i, unit)
@@ -426,21 +445,165 @@ class ProductionModel:
         ends.append(done)
         heapq.heappush(heap, (done, i, unit))
 
-    def _stage(self, k: int) -> Any:
-        """Robot ``k``'s cycles.
+    def _robot(self, robot: str) -> Any:
+        """A robot's cycles: it serves its stages, the latest in the plan first (unload before load).
 
-        Wait for a working window, take the next unit (the loader also a bracket and a nest), run the
-        stage's steps on the unit's plan, and hand the unit on.
+        A stage starts inside a working window, with its unit there and a place free where it puts the unit
+        (a nest, a machine), so the robot never waits for a place once it has begun. A robot with one stage
+        waits for the place and then the unit; one with several waits until any of its stages can start.
         """
         env, inp, cal = self.env, self.inputs, self.cal
-        robot = inp.stage_robots[k]
-        expected = sum(v.share * v.stage_work_s[k] for v in inp.variants)
+        stages = self.robot_stages[robot]
+        order = stages[::-1]
+        expected = max(sum(v.share * v.stage_work_s[k] for v in inp.variants) for k in stages)
         half = 0.5 * expected
-        loader = k == 0
-        source = self.handoff[k]
-        target = self.handoff[k + 1] if k + 1 < len(inp.stage_robots) else None
+        shapes = inp.shapes
+        made = inp.printer_id is not None
+        single = len(stages) == 1
+        timeout = env.timeout
+        wait_s = cal.wait_s
+        windows, window_starts = cal.windows, cal.window_starts
+        own_units, own_starts, own_ends = self.cycles[robot]
+        robot_energy = self.energy[robot]
+        n_bins = self.n_bins
         jitter = self.jitter[robot]
         jitter_n = jitter.normals()
+        open_from = open_until = -math.inf  # the working window last found open
+
+        def window_wait(now: float) -> float:
+            """Seconds before a cycle may start at ``now`` (:meth:`ShiftCalendar.wait_s`, the open window cached)."""
+            nonlocal open_from, open_until
+            if open_from <= now and now + half <= open_until:
+                return 0.0
+            wait = wait_s(now, expected)
+            if wait == 0.0:
+                open_from, open_until = windows[bisect_right(window_starts, now) - 1]
+            return wait
+
+        def ready(k: int) -> bool:
+            """Whether stage ``k`` could start now (its unit is there and a place is free)."""
+            if k == 0:
+                if made and not self.brackets.items:
+                    return False
+            elif not self.handoff[k].items:
+                return False
+            enters = shapes[k].enters
+            return enters is None or self.places[enters].free_at() <= env.now
+
+        while True:
+            wait = window_wait(env.now)
+            if wait > 0.0:
+                if wait == math.inf:
+                    return
+                yield timeout(wait)
+            waited = False
+            if single:
+                k = stages[0]
+                enters = shapes[k].enters
+                if enters is not None:
+                    place = self.places[enters].acquire()
+                    if place is not None:
+                        yield place
+                        waited = True
+                if k == 0:
+                    if made:
+                        unit = self._take_bracket()
+                        if unit is None:
+                            unit = yield self.brackets.wait()
+                            waited = True
+                    else:
+                        unit = self._new_unit(env.now)
+                else:
+                    unit = self.handoff[k].take()
+                    if unit is None:
+                        unit = yield self.handoff[k].wait()
+                        waited = True
+            else:
+                k = next((k for k in order if ready(k)), -1)
+                if k < 0:  # nothing to do: wait for a unit or a place
+                    wake = self._wake[robot] = env.event()
+                    frees = [self.places[e].free_at() for e in (shapes[j].enters for j in stages) if e is not None]
+                    soonest = min(frees, default=math.inf)
+                    if soonest < math.inf and soonest > env.now:
+                        yield env.any_of([wake, timeout(soonest - env.now)])
+                    else:
+                        yield wake
+                    self._wake[robot] = None
+                    continue
+                enters = shapes[k].enters
+                if enters is not None:
+                    self.places[enters].acquire()  # free now (ready), so taken without waiting
+                if k == 0:
+                    unit = self._take_bracket() if made else self._new_unit(env.now)
+                else:
+                    unit = self.handoff[k].take()
+            if waited:  # the window may have closed while the robot waited
+                wait = window_wait(env.now)
+                if wait > 0.0:
+                    if wait == math.inf:
+                        return
+                    yield timeout(wait)
+            factor = 1.0 + ROBOT_JITTER * abs(jitter_n.pop() if jitter_n else jitter.normal())
+            started = env.now
+            own_units.append(unit)
+            own_starts.append(started)
+            pending, robot_j = self._work(robot, k, unit, factor)
+            if pending > 0.0:
+                yield timeout(pending)
+            now = env.now
+            index = int(0.5 * (started + now) / BIN_S)  # the cycle's robot energy, in its middle
+            if index < n_bins:
+                robot_energy[index] += robot_j * factor
+            own_ends.append(now)
+            self._pass_on(k + 1, unit)
+
+    def _pass_on(self, k: int, unit: int) -> None:
+        """Hand a unit to stage ``k``: its robot's queue, or its station's process (started at once)."""
+        shapes = self.inputs.shapes
+        if k >= len(shapes):
+            return
+        shape = shapes[k]
+        if not shape.process:
+            self.handoff[k].put(unit)
+            self._notify(shape.owner)
+            return
+        # a machine or manual station processes the unit in one of its places (taken by the stage that loaded it)
+        env = self.env
+        segment = self.u_plan[unit][k][0][0]
+        resource, duration, joules = segment[1], segment[2], segment[3]
+        draws = self.station_jitter
+        d = duration * (1.0 + STATION_JITTER * draws.normal())
+        at = env.now
+        repair = self._fail(resource, at, d, unit)
+        done = at + repair + d
+        index = int((at + repair + 0.5 * d) / BIN_S)
+        if index < self.n_bins:
+            self.energy[resource][index] += joules * d / duration if duration > 0 else 0.0
+        units, starts, ends = self.cycles[resource]
+        units.append(unit)
+        starts.append(at + repair)
+        ends.append(done)
+        event = env.timeout(done - at)
+        event.callbacks.append(lambda _event: self._pass_on(k + 1, unit))
+
+    def _notify(self, robot: str) -> None:
+        """Wake a robot that serves several stages and waits for something to do."""
+        wake = self._wake.get(robot)
+        if wake is not None and not wake.triggered:
+            wake.succeed()
+
+    def _notify_in(self, robots: tuple[str, ...], delay: float) -> None:
+        """Wake these robots when a place frees ``delay`` seconds from now."""
+        if delay <= 0.0:
+            for robot in robots:
+                self._notify(robot)
+            return
+        event = self.env.timeout(delay)
+        event.callbacks.append(lambda _event: [self._notify(robot) for robot in robots])
+
+    def _work(self, robot: str, k: int, unit: int, factor: float) -> tuple[float, float]:
+        """Run stage ``k``'s steps on a unit from now: the seconds they take and the robot's own energy."""
+        env, inp, cal = self.env, self.inputs, self.cal
         station_jitter = self.station_jitter
         station_n = station_jitter.normals()
         quality = self.quality
@@ -456,163 +619,108 @@ class ProductionModel:
         u_plan, u_status, u_defect, u_done = self.u_plan, self.u_status, self.u_defect, self.u_done
         u_screwed_at, u_screws_before, u_inspected_at = self.u_screwed_at, self.u_screws_before, self.u_inspected_at
         cycles = self.cycles
-        own_units, own_starts, own_ends = cycles[robot]
         clock, energy, n_bins = self.clock, self.energy, self.n_bins
-        robot_energy = energy[robot]
-        spots = self.conveyor_free
         fail = self._fail
-        timeout = env.timeout
-        wait_s = cal.wait_s
-        windows, window_starts = cal.windows, cal.window_starts
-        nests = self.nests
-        open_from = open_until = -math.inf  # the working window last found open
-
-        def window_wait(now: float) -> float:
-            """Seconds before a cycle may start at ``now`` (:meth:`ShiftCalendar.wait_s`, the open window cached)."""
-            nonlocal open_from, open_until
-            if open_from <= now and now + half <= open_until:
-                return 0.0
-            wait = wait_s(now, expected)
-            if wait == 0.0:
-                open_from, open_until = windows[bisect_right(window_starts, now) - 1]
-            return wait
-
-        while True:
-            wait = window_wait(env.now)
-            if wait > 0.0:
-                if wait == math.inf:
-                    return
-                yield timeout(wait)
-            waited = False
-            if loader:
-                nest = nests.acquire()
-                if nest is not None:
-                    yield nest
-                    waited = True
-                unit = self._take_bracket()
-                if unit is None:
-                    unit = yield self.brackets.wait()
-                    waited = True
-            else:
-                unit = source.take()
-                if unit is None:
-                    unit = yield source.wait()
-                    waited = True
-            if waited:  # the window may have closed while the robot waited
-                wait = window_wait(env.now)
-                if wait > 0.0:
-                    if wait == math.inf:
-                        return
-                    yield timeout(wait)
-            segments, robot_s, robot_j = u_plan[unit][k]
-            factor = 1.0 + ROBOT_JITTER * abs(jitter_n.pop() if jitter_n else jitter.normal())
-            work = robot_s * factor
-            started = t = env.now
-            pending = 0.0
-            # the robot's own work: one fault check for the cycle unless its failure clock runs out in it
-            left = clock.get(robot)
-            check = left is not None and left <= work
-            if left is not None and not check:
-                clock[robot] = left - work
-            own_units.append(unit)
-            own_starts.append(t)
-            for kind, resource, duration, joules, count, own_s in segments:
-                if own_s:  # the robot's own work before this step (contiguous, so one fault check covers it)
-                    d = own_s * factor
-                    pending += d + (fail(robot, t + pending, d, unit) if check else 0.0)
-                if kind == WORK:  # another resource's work (the robot's own is folded into own_s)
-                    d = duration * factor
-                    repair = fail(resource, t + pending, d, unit)
-                    index = int((t + pending + repair + 0.5 * d) / BIN_S)
-                    if index < n_bins:
-                        energy[resource][index] += joules * factor
-                    pending += d + repair
-                elif kind == SCREWED:  # the screws are driven: is the unit defective? the screwdriver wears
-                    at = t + pending
-                    if maintenance_due[resource] is not None:
-                        self._change_bit_if_due(resource, at)
-                    s = screws[resource]
-                    n = s + count
-                    log_ok = table[n if n < last else last] - table[s if s < last else last]
-                    if n > last:  # past the table: every further screw at the last screw's rate
-                        log_ok += (n - (s if s > last else last)) * last_rate
-                    # one draw decides: below P(screws ok) x P(gap and flush ok) the unit is good; above
-                    # P(screws ok) a screw is out of its limits; in between gap or flush will be
+        window_starts = cal.window_starts
+        segments, robot_s, robot_j = u_plan[unit][k]
+        work = robot_s * factor
+        t = env.now
+        pending = 0.0
+        # the robot's own work: one fault check for the cycle unless its failure clock runs out in it
+        left = clock.get(robot)
+        check = left is not None and left <= work
+        if left is not None and not check:
+            clock[robot] = left - work
+        for kind, resource, duration, joules, count, own_s in segments:
+            if own_s:  # the robot's own work before this step (contiguous, so one fault check covers it)
+                d = own_s * factor
+                pending += d + (fail(robot, t + pending, d, unit) if check else 0.0)
+            if kind == WORK:  # another resource's work (the robot's own is folded into own_s)
+                d = duration * factor
+                repair = fail(resource, t + pending, d, unit)
+                index = int((t + pending + repair + 0.5 * d) / BIN_S)
+                if index < n_bins:
+                    energy[resource][index] += joules * factor
+                pending += d + repair
+            elif kind == SCREWED:  # the screws are driven: is the unit defective? the screwdriver wears
+                at = t + pending
+                if maintenance_due[resource] is not None:
+                    self._change_bit_if_due(resource, at)
+                s = screws[resource]
+                n = s + count
+                log_ok = table[n if n < last else last] - table[s if s < last else last]
+                if n > last:  # past the table: every further screw at the last screw's rate
+                    log_ok += (n - (s if s > last else last)) * last_rate
+                # one draw decides: below P(screws ok) x P(gap and flush ok) the unit is good; above
+                # P(screws ok) a screw is out of its limits; in between gap or flush will be
+                draw = quality_u.pop() if quality_u else quality.uniform()
+                p_screws_ok = math.exp(log_ok)
+                if draw >= p_screws_ok * p_ok_inspected:
+                    u_defect[unit] = SCREW_DEFECT if draw >= p_screws_ok else INSPECTION_DEFECT
+                u_screwed_at[unit] = at
+                u_screws_before[unit] = s
+                screws[resource] = n
+                if n >= interval and maintenance_due[resource] is None:
+                    maintenance_due[resource] = bisect_right(window_starts, at) - 1
+            elif kind == RELEASE:  # the unit leaves the station it was held at: its place is free then
+                self.places[resource].release_in(pending)
+            elif kind == INSPECT:
+                at = t + pending
+                left = clock.get(resource)
+                if left is not None and left <= duration:
+                    repair = fail(resource, at, duration, unit)
+                else:
+                    repair = 0.0
+                    if left is not None:
+                        clock[resource] = left - duration
+                at += repair
+                d = duration * (1.0 + STATION_JITTER * (station_n.pop() if station_n else station_jitter.normal()))
+                index = int((at + 0.5 * d) / BIN_S)
+                if index < n_bins:
+                    energy[resource][index] += joules * d / duration
+                pending += repair + d
+                station_units, station_starts, station_ends = cycles[resource]
+                station_units.append(unit)
+                station_starts.append(at)
+                station_ends.append(at + d)
+                u_inspected_at[unit] = at + d
+                if u_defect[unit]:
                     draw = quality_u.pop() if quality_u else quality.uniform()
-                    p_screws_ok = math.exp(log_ok)
-                    if draw >= p_screws_ok * p_ok_inspected:
-                        u_defect[unit] = SCREW_DEFECT if draw >= p_screws_ok else INSPECTION_DEFECT
-                    u_screwed_at[unit] = at
-                    u_screws_before[unit] = s
-                    screws[resource] = n
-                    if n >= interval and maintenance_due[resource] is None:
-                        maintenance_due[resource] = bisect_right(window_starts, at) - 1
-                elif kind == RELEASE_NEST:  # the unit leaves the fixture: its nest is free then
-                    nests.release_in(pending)
-                elif kind == INSPECT:
-                    at = t + pending
-                    left = clock.get(resource)
-                    if left is not None and left <= duration:
-                        repair = fail(resource, at, duration, unit)
-                    else:
-                        repair = 0.0
-                        if left is not None:
-                            clock[resource] = left - duration
-                    at += repair
-                    d = duration * (1.0 + STATION_JITTER * (station_n.pop() if station_n else station_jitter.normal()))
-                    index = int((at + 0.5 * d) / BIN_S)
-                    if index < n_bins:
-                        energy[resource][index] += joules * d / duration
-                    pending += repair + d
-                    station_units, station_starts, station_ends = cycles[resource]
-                    station_units.append(unit)
-                    station_starts.append(at)
-                    station_ends.append(at + d)
-                    u_inspected_at[unit] = at + d
-                    if u_defect[unit]:
+                    u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
+                else:
+                    u_status[unit] = GOOD
+            elif kind == CONVEY:  # onto the conveyor's earliest free place; the robot waits for one
+                at = t + pending
+                spots = self.spots[resource]
+                earliest = min(spots)
+                waited_s = earliest - at if earliest > at else 0.0
+                at += waited_s
+                left = clock.get(resource)
+                if left is None:
+                    repair = 0.0
+                elif left > duration:
+                    clock[resource] = left - duration
+                    repair = 0.0
+                else:
+                    repair = fail(resource, at, duration, unit)
+                done = at + duration + repair
+                spots[spots.index(earliest)] = done
+                index = int((at + 0.5 * duration) / BIN_S)
+                if index < n_bins:
+                    energy[resource][index] += joules
+                u_done[unit] = done
+                if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
+                    if u_defect[unit] == SCREW_DEFECT:  # the screwdriver measured it: known bad all the same
                         draw = quality_u.pop() if quality_u else quality.uniform()
                         u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
                     else:
-                        u_status[unit] = GOOD
-                elif kind == CONVEY:  # onto the outfeed belt's earliest free place; the robot waits for one
-                    at = t + pending
-                    earliest = min(spots)
-                    waited_s = earliest - at if earliest > at else 0.0
-                    at += waited_s
-                    left = clock.get(resource)
-                    if left is None:
-                        repair = 0.0
-                    elif left > duration:
-                        clock[resource] = left - duration
-                        repair = 0.0
-                    else:
-                        repair = fail(resource, at, duration, unit)
-                    done = at + duration + repair
-                    spots[spots.index(earliest)] = done
-                    index = int((at + 0.5 * duration) / BIN_S)
-                    if index < n_bins:
-                        energy[resource][index] += joules
-                    u_done[unit] = done
-                    if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
-                        if u_defect[unit] == SCREW_DEFECT:  # the screwdriver measured it: known bad all the same
-                            draw = quality_u.pop() if quality_u else quality.uniform()
-                            u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
-                        else:
-                            u_status[unit] = ESCAPED if u_defect[unit] else GOOD
-                    station_units, station_starts, station_ends = cycles[resource]
-                    station_units.append(unit)
-                    station_starts.append(at)
-                    station_ends.append(done)
-                    pending += waited_s
-            if pending > 0.0:
-                yield timeout(pending)
-            now = env.now
-            index = int(0.5 * (started + now) / BIN_S)  # the cycle's robot energy, in its middle
-            if index < n_bins:
-                robot_energy[index] += robot_j * factor
-            own_ends.append(now)
-            if target is not None:
-                target.put(unit)
+                        u_status[unit] = ESCAPED if u_defect[unit] else GOOD
+                station_units, station_starts, station_ends = cycles[resource]
+                station_units.append(unit)
+                station_starts.append(at)
+                station_ends.append(done)
+                pending += waited_s
+        return pending, robot_j
 
     def _change_bit_if_due(self, robot: str, at: float) -> None:
         """The screwdriver's bit is changed before the first working window after the one it fell due in."""
@@ -628,9 +736,10 @@ class ProductionModel:
     def run(self) -> ReplicationRecord:
         """Simulate the horizon and return the record."""
         env = self.env
-        env.process(self._printer_bank())
-        for k in range(len(self.inputs.stage_robots)):
-            env.process(self._stage(k))
+        if self.inputs.printer_id is not None:
+            env.process(self._printer_bank())
+        for robot in self.robots:
+            env.process(self._robot(robot))
         env.run(until=self.cal.horizon_s)
         return ReplicationRecord(
             seed=self.seed,
@@ -658,11 +767,16 @@ def _compile(stages: Any) -> list[tuple[tuple[tuple[int, str, float, float, int,
     Each stage becomes (steps, the stage robot's work in s, its energy in J). A step is a plain tuple
     (kind, resource, duration, energy, count, own_s): every segment but the stage robot's own work, with
     ``own_s`` the robot's own work right before it; a last ``OWN_TAIL`` step carries the work after the last.
+    A station's process stage is its one ``PROCESS`` step.
     """
     if stages is None:
         return None
     out = []
     for stage in stages:
+        if stage[0].kind == PROCESS:
+            s = stage[0]
+            out.append((((s.kind, s.resource, s.duration_s, s.energy_j, 0, 0.0),), 0.0, 0.0))
+            continue
         robot = next(s.resource for s in stage if s.kind == WORK)
         steps, own_s = [], 0.0
         for s in stage:

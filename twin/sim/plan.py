@@ -27,21 +27,17 @@ from typing import Any
 from twin.analytics.ideal import plan_ideal_cycle_times
 from twin.cell.calendar import ShiftCalendar
 from twin.cell.sampling import WITHOUT_INSPECTION, inspection_stations, plan_without_inspection
-from twin.cell.spec import UNIT, CellSpec
+from twin.cell.spec import CellSpec
 from twin.errors import ConfigError, PhysicsError
 from twin.telemetry.schema import SIMULATED_PREFIX
 
 # segment kinds of a stage
-WORK, RELEASE_NEST, INSPECT, SCREWED, CONVEY = range(5)
+WORK, RELEASE, INSPECT, SCREWED, CONVEY, PROCESS = range(6)
 
 BIN_S = 900.0  # energy meter interval (the generator's 15 min)
 NOMINAL_CP = 5.0 / 3.0  # nominal process capability (Cp) when no measured quality data exists
 REPAIR_SIGMA = 0.6  # log-normal spread of repair times (mean = MTTR)
 NEVER_SERVICED = 10**9  # service interval of a tool the cell never services
-# the capacities the production model knows, by the part they play (keys of SimInputs.buffers, not cell ids)
-NEST_BUFFER = "nests"  # places of the station that holds a unit from its loading until it is carried away
-BRACKET_BUFFER = "made_parts"  # parts made ahead of the flow, waiting for the robot that picks them
-OUTFEED_BUFFER = "outfeed_places"  # places on the conveyor that ends a unit's way
 
 
 @dataclass(frozen=True)
@@ -66,6 +62,7 @@ class VariantPlan:
     stages: tuple[tuple[Segment, ...], ...]
     stages_no_inspection: tuple[tuple[Segment, ...], ...] | None
     stage_work_s: tuple[float, ...]
+    """Per stage, the work of its robot (with the stations it waits at) or of its process."""
     cycle_time_s: float
 
 
@@ -121,13 +118,15 @@ class SimInputs:
     cell: CellSpec
     calendar: ShiftCalendar
     variants: tuple[VariantPlan, ...]
-    stage_robots: tuple[str, ...]
+    shapes: tuple[StageShape, ...]
     screw_robot: str | None
-    printer_id: str
+    printer_id: str | None
     printer_count: int
     heating_s: float
     printer_power_w: dict[str, float]
-    buffers: dict[str, int]
+    made_parts_capacity: int
+    places: dict[str, int]
+    """Station -> places a unit can be held at (the stations stages enter, and conveyors)."""
     faults: dict[str, Fault]
     quality: Quality
     meters: tuple[str, ...]
@@ -178,69 +177,88 @@ def plan_variants(cell: CellSpec, cache: Any = None) -> Any:
     return plan
 
 
-def build_stages(cell: CellSpec, variant: str, result: Any) -> tuple[tuple[Segment, ...], ...]:
+@dataclass(frozen=True)
+class StageShape:
+    """What a stage is, the same for every variant.
+
+    Attributes:
+        owner: The robot that works the stage, or the station that processes the unit in it.
+        process: True for a station's process without a robot (a machine, a manual station).
+        enters: The station where the stage places the unit: one of its places is taken before the stage
+            starts, so a robot never waits for a place once it has begun.
+    """
+
+    owner: str
+    process: bool = False
+    enters: str | None = None
+
+
+def build_stages(
+    cell: CellSpec, variant: str, result: Any
+) -> tuple[tuple[tuple[Segment, ...], ...], tuple[StageShape, ...]]:
     """A planned variant's operations as the production model's stages (see the module docstring).
 
+    A stage is a maximal run of one robot's operations (with the inspection it waits at and the conveyor it
+    puts the unit on), or one machine's or manual station's process. A robot may work several stages (it
+    loads a machine, and later unloads it). A unit is held at a fixture, machine or manual station from the
+    operation that places it there until the first operation that carries the whole unit away.
+
+    Returns:
+        The stages' segments, and their shapes.
+
     Raises:
-        ConfigError: A robot's operations are not one contiguous run of the plan.
+        ConfigError: The plan starts at a station, or a station processes a unit no robot placed there.
     """
     plan_name = result.variant
     base = cell.variants[variant]
     spec = base if plan_name == variant else base.model_copy(update={"plan": plan_without_inspection(cell, variant)})
-    expanded = _expand(cell, spec)
+    expanded, holding_steps, runs = _expand(cell, spec, variant)
     ops = list(result.operations)
     homes = {op.robot_id: op for op in ops[len(expanded) :]}
     stages: list[list[Segment]] = []
-    robots: list[str] = []
-    released = False
+    shapes: list[StageShape] = []
     repeated_slot = _measured_repeat_slot(cell)
     repeats = spec.qty(repeated_slot) if repeated_slot is not None else 0
     screws_left = repeats
-    for planned, op in zip(expanded, ops, strict=False):
-        template = cell.operations[planned.template]
-        if planned.robot_id is not None:
-            rid = planned.robot_id
-            if not robots or robots[-1] != rid:
-                if rid in robots:
-                    raise ConfigError(
-                        f"plan of {variant}: robot {rid} works in two separate parts of the plan "
-                        f"({' -> '.join([*robots, rid])}); a robot's operations must be one contiguous run"
-                    )
-                robots.append(rid)
-                stages.append([])
-            if not released and UNIT in template.carries and stages:
-                stages[-1].append(Segment(RELEASE_NEST))
-                released = True
-            stages[-1].append(Segment(WORK, rid, op.duration_s, op.energy_j))
-            if template.repeat_per is not None and template.repeat_per == repeated_slot:
-                screws_left -= 1
-                if screws_left == 0:
-                    stages[-1].append(Segment(SCREWED, rid, count=repeats))
+    for run in runs:
+        if run.process:
+            op = ops[run.ops[0]]
+            shapes.append(StageShape(run.owner, process=True))
+            stages.append([Segment(PROCESS, run.owner, op.duration_s, op.energy_j)])
             continue
-        if not stages:
-            raise ConfigError(
-                f"plan of {variant}: the plan starts with station {planned.station_id}; a robot loads first"
-            )
-        sid = planned.station_id or ""
-        kind = cell.stations[sid].kind
-        if kind == "inspection":
-            stages[-1].append(Segment(INSPECT, sid, op.duration_s, op.energy_j))
-        elif kind == "conveyor":
-            if not released:
-                stages[-1].append(Segment(RELEASE_NEST))
-                released = True
-            stages[-1].append(Segment(CONVEY, sid, op.duration_s, op.energy_j))
-        else:
-            stages[-1].append(Segment(WORK, sid, op.duration_s, op.energy_j))
-    if not released:
-        stages[-1].append(Segment(RELEASE_NEST))
-    for index, rid in enumerate(robots):
-        if rid in homes:
-            home = homes[rid]
-            stages[index].append(Segment(WORK, rid, home.duration_s, home.energy_j))
+        shapes.append(StageShape(run.owner, enters=run.enters))
+        stage: list[Segment] = []
+        stages.append(stage)
+        for index in run.ops:
+            planned, op, (leaves, _) = expanded[index], ops[index], holding_steps[index]
+            sid = planned.station_id or ""
+            if leaves is not None:  # the unit leaves the station it was held at
+                stage.append(Segment(RELEASE, leaves))
+            if planned.robot_id is not None:
+                stage.append(Segment(WORK, run.owner, op.duration_s, op.energy_j))
+                template = cell.operations[planned.template]
+                if template.repeat_per is not None and template.repeat_per == repeated_slot:
+                    screws_left -= 1
+                    if screws_left == 0:
+                        stage.append(Segment(SCREWED, run.owner, count=repeats))
+                continue
+            kind = cell.stations[sid].kind
+            segment_kind = {"inspection": INSPECT, "conveyor": CONVEY}.get(kind, WORK)
+            stage.append(Segment(segment_kind, sid, op.duration_s, op.energy_j))
+    held = None
+    for leaves, enters in holding_steps:
+        held = enters or (None if leaves is not None else held)
+    if held is not None:  # the unit ends the plan held: its place frees when its last robot is done
+        last_robot = max(i for i, shape in enumerate(shapes) if not shape.process)
+        stages[last_robot].append(Segment(RELEASE, held))
+    for rid, home in homes.items():
+        owned = [i for i, shape in enumerate(shapes) if not shape.process and shape.owner == rid]
+        if owned:
+            stages[owned[-1]].append(Segment(WORK, rid, home.duration_s, home.energy_j))
     if screws_left > 0 and repeats:
-        stages[-1].append(Segment(SCREWED, robots[-1], count=repeats - screws_left))
-    return tuple(_merge(stage) for stage in stages)
+        last_robot = max(i for i, shape in enumerate(shapes) if not shape.process)
+        stages[last_robot].append(Segment(SCREWED, shapes[last_robot].owner, count=repeats - screws_left))
+    return tuple(_merge(stage) for stage in stages), tuple(shapes)
 
 
 def _merge(stage: list[Segment]) -> tuple[Segment, ...]:
@@ -255,15 +273,21 @@ def _merge(stage: list[Segment]) -> tuple[Segment, ...]:
     return tuple(out)
 
 
-def _expand(cell: CellSpec, spec: Any) -> list[Any]:
+def _expand(
+    cell: CellSpec, spec: Any, variant: str
+) -> tuple[list[Any], list[tuple[str | None, str | None]], list[Any]]:
+    """A variant spec's expanded plan, where its unit is held along it, and its stages (read off the cell).
+
+    Raises:
+        ConfigError: The plan cannot be read as stages (:meth:`CellSpec.stage_runs`).
+    """
     name = "__expand__"
     tmp = cell.model_copy(update={"variants": {**cell.variants, name: spec}})
-    return tmp.expand_plan(name)
-
-
-def stage_robots(stages: tuple[tuple[Segment, ...], ...]) -> tuple[str, ...]:
-    """The robot of each stage."""
-    return tuple(next(s.resource for s in stage if s.kind == WORK) for stage in stages)
+    try:
+        runs = tmp.stage_runs(name)
+    except ValueError as exc:
+        raise ConfigError(str(exc).replace(name, variant)) from exc
+    return tmp.expand_plan(name), tmp.holding_steps(name), runs
 
 
 def _normal_out(mean: float, sigma: float, lsl: float, usl: float) -> float:
@@ -359,44 +383,33 @@ def _repeats(cell: CellSpec, variant: str) -> int:
     return cell.variants[variant].qty(slot) if slot is not None else 0
 
 
-def _flow_capacities(cell: CellSpec) -> tuple[str, Any, dict[str, int]]:
-    """The making machine, and the capacities of the model's flow read from the cell.
+def _describe(shapes: tuple[StageShape, ...]) -> str:
+    return " -> ".join(f"{s.owner} (process)" if s.process else s.owner for s in shapes)
 
-    This production model knows one shape: parts made ahead of the flow by one machine station into a
-    declared buffer towards the robot that picks them; the station a unit is loaded into (its places hold
-    the units from loading until carried away); and a conveyor that ends the unit's way.
+
+def _made_parts(cell: CellSpec, first: StageShape) -> tuple[str | None, int]:
+    """The machine that makes parts ahead of the flow (None without one) and the buffer towards the first stage.
 
     Raises:
-        ConfigError: The cell has another shape (named, with what is missing).
+        ConfigError: More than one machine makes parts, or the made parts have no buffer to the robot of the
+            first stage.
     """
     makers = cell.making_stations
-    if len(makers) != 1:
+    if not makers:
+        return None, 0
+    if len(makers) > 1:
         raise ConfigError(
-            f"cell {cell.cell.id}: the production model needs exactly one machine station that makes parts "
-            f"(parts made_by it); the cell has {len(makers)}: {', '.join(makers) or 'none'}"
+            f"cell {cell.cell.id}: the production model has one machine that makes parts ahead of the flow; "
+            f"{', '.join(makers)} all make parts"
         )
     maker = makers[0]
-    out = [b for b in cell.buffers.values() if b.from_ == maker]
+    out = [b for b in cell.buffers.values() if b.from_ == maker and b.to == first.owner]
     if not out:
         raise ConfigError(
-            f"cell {cell.cell.id}: the parts {maker} makes need a buffer from {maker} to the robot that picks "
-            f"them (buffers: <name>: {{capacity: N, from: {maker}, to: <robot>}})"
+            f"cell {cell.cell.id}: the parts {maker} makes need a buffer from {maker} to {first.owner}, which "
+            f"picks them (buffers: <name>: {{capacity: N, from: {maker}, to: {first.owner}}})"
         )
-    holding = None
-    for name in cell.variants:
-        for op_id in cell.variants[name].plan:
-            op = cell.operations[op_id]
-            if op.robot is not None and op.carries and UNIT not in op.carries:
-                holding = op.station_id
-                break
-        break
-    conveyors = [cell.stations[sid] for sid in cell.stations_of_kind("conveyor")]
-    capacities = {
-        BRACKET_BUFFER: out[0].capacity,
-        NEST_BUFFER: cell.stations[holding].capacity if holding is not None else 1,
-        OUTFEED_BUFFER: conveyors[0].capacity if conveyors else 1,
-    }
-    return maker, cell.stations[maker], capacities
+    return maker, out[0].capacity
 
 
 def build_inputs(
@@ -439,42 +452,43 @@ def build_inputs(
     """
     sampling = cell.inspection_sampling
     plan = plan_variants(cell, cache=cache) if planned is None else planned
-    printer_id, printer, buffers = _flow_capacities(cell)
-    printer_count = printer.count
     variants = []
-    robots_seen: tuple[str, ...] | None = None
+    shapes_seen: tuple[StageShape, ...] | None = None
     for name, spec in cell.variants.items():
         result = plan.variant(name)
-        stages = build_stages(cell, name, result)
-        robots = stage_robots(stages)
-        if robots_seen is not None and robots != robots_seen:
+        stages, shapes = build_stages(cell, name, result)
+        if shapes_seen is not None and shapes != shapes_seen:
             raise ConfigError(
-                f"variant {name}: its robots work in the order {' -> '.join(robots)}, other variants in "
-                f"{' -> '.join(robots_seen)}; every variant needs the same order of robots"
+                f"variant {name}: its stages are {_describe(shapes)}, other variants' {_describe(shapes_seen)}; "
+                "every variant needs the same stages in the same order"
             )
-        robots_seen = robots
+        shapes_seen = shapes
         skip = None
         if sampling < 1.0:
-            skip = build_stages(cell, name, plan.variant(f"{name}{WITHOUT_INSPECTION}"))
-            if stage_robots(skip) != robots:
-                raise ConfigError(f"variant {name}: without inspection the robots change order; not supported")
+            skip, skip_shapes = build_stages(cell, name, plan.variant(f"{name}{WITHOUT_INSPECTION}"))
+            if skip_shapes != shapes:
+                raise ConfigError(f"variant {name}: without inspection the stages change; not supported")
         cycle_time = result.cycle_time_s
         if skip is not None:  # a unit's planned cycle blends the plans with and without inspection
             skipped = plan.variant(f"{name}{WITHOUT_INSPECTION}")
             cycle_time = sampling * cycle_time + (1.0 - sampling) * skipped.cycle_time_s
-        variants.append(
-            VariantPlan(
-                name=name,
-                share=spec.mix_share,
-                screws=_repeats(cell, name),
-                print_s=printer.process_time_for(name),
-                stages=stages,
-                stages_no_inspection=skip,
-                stage_work_s=tuple(sum(s.duration_s for s in st if s.kind in (WORK, INSPECT)) for st in stages),
-                cycle_time_s=cycle_time,
-            )
+        variants.append((name, spec, stages, skip, cycle_time))
+    assert shapes_seen is not None
+    printer_id, made_capacity = _made_parts(cell, shapes_seen[0])
+    printer = cell.stations[printer_id] if printer_id is not None else None
+    variants = [
+        VariantPlan(
+            name=name,
+            share=spec.mix_share,
+            screws=_repeats(cell, name),
+            print_s=printer.process_time_for(name) if printer is not None else 0.0,
+            stages=stages,
+            stages_no_inspection=skip,
+            stage_work_s=tuple(sum(s.duration_s for s in st if s.kind in (WORK, INSPECT, PROCESS)) for st in stages),
+            cycle_time_s=cycle_time,
         )
-    assert robots_seen is not None
+        for name, spec, stages, skip, cycle_time in variants
+    ]
     screw_robot = next((s.resource for st in variants[0].stages for s in st if s.kind == SCREWED), None)
     calendar = ShiftCalendar.build(cell.shifts, cell.cell.timezone, start, horizon_days)
     n_bins = max(1, int(math.ceil(calendar.horizon_s / BIN_S)))
@@ -500,7 +514,11 @@ def build_inputs(
     aux: Any = cell.cell.aux_power_w
     idle["cell_aux"] = (aux["in_shift"], aux["off_shift"]) if isinstance(aux, dict) else (aux.in_shift, aux.off_shift)
     conveyors = sorted(sid for sid, s in cell.stations.items() if s.kind == "conveyor")
-    resources = tuple(dict.fromkeys([*robots_seen, printer_id, *sorted(inspection_stations(cell)), *conveyors]))
+    owners = [shape.owner for shape in shapes_seen]
+    resources = tuple(
+        dict.fromkeys([*owners, *([printer_id] if printer_id else []), *sorted(inspection_stations(cell)), *conveyors])
+    )
+    places = {sid: cell.stations[sid].capacity for sid in [*(s.enters for s in shapes_seen if s.enters), *conveyors]}
     if ideal_cycle_s is None:
         ideal_cycle_s = plan_ideal_cycle_times(plan, sampling=sampling)
     return SimInputs(
@@ -509,13 +527,14 @@ def build_inputs(
         cell=cell,
         calendar=calendar,
         variants=tuple(variants),
-        stage_robots=robots_seen,
+        shapes=shapes_seen,
         screw_robot=screw_robot,
         printer_id=printer_id,
-        printer_count=printer_count,
-        heating_s=printer.setup_time_s,
-        printer_power_w=dict(printer.power_w),
-        buffers=buffers,
+        printer_count=printer.count if printer is not None else 0,
+        heating_s=printer.setup_time_s if printer is not None else 0.0,
+        printer_power_w=dict(printer.power_w) if printer is not None else {},
+        made_parts_capacity=made_capacity,
+        places=places,
         faults=faults,
         quality=quality_model(cell, fitted_quality),
         meters=meters,

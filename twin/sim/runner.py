@@ -22,6 +22,7 @@ from twin.sim.kpis import bottleneck, replication_kpis, summarize
 from twin.sim.plan import SimInputs, build_inputs
 from twin.sim.record import ReplicationRecord
 from twin.sim.telemetry import replication_frames, write_frames
+from twin.telemetry.generate import GenerateConfig
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class ScenarioResult:
     twin_error: dict[str, float | None] = field(
         default_factory=lambda: {"cycle_time_rel": None, "energy_per_unit_rel": None}
     )
+    currency: str = ""
+    """The ISO 4217 code of ``cost_per_unit`` (the cell's)."""
 
     def __post_init__(self) -> None:
         if not self.kpis:
@@ -83,6 +86,7 @@ class ScenarioResult:
             "seed": self.seed,
             "replications": self.replications,
             "horizon_days": self.horizon_days,
+            "currency": self.currency,
             "kpis": self.kpis,
             "twin_error": self.twin_error,
         }
@@ -115,6 +119,27 @@ def replication_kpis_task(task: ReplicationTask) -> tuple[int, int, dict[str, fl
     return task.run, task.replication, kpis
 
 
+def default_start(measured: Any, timezone: str, days: float) -> date:
+    """A scenario's first day when it names none: the latest measured period, else the generator's first day.
+
+    The latest measured period is the last ``days`` local days that end with the last measured day, so a
+    what-if runs over days that have grid intensity and tariffs like the data (clipped to the first measured
+    day when the data span is shorter).
+
+    Args:
+        measured: :class:`twin.sim.measured.MeasuredData`, or None without measured data.
+        timezone: The cell's zone.
+        days: The scenario's horizon.
+    """
+    if measured is None:
+        return GenerateConfig.start
+    from twin.sim.measured import measured_period
+
+    first, span = measured_period(measured, timezone)
+    last = first + timedelta(days=span - 1)
+    return max(first, last - timedelta(days=math.ceil(days) - 1))
+
+
 def prepare(
     scenario: Any,
     horizon_days: float | None = None,
@@ -132,14 +157,14 @@ def prepare(
         measured: :class:`twin.sim.measured.MeasuredData` to fit faults and defects from (measured rows
             only), when the scenario allows it; its grid intensity of the cell's region over the horizon
             is used whatever the scenario says (an external series, like the tariff).
-        start: Overrides the scenario's first day.
+        start: Overrides the scenario's first day (else the scenario's ``start``, else :func:`default_start`).
 
     Returns:
         The inputs of every replication.
     """
     spec = scenario.spec
-    first = start or spec.start
     days = horizon_days if horizon_days is not None else spec.horizon_days
+    first = start or spec.start or default_start(measured, scenario.cell.cell.timezone, days)
     fitted_faults = fitted_quality = None
     if measured is not None and spec.fit_from_warehouse:
         fitted_faults = {

@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
+from twin.cell import factors
 from twin.cell.calendar import lay_out
 from twin.cell.spec import CellSpec, item_characteristic
 from twin.errors import InputError
@@ -56,6 +57,7 @@ class GenerateConfig:
     fmt: str = "parquet"
     speed_change_day: int | None = None  # day index of the process change; default: the middle
     speed_after: float = 0.7
+    speed_change_robots: tuple[str, ...] = ()  # the robots the process change speeds up; empty: every robot
     hires_cycles_per_shift: int = 2
     grid_intensity_path: Path | None = None
     register_reset_meter: str | None = None  # a meter whose register is replaced mid-period; None: the inspection
@@ -69,6 +71,7 @@ class GenerateSummary:
     rows: dict[str, int] = field(default_factory=dict)
     units: int = 0
     speed_change_at: str | None = None
+    speed_change_robots: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """JSON of ``twin generate --json``."""
@@ -77,6 +80,7 @@ class GenerateSummary:
             "rows": self.rows,
             "units": self.units,
             "speed_change_at": self.speed_change_at,
+            "speed_change_robots": list(self.speed_change_robots),
         }
 
 
@@ -111,14 +115,27 @@ class Columns:
         return len(next(iter(self.data.values()))) if self.data else 0
 
 
-def plan_variants(cell: CellSpec, speed_override: float | None, cache: Any = None) -> dict[str, list[OpPlan]]:
-    """Operation plans (with traces) of every variant, at the cell's or the given speed override."""
+def plan_variants(
+    cell: CellSpec, speed_override: float | None, cache: Any = None, robots: tuple[str, ...] = ()
+) -> dict[str, list[OpPlan]]:
+    """Operation plans (with traces) of every variant, at the cell's speed or ``speed_override`` on ``robots``.
+
+    Args:
+        cell: The cell.
+        speed_override: The changed robots' speed override; the cell's own when None.
+        cache: Physics cache.
+        robots: The robots whose speed changes; every robot when empty.
+    """
     from twin.physics.cache import PhysicsCache
     from twin.physics.evaluate import CellPlanner
 
     if speed_override is not None:
-        robots = {rid: r.model_copy(update={"speed_override": speed_override}) for rid, r in cell.robots.items()}
-        cell = cell.model_copy(update={"robots": robots})
+        changed = robots or tuple(cell.robots)
+        specs = {
+            rid: r.model_copy(update={"speed_override": speed_override}) if rid in changed else r
+            for rid, r in cell.robots.items()
+        }
+        cell = cell.model_copy(update={"robots": specs})
     plans: dict[str, list[OpPlan]] = {}
     with CellPlanner(cell, cache=cache or PhysicsCache()) as planner:
         result = planner.evaluate()
@@ -140,9 +157,13 @@ def plan_variants(cell: CellSpec, speed_override: float | None, cache: Any = Non
     return plans
 
 
-def synthetic_grid_intensity(region: str, start_utc: float, hours: int, rng: np.random.Generator) -> pl.DataFrame:
-    """Hourly grid intensity with a midday solar dip, an evening peak, a winter rise and AR(1) noise."""
-    base = {"DE": 370.0, "FR": 55.0, "GB": 200.0, "PL": 650.0, "SE": 35.0, "ES": 140.0}.get(region, 350.0)
+def synthetic_grid_intensity(
+    region: str, start_utc: float, hours: int, rng: np.random.Generator, base: float
+) -> pl.DataFrame:
+    """Hourly grid intensity around ``base``, the region's annual factor.
+
+    With a midday solar dip, an evening peak, a winter rise and AR(1) noise.
+    """
     ts = start_utc + 3600.0 * np.arange(hours)
     hour_utc = (ts / 3600.0) % 24
     doy = np.array([datetime.fromtimestamp(t, tz=ZoneInfo("UTC")).timetuple().tm_yday for t in ts[::24]])
@@ -214,7 +235,6 @@ class GeneratorRoles:
     """Which of the cell's robots and stations play which part in the generated timeline (read from the plan).
 
     Attributes:
-        loader: The robot of the plan's first operations; it works in parallel with the rest.
         maker: The machine station that makes parts ahead of the flow (None without one).
         conveyors: Conveyor stations (they run on while the robot goes home).
         inspection: The inspection station of the plan (None without one).
@@ -223,7 +243,6 @@ class GeneratorRoles:
         inspected: The characteristics measured at the inspection station.
     """
 
-    loader: str
     maker: str | None
     conveyors: frozenset[str]
     inspection: str | None
@@ -235,7 +254,6 @@ class GeneratorRoles:
     def of(cls, cell: CellSpec) -> GeneratorRoles:
         """The roles of a cell's first variant's plan."""
         plan = next(iter(cell.variants.values())).plan
-        robots = [cell.operations[op].robot for op in plan if cell.operations[op].robot is not None]
         stations = [cell.operations[op].station for op in plan if cell.operations[op].station is not None]
         inspecting = [sid for sid in stations if cell.stations[sid].kind == "inspection"]
         chars = cell.quality.characteristics
@@ -243,7 +261,6 @@ class GeneratorRoles:
         inspected = tuple(n for n, c in chars.items() if cell.operations[c.measured_by].station in inspecting)
         makers = cell.making_stations
         return cls(
-            loader=robots[0] if robots else next(iter(cell.robots)),
             maker=makers[0] if makers else None,
             conveyors=frozenset(cell.stations_of_kind("conveyor")),
             inspection=inspecting[0] if inspecting else None,
@@ -284,6 +301,7 @@ class Generator:
         self.unit_counter = 0
         self.hires_logged: dict[tuple[float, float], int] = {}
         self.roles = GeneratorRoles.of(cell)
+        self._stages: dict[str, tuple[list[Any], list[tuple[str | None, str | None]]]] = {}
 
     # helpers -----------------------------------------------------------------------------------
     def _fault_resources(self) -> dict[str, tuple[float, float]]:
@@ -333,9 +351,16 @@ class Generator:
 
     # the timeline --------------------------------------------------------------------------------
     def run(self, progress: Callable[[int], None] | None = None) -> None:
-        """Produce units window by window; then the baseline energy of every meter."""
-        r1_free = r2_free = self.t0
-        last_r2_start = self.t0
+        """Produce units window by window; then the baseline energy of every meter.
+
+        Units go through the plan's stages in order (:meth:`twin.cell.spec.CellSpec.stage_runs`): a stage
+        starts when its unit is ready and its robot or station is free; a unit is loaded once the previous
+        unit has moved on to its second stage and a place is free where it is loaded.
+        """
+        owners = {run.owner for name in self.cell.variants for run in self._runs(name)}
+        self.free = dict.fromkeys(sorted(owners), self.t0)
+        self.releases: dict[str, list[float]] = {}
+        last_next_start = self.t0
         previous_shift: tuple[date, str] | None = None
         cycles_in_shift = 0
         for w_start, w_end, shift_name, shift_day in self.calendar.windows:
@@ -344,43 +369,61 @@ class Generator:
                 previous_shift, cycles_in_shift = shift_key, 0
             if self.maintenance_due and w_start > self.t0:
                 self._maintenance(w_start)
-            t = w_start
-            r1_free, r2_free, last_r2_start = max(r1_free, t), max(r2_free, t), max(last_r2_start, t)
+            for owner, free in self.free.items():
+                self.free[owner] = max(free, w_start)
+            last_next_start = max(last_next_start, w_start)
             while True:
+                t = self.free[self._runs(next(iter(self.cell.variants)))[0].owner]
                 plans = self.plans_after if t >= self.change_at else self.plans_before
                 variant = self._pick_variant()
                 ops = plans[variant]
                 expected = sum(op.duration_s for op in ops)
-                start = max(r1_free, last_r2_start)
+                first = self._runs(variant)[0]
+                start = max(self.free[first.owner], last_next_start, self._place_free_at(first.enters))
                 if start + 0.5 * expected > w_end:
                     break
                 hires = cycles_in_shift < self.config.hires_cycles_per_shift
-                r1_free, r2_start, r2_free, had_fault = self._unit(variant, ops, start, r2_free, hires)
-                last_r2_start = r2_start
+                last_next_start = self._unit(variant, ops, start, hires)
                 cycles_in_shift += 1
-                t = r1_free
             if progress:
                 progress(1)
         self._baseline_energy()
+
+    def _runs(self, variant: str) -> list[Any]:
+        """The variant's stages (cached with where its unit is held, :meth:`_holding`)."""
+        if variant not in self._stages:
+            self._stages[variant] = (self.cell.stage_runs(variant), self.cell.holding_steps(variant))
+        return self._stages[variant][0]
+
+    def _holding(self, variant: str) -> list[tuple[str | None, str | None]]:
+        """Per operation of the variant's plan, the station its unit leaves and the one it is loaded into."""
+        self._runs(variant)
+        return self._stages[variant][1]
+
+    def _place_free_at(self, station: str | None) -> float:
+        """When a place frees at a station a unit is loaded into (units leave in the order they came)."""
+        if station is None:
+            return -math.inf
+        releases = self.releases.get(station, [])
+        places = self.cell.stations[station].capacity
+        return releases[-places] if len(releases) >= places else -math.inf
 
     def _pick_variant(self) -> str:
         names = list(self.cell.variants)
         shares = np.array([self.cell.variants[n].mix_share for n in names])
         return names[int(self.rng.choice(len(names), p=shares / shares.sum()))]
 
-    def _unit(
-        self, variant: str, ops: list[OpPlan], r1_start: float, r2_free: float, hires: bool
-    ) -> tuple[float, float, float, bool]:
-        """One unit through the cell; returns (R1 free at, R2 started at, R2 free at, had a fault)."""
+    def _unit(self, variant: str, ops: list[OpPlan], start: float, hires: bool) -> float:
+        """One unit through the cell from ``start``; returns when its second stage started."""
         self.unit_counter += 1
         unit = f"U{self.unit_counter:07d}"
-        self.cell.variants[variant]
         timeline: list[tuple[OpPlan, float, float]] = []
         faults: list[tuple[str, float, float]] = []
-        # the loader loads; the parts made in the cell were made beforehand on one of the making machines
         roles = self.roles
-        t = r1_start
-        made_end = r1_start - float(self.rng.uniform(30.0, 600.0))
+        runs = self._runs(variant)
+        holding = self._holding(variant)
+        # the parts made in the cell were made beforehand on one of the making machines
+        made_end = start - float(self.rng.uniform(30.0, 600.0))
         if roles.maker is not None:
             maker = self.cell.stations[roles.maker]
             made_start = made_end - maker.process_time_for(variant) * float(self.rng.normal(1.0, 0.01))
@@ -391,39 +434,45 @@ class Generator:
             self._add_energy(
                 roles.maker, made_start, made_end, maker.power_w.get("running", 0.0) * (made_end - made_start)
             )
-        loader = roles.loader
-        r1_ops = [op for op in ops if op.resource == loader]
-        r2_ops = [op for op in ops if op.resource != loader]
-        second = next((op.resource for op in r2_ops if op.resource in self.cell.robots), None)
-        self._event(t, loader, "cycle_start", unit, variant)
-        for op in r1_ops:
-            t = self._run_op(op, t, timeline, faults)
-        self._event(t, loader, "cycle_end", unit, variant)
-        r1_end = t
-        r2_start = max(t, r2_free)
-        t = r2_start
-        if second is not None:
-            self._event(t, second, "cycle_start", unit, variant)
-        conveyor_end = t
-        for op in r2_ops:
-            if op.resource in roles.conveyors:  # the conveyor runs on while the robot goes home
-                self._run_station(op, t, timeline, faults, unit, variant)
-                conveyor_end = timeline[-1][2]
+        homes = {op.resource: op for op in ops[len(holding) :]}
+        last_run = {run.owner: j for j, run in enumerate(runs) if not run.process}
+        t = start
+        next_start = start
+        held: str | None = None
+        for j, run in enumerate(runs):
+            begin = start if j == 0 else max(t, self.free[run.owner])
+            if j == 1:
+                next_start = begin
+            if run.process:
+                t = self._run_station(ops[run.ops[0]], begin, timeline, faults, unit, variant)
+                self.free[run.owner] = t
                 continue
-            if op.resource in self.cell.stations:
-                t = self._run_station(op, t, timeline, faults, unit, variant)
-                continue
-            t = self._run_op(op, t, timeline, faults)
-        if second is not None:
-            self._event(t, second, "cycle_end", unit, variant)
-        r2_end = max(t, conveyor_end)
+            self._event(begin, run.owner, "cycle_start", unit, variant)
+            t = begin
+            steps = [ops[i] for i in run.ops] + ([homes[run.owner]] if last_run[run.owner] == j else [])
+            for index, op in zip([*run.ops, -1], steps, strict=False):
+                leaves, enters = holding[index] if index >= 0 else (None, None)
+                if leaves is not None:
+                    self.releases.setdefault(leaves, []).append(t)
+                held = enters or (None if leaves is not None else held)
+                if op.resource in roles.conveyors:  # the conveyor runs on while the robot goes on
+                    self._run_station(op, t, timeline, faults, unit, variant)
+                    continue
+                if op.resource in self.cell.stations:
+                    t = self._run_station(op, t, timeline, faults, unit, variant)
+                    continue
+                t = self._run_op(op, t, timeline, faults)
+            self._event(t, run.owner, "cycle_end", unit, variant)
+            self.free[run.owner] = t
+        if held is not None:  # the unit ends the plan where it was loaded: the place frees as it leaves
+            self.releases.setdefault(held, []).append(t)
         self._quality(unit, variant, timeline)
         if hires or faults:
             self._joint_states(timeline)
         for resource, f0, f1 in faults:
             self._event(f0, resource, "fault_start", unit, variant, code=fault_code(resource))
             self._event(f1, resource, "fault_end", unit, variant, code=fault_code(resource))
-        return r1_end, r2_start, t if t > r2_start else r2_end, bool(faults)
+        return next_start
 
     def _run_op(
         self, op: OpPlan, t: float, timeline: list[tuple[OpPlan, float, float]], faults: list[tuple[str, float, float]]
@@ -677,11 +726,18 @@ def generate(cell: CellSpec, config: GenerateConfig, out: Path, progress: bool =
     if config.days < 1:
         raise InputError(f"--days {config.days}: must be at least 1")
     rng = np.random.default_rng(config.seed)
-    base_speed = {r.speed_override for r in cell.robots.values()}
+    unknown = [r for r in config.speed_change_robots if r not in cell.robots]
+    if unknown:
+        raise InputError(f"--speed-change-robot {unknown[0]}: not a robot of the cell; valid: {', '.join(cell.robots)}")
+    changed = config.speed_change_robots or tuple(cell.robots)
+    base_speed = {cell.robots[r].speed_override for r in changed}
     if len(base_speed) != 1:
-        raise InputError("the process change sets one speed override for every robot; the cell's robots differ")
+        raise InputError(
+            "the process change sets one speed override on the robots it changes, whose speeds differ "
+            f"({', '.join(changed)}); name one with --speed-change-robot"
+        )
     plans_before = plan_variants(cell, None)
-    plans_after = plan_variants(cell, config.speed_after)
+    plans_after = plan_variants(cell, config.speed_after, robots=changed)
     generator = Generator(cell, config, plans_before, plans_after, rng)
     bar = None
     if progress:
@@ -696,10 +752,13 @@ def generate(cell: CellSpec, config: GenerateConfig, out: Path, progress: bool =
     if config.grid_intensity_path is not None:
         grid = real_grid_intensity(config.grid_intensity_path, region, generator.t0, hours)
     else:
-        grid = synthetic_grid_intensity(region, generator.t0, hours, rng)
+        year = datetime.fromtimestamp(generator.t0, tz=generator.calendar.zone).year
+        annual = factors.grid_factor(region, year, extra_dirs=factors.cell_factor_dirs(cell))
+        grid = synthetic_grid_intensity(region, generator.t0, hours, rng, annual.value)
     out.mkdir(parents=True, exist_ok=True)
     summary = GenerateSummary(units=generator.unit_counter)
     summary.speed_change_at = datetime.fromtimestamp(generator.change_at, tz=generator.calendar.zone).isoformat()
+    summary.speed_change_robots = changed
     for stream, frame in generator.frames(grid).items():
         summary.rows[stream] = frame.height
         summary.files += _write(frame, stream, out, config.fmt, cell.cell.timezone)

@@ -143,7 +143,7 @@ STREAMS: dict[str, Stream] = {
         {
             "ts": "2026-11-02T06:01:12Z",
             "unit_id": "U000001",
-            "station_id": "camera",
+            "station_id": "qc_camera",
             "characteristic": "width_mm",
             "value": 1.02,
             "lsl": 0.6,

@@ -25,10 +25,10 @@ def cost_lines(cost: Mapping[str, Any], variant: str | None = None) -> pl.DataFr
         variant: A variant, or None for all.
 
     Returns:
-        ``line`` (:data:`LINES` and ``total``), ``eur_per_unit``, ``eur_total`` (totals only for all variants).
+        ``line`` (:data:`LINES` and ``total``), ``per_unit``, ``total_cost`` (totals only for all variants).
     """
     if variant is None:
-        per, total = cost["cost_per_unit"], cost["total_eur"]
+        per, total = cost["cost_per_unit"], cost["total_cost"]
     else:
         row = variant_row(cost["by_variant"], variant)
         per, total = (row["cost_per_unit"] if row else {}), {}
@@ -36,10 +36,10 @@ def cost_lines(cost: Mapping[str, Any], variant: str | None = None) -> pl.DataFr
     return pl.DataFrame(
         {
             "line": lines,
-            "eur_per_unit": [per.get(k) for k in lines],
-            "eur_total": [total.get(k) for k in lines],
+            "per_unit": [per.get(k) for k in lines],
+            "total_cost": [total.get(k) for k in lines],
         },
-        schema={"line": pl.String(), "eur_per_unit": pl.Float64(), "eur_total": pl.Float64()},
+        schema={"line": pl.String(), "per_unit": pl.Float64(), "total_cost": pl.Float64()},
     )
 
 
@@ -50,12 +50,12 @@ def cost_by_variant(cost: Mapping[str, Any]) -> pl.DataFrame:
         cost: The cost object.
 
     Returns:
-        ``variant``, ``units``, ``line``, ``eur_per_unit``.
+        ``variant``, ``units``, ``line``, ``per_unit``.
     """
     rows = [
-        {"variant": v["variant"], "units": int(v["units"]), "line": line, "eur_per_unit": v["cost_per_unit"].get(line)}
+        {"variant": v["variant"], "units": int(v["units"]), "line": line, "per_unit": v["cost_per_unit"].get(line)}
         for v in cost["by_variant"]
         for line in LINES
     ]
-    schema = {"variant": pl.String(), "units": pl.Int64(), "line": pl.String(), "eur_per_unit": pl.Float64()}
+    schema = {"variant": pl.String(), "units": pl.Int64(), "line": pl.String(), "per_unit": pl.Float64()}
     return pl.DataFrame(rows, schema=schema)

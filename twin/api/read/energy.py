@@ -19,8 +19,8 @@ def hourly_energy(figures: PeriodFigures) -> pl.DataFrame:
 
     Returns:
         ``hour_at`` (UTC), ``local_hour`` (text), ``kwh``, ``gco2e_per_kwh`` (null when missing), then
-        ``eur_per_kwh``, ``band``, ``eur``, ``is_missing_intensity`` and ``scope2_location_kg`` (a missing
-        hour at the annual factor).
+        ``price_per_kwh``, ``band``, ``energy_cost`` (in the cell's currency), ``is_missing_intensity`` and
+        ``scope2_location_kg`` (a missing hour at the annual factor).
     """
     period = figures.prepared.data.period
     out = hourly_of(figures.prepared).with_columns(

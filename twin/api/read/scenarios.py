@@ -250,7 +250,7 @@ def telemetry_figures(warehouse: str | Path, source: str, cell: str | Path | Cel
 
     Returns:
         ``source``, ``from``, ``to`` (local dates), ``days``, ``units``, ``units_per_day``,
-        ``energy_kwh_per_unit``, ``cost_eur_per_unit``, ``kgco2e_per_unit`` (market-based; None without energy).
+        ``energy_kwh_per_unit``, ``cost_per_unit``, ``kgco2e_per_unit`` (market-based; None without energy).
     """
     figures = period(warehouse, cell=cell, source=source)
     cost, carbon, fpy = figures.cost(), figures.carbon(), figures.quality()
@@ -265,6 +265,6 @@ def telemetry_figures(warehouse: str | Path, source: str, cell: str | Path | Cel
         "units": units,
         "units_per_day": units / days if days else None,
         "energy_kwh_per_unit": carbon["energy_kwh_per_unit"],
-        "cost_eur_per_unit": cost.per_unit,
+        "cost_per_unit": cost.per_unit,
         "kgco2e_per_unit": carbon.per_unit_kg["total_market"],
     }
