@@ -41,7 +41,7 @@ def test_same_seed_same_files_other_seed_other_files(tmp_path, sample_cell):
     assert events["ts"][0].endswith("+02:00")  # local offset, summer time
 
 
-def test_every_stream_with_the_contract_columns(six_days):
+def test_every_stream_with_the_contract_columns(six_days, sample_cell):
     summary, out = six_days
     assert set(summary.rows) == {"events", "quality", "joint_states", "energy", "grid_intensity"}
     assert all(n > 0 for n in summary.rows.values())
@@ -52,26 +52,10 @@ def test_every_stream_with_the_contract_columns(six_days):
     assert r2["q_8"].null_count() == r2.height  # the iiwa has 7
     events = read(out, "events")
     assert set(events["event"].unique()) >= {"cycle_start", "cycle_end", "setup_start", "setup_end"}
-    assert set(events["station_id"].unique()) <= {
-        "R1",
-        "R2",
-        "printers",
-        "panel_feeder",
-        "assembly_fixture",
-        "vision",
-        "outfeed_belt",
-    }
+    machines = {*sample_cell.robots, *sample_cell.stations}
+    assert set(events["station_id"].unique()) <= machines
     energy = read(out, "energy")
-    assert set(energy["meter_id"].unique()) == {
-        "R1",
-        "R2",
-        "printers",
-        "panel_feeder",
-        "assembly_fixture",
-        "vision",
-        "outfeed_belt",
-        "cell_aux",
-    }
+    assert set(energy["meter_id"].unique()) == machines | {"cell_aux"}
     grid = read(out, "grid_intensity")
     assert grid.height == 6 * 24 + 1  # one hour longer: the period spans the end of summer time
     assert grid["gco2e_per_kwh"].min() > 0
