@@ -460,6 +460,17 @@ class ProductionModel:
         shapes = inp.shapes
         made = inp.printer_id is not None
         single = len(stages) == 1
+        only = stages[0]  # a robot with one stage: its place and its queue, looked up once
+        only_place = self.places[shapes[only].enters] if shapes[only].enters is not None else None
+        only_source = self.handoff[only]
+        # where each of its stages hands the unit on: straight into the queue of a one-stage robot
+        direct = {
+            j: self.handoff[j + 1]
+            for j in stages
+            if j + 1 < len(shapes)
+            and not shapes[j + 1].process
+            and len(self.robot_stages[shapes[j + 1].owner]) == 1
+        }
         timeout = env.timeout
         wait_s = cal.wait_s
         windows, window_starts = cal.windows, cal.window_starts
@@ -468,6 +479,23 @@ class ProductionModel:
         n_bins = self.n_bins
         jitter = self.jitter[robot]
         jitter_n = jitter.normals()
+        station_jitter = self.station_jitter
+        station_n = station_jitter.normals()
+        quality = self.quality
+        quality_u = quality.uniforms()
+        q = inp.quality
+        rework_share = q.rework_share
+        p_ok_inspected = 1.0 - q.p_inspection_defect
+        interval = q.maintenance_interval_screws
+        table = self._torque_log_ok
+        last = len(table) - 1
+        last_rate = table[last] - table[last - 1]
+        screws, maintenance_due = self.screws, self.maintenance_due
+        u_plan, u_status, u_defect, u_done = self.u_plan, self.u_status, self.u_defect, self.u_done
+        u_screwed_at, u_screws_before, u_inspected_at = self.u_screwed_at, self.u_screws_before, self.u_inspected_at
+        cycles = self.cycles
+        clock, energy = self.clock, self.energy
+        fail = self._fail
         open_from = open_until = -math.inf  # the working window last found open
 
         def window_wait(now: float) -> float:
@@ -498,10 +526,9 @@ class ProductionModel:
                 yield timeout(wait)
             waited = False
             if single:
-                k = stages[0]
-                enters = shapes[k].enters
-                if enters is not None:
-                    place = self.places[enters].acquire()
+                k = only
+                if only_place is not None:
+                    place = only_place.acquire()
                     if place is not None:
                         yield place
                         waited = True
@@ -514,9 +541,9 @@ class ProductionModel:
                     else:
                         unit = self._new_unit(env.now)
                 else:
-                    unit = self.handoff[k].take()
+                    unit = only_source.take()
                     if unit is None:
-                        unit = yield self.handoff[k].wait()
+                        unit = yield only_source.wait()
                         waited = True
             else:
                 k = next((k for k in order if ready(k)), -1)
@@ -547,7 +574,104 @@ class ProductionModel:
             started = env.now
             own_units.append(unit)
             own_starts.append(started)
-            pending, robot_j = self._work(robot, k, unit, factor)
+            segments, robot_s, robot_j = u_plan[unit][k]
+            work = robot_s * factor
+            t = env.now
+            pending = 0.0
+            # the robot's own work: one fault check for the cycle unless its failure clock runs out in it
+            left = clock.get(robot)
+            check = left is not None and left <= work
+            if left is not None and not check:
+                clock[robot] = left - work
+            for kind, resource, duration, joules, count, own_s in segments:
+                if own_s:  # the robot's own work before this step (contiguous, so one fault check covers it)
+                    d = own_s * factor
+                    pending += d + (fail(robot, t + pending, d, unit) if check else 0.0)
+                if kind == WORK:  # another resource's work (the robot's own is folded into own_s)
+                    d = duration * factor
+                    repair = fail(resource, t + pending, d, unit)
+                    index = int((t + pending + repair + 0.5 * d) / BIN_S)
+                    if index < n_bins:
+                        energy[resource][index] += joules * factor
+                    pending += d + repair
+                elif kind == SCREWED:  # the screws are driven: is the unit defective? the screwdriver wears
+                    at = t + pending
+                    if maintenance_due[resource] is not None:
+                        self._change_bit_if_due(resource, at)
+                    s = screws[resource]
+                    n = s + count
+                    log_ok = table[n if n < last else last] - table[s if s < last else last]
+                    if n > last:  # past the table: every further screw at the last screw's rate
+                        log_ok += (n - (s if s > last else last)) * last_rate
+                    # one draw decides: below P(screws ok) x P(gap and flush ok) the unit is good; above
+                    # P(screws ok) a screw is out of its limits; in between gap or flush will be
+                    draw = quality_u.pop() if quality_u else quality.uniform()
+                    p_screws_ok = math.exp(log_ok)
+                    if draw >= p_screws_ok * p_ok_inspected:
+                        u_defect[unit] = SCREW_DEFECT if draw >= p_screws_ok else INSPECTION_DEFECT
+                    u_screwed_at[unit] = at
+                    u_screws_before[unit] = s
+                    screws[resource] = n
+                    if n >= interval and maintenance_due[resource] is None:
+                        maintenance_due[resource] = bisect_right(window_starts, at) - 1
+                elif kind == RELEASE:  # the unit leaves the station it was held at: its place is free then
+                    self.places[resource].release_in(pending)
+                elif kind == INSPECT:
+                    at = t + pending
+                    left = clock.get(resource)
+                    if left is not None and left <= duration:
+                        repair = fail(resource, at, duration, unit)
+                    else:
+                        repair = 0.0
+                        if left is not None:
+                            clock[resource] = left - duration
+                    at += repair
+                    d = duration * (1.0 + STATION_JITTER * (station_n.pop() if station_n else station_jitter.normal()))
+                    index = int((at + 0.5 * d) / BIN_S)
+                    if index < n_bins:
+                        energy[resource][index] += joules * d / duration
+                    pending += repair + d
+                    station_units, station_starts, station_ends = cycles[resource]
+                    station_units.append(unit)
+                    station_starts.append(at)
+                    station_ends.append(at + d)
+                    u_inspected_at[unit] = at + d
+                    if u_defect[unit]:
+                        draw = quality_u.pop() if quality_u else quality.uniform()
+                        u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
+                    else:
+                        u_status[unit] = GOOD
+                elif kind == CONVEY:  # onto the conveyor's earliest free place; the robot waits for one
+                    at = t + pending
+                    spots = self.spots[resource]
+                    earliest = min(spots)
+                    waited_s = earliest - at if earliest > at else 0.0
+                    at += waited_s
+                    left = clock.get(resource)
+                    if left is None:
+                        repair = 0.0
+                    elif left > duration:
+                        clock[resource] = left - duration
+                        repair = 0.0
+                    else:
+                        repair = fail(resource, at, duration, unit)
+                    done = at + duration + repair
+                    spots[spots.index(earliest)] = done
+                    index = int((at + 0.5 * duration) / BIN_S)
+                    if index < n_bins:
+                        energy[resource][index] += joules
+                    u_done[unit] = done
+                    if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
+                        if u_defect[unit] == SCREW_DEFECT:  # the screwdriver measured it: known bad all the same
+                            draw = quality_u.pop() if quality_u else quality.uniform()
+                            u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
+                        else:
+                            u_status[unit] = ESCAPED if u_defect[unit] else GOOD
+                    station_units, station_starts, station_ends = cycles[resource]
+                    station_units.append(unit)
+                    station_starts.append(at)
+                    station_ends.append(done)
+                    pending += waited_s
             if pending > 0.0:
                 yield timeout(pending)
             now = env.now
@@ -555,7 +679,11 @@ class ProductionModel:
             if index < n_bins:
                 robot_energy[index] += robot_j * factor
             own_ends.append(now)
-            self._pass_on(k + 1, unit)
+            target = direct.get(k)
+            if target is not None:
+                target.put(unit)
+            else:
+                self._pass_on(k + 1, unit)
 
     def _pass_on(self, k: int, unit: int) -> None:
         """Hand a unit to stage ``k``: its robot's queue, or its station's process (started at once)."""
@@ -600,127 +728,6 @@ class ProductionModel:
             return
         event = self.env.timeout(delay)
         event.callbacks.append(lambda _event: [self._notify(robot) for robot in robots])
-
-    def _work(self, robot: str, k: int, unit: int, factor: float) -> tuple[float, float]:
-        """Run stage ``k``'s steps on a unit from now: the seconds they take and the robot's own energy."""
-        env, inp, cal = self.env, self.inputs, self.cal
-        station_jitter = self.station_jitter
-        station_n = station_jitter.normals()
-        quality = self.quality
-        quality_u = quality.uniforms()
-        q = inp.quality
-        rework_share = q.rework_share
-        p_ok_inspected = 1.0 - q.p_inspection_defect
-        interval = q.maintenance_interval_screws
-        table = self._torque_log_ok
-        last = len(table) - 1
-        last_rate = table[last] - table[last - 1]
-        screws, maintenance_due = self.screws, self.maintenance_due
-        u_plan, u_status, u_defect, u_done = self.u_plan, self.u_status, self.u_defect, self.u_done
-        u_screwed_at, u_screws_before, u_inspected_at = self.u_screwed_at, self.u_screws_before, self.u_inspected_at
-        cycles = self.cycles
-        clock, energy, n_bins = self.clock, self.energy, self.n_bins
-        fail = self._fail
-        window_starts = cal.window_starts
-        segments, robot_s, robot_j = u_plan[unit][k]
-        work = robot_s * factor
-        t = env.now
-        pending = 0.0
-        # the robot's own work: one fault check for the cycle unless its failure clock runs out in it
-        left = clock.get(robot)
-        check = left is not None and left <= work
-        if left is not None and not check:
-            clock[robot] = left - work
-        for kind, resource, duration, joules, count, own_s in segments:
-            if own_s:  # the robot's own work before this step (contiguous, so one fault check covers it)
-                d = own_s * factor
-                pending += d + (fail(robot, t + pending, d, unit) if check else 0.0)
-            if kind == WORK:  # another resource's work (the robot's own is folded into own_s)
-                d = duration * factor
-                repair = fail(resource, t + pending, d, unit)
-                index = int((t + pending + repair + 0.5 * d) / BIN_S)
-                if index < n_bins:
-                    energy[resource][index] += joules * factor
-                pending += d + repair
-            elif kind == SCREWED:  # the screws are driven: is the unit defective? the screwdriver wears
-                at = t + pending
-                if maintenance_due[resource] is not None:
-                    self._change_bit_if_due(resource, at)
-                s = screws[resource]
-                n = s + count
-                log_ok = table[n if n < last else last] - table[s if s < last else last]
-                if n > last:  # past the table: every further screw at the last screw's rate
-                    log_ok += (n - (s if s > last else last)) * last_rate
-                # one draw decides: below P(screws ok) x P(gap and flush ok) the unit is good; above
-                # P(screws ok) a screw is out of its limits; in between gap or flush will be
-                draw = quality_u.pop() if quality_u else quality.uniform()
-                p_screws_ok = math.exp(log_ok)
-                if draw >= p_screws_ok * p_ok_inspected:
-                    u_defect[unit] = SCREW_DEFECT if draw >= p_screws_ok else INSPECTION_DEFECT
-                u_screwed_at[unit] = at
-                u_screws_before[unit] = s
-                screws[resource] = n
-                if n >= interval and maintenance_due[resource] is None:
-                    maintenance_due[resource] = bisect_right(window_starts, at) - 1
-            elif kind == RELEASE:  # the unit leaves the station it was held at: its place is free then
-                self.places[resource].release_in(pending)
-            elif kind == INSPECT:
-                at = t + pending
-                left = clock.get(resource)
-                if left is not None and left <= duration:
-                    repair = fail(resource, at, duration, unit)
-                else:
-                    repair = 0.0
-                    if left is not None:
-                        clock[resource] = left - duration
-                at += repair
-                d = duration * (1.0 + STATION_JITTER * (station_n.pop() if station_n else station_jitter.normal()))
-                index = int((at + 0.5 * d) / BIN_S)
-                if index < n_bins:
-                    energy[resource][index] += joules * d / duration
-                pending += repair + d
-                station_units, station_starts, station_ends = cycles[resource]
-                station_units.append(unit)
-                station_starts.append(at)
-                station_ends.append(at + d)
-                u_inspected_at[unit] = at + d
-                if u_defect[unit]:
-                    draw = quality_u.pop() if quality_u else quality.uniform()
-                    u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
-                else:
-                    u_status[unit] = GOOD
-            elif kind == CONVEY:  # onto the conveyor's earliest free place; the robot waits for one
-                at = t + pending
-                spots = self.spots[resource]
-                earliest = min(spots)
-                waited_s = earliest - at if earliest > at else 0.0
-                at += waited_s
-                left = clock.get(resource)
-                if left is None:
-                    repair = 0.0
-                elif left > duration:
-                    clock[resource] = left - duration
-                    repair = 0.0
-                else:
-                    repair = fail(resource, at, duration, unit)
-                done = at + duration + repair
-                spots[spots.index(earliest)] = done
-                index = int((at + 0.5 * duration) / BIN_S)
-                if index < n_bins:
-                    energy[resource][index] += joules
-                u_done[unit] = done
-                if u_status[unit] == IN_PROCESS:  # inspection did not sample the unit
-                    if u_defect[unit] == SCREW_DEFECT:  # the screwdriver measured it: known bad all the same
-                        draw = quality_u.pop() if quality_u else quality.uniform()
-                        u_status[unit] = REWORKED if draw < rework_share else SCRAPPED
-                    else:
-                        u_status[unit] = ESCAPED if u_defect[unit] else GOOD
-                station_units, station_starts, station_ends = cycles[resource]
-                station_units.append(unit)
-                station_starts.append(at)
-                station_ends.append(done)
-                pending += waited_s
-        return pending, robot_j
 
     def _change_bit_if_due(self, robot: str, at: float) -> None:
         """The screwdriver's bit is changed before the first working window after the one it fell due in."""
