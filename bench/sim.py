@@ -81,7 +81,8 @@ def year(repeats: int = REPEATS) -> None:
     )
     print(
         f"  throughput {kpis['throughput_units_per_h']:.1f} units/h, OEE {kpis['oee']:.3f}, "
-        f"energy {kpis['energy_kwh_per_unit']:.4f} kWh/unit, cost {kpis['cost_per_unit']:.2f} {inputs.cell.cost.currency}/unit"
+        f"energy {kpis['energy_kwh_per_unit']:.4f} kWh/unit, "
+        f"cost {kpis['cost_per_unit']:.2f} {inputs.cell.cost.currency}/unit"
     )
 
 

@@ -467,9 +467,7 @@ class ProductionModel:
         direct = {
             j: self.handoff[j + 1]
             for j in stages
-            if j + 1 < len(shapes)
-            and not shapes[j + 1].process
-            and len(self.robot_stages[shapes[j + 1].owner]) == 1
+            if j + 1 < len(shapes) and not shapes[j + 1].process and len(self.robot_stages[shapes[j + 1].owner]) == 1
         }
         timeout = env.timeout
         wait_s = cal.wait_s
