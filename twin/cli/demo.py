@@ -1,4 +1,4 @@
-"""``twin demo``: the whole chain on the sample cell (:func:`twin.api.demos.demo`)."""
+"""``twin demo``: the whole chain on a shipped or own cell, the sample by default (:func:`twin.api.demos.demo`)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,18 @@ import sys
 from typing import Any
 
 from twin import api
+from twin.paths import DEFAULT_CELL
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     """Add ``twin demo``."""
     parser = subparsers.add_parser(
         "demo", parents=[parent], help="generate, ingest, replay, what-ifs, analytics, report"
+    )
+    parser.add_argument(
+        "--cell",
+        default=str(DEFAULT_CELL),
+        help="cell YAML (default: the sample cell); its what-ifs are the registry's scenarios that name it",
     )
     parser.add_argument("--days", type=int, default=30, help="days of demo telemetry (default 30)")
     parser.add_argument("--seed", type=int, default=7, help="generator seed (scenarios use their files' seeds)")
@@ -27,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Handler of ``twin demo``."""
     summary = api.demo(
         args.warehouse,
+        cell=args.cell,
         days=args.days,
         seed=args.seed,
         replications=args.replications,
@@ -52,7 +59,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         f"quarantined {summary['ingest']['quarantined']:,}",
         f"OEE {oee['oee']:.1%} (availability {oee['availability']:.1%}, performance {oee['performance']:.1%}, "
         f"quality {oee['quality']:.1%})",
-        f"cost per unit {cost['cost_per_unit']['total']:.2f} {cost.get('currency', 'EUR')}; carbon per unit "
+        f"cost per unit {cost['cost_per_unit']['total']:.2f} {cost['currency']}; carbon per unit "
         f"{per_unit['total_location']:.3f} kgCO2e location-based, {per_unit['total_market']:.3f} market-based",
     ]
     for robot, replay in summary["replay"].items():
