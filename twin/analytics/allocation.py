@@ -5,8 +5,8 @@ Energy attribution (SPEC.md, "Energy registers"; the report repeats it):
 1. Each meter's kWh per UTC hour comes from the warehouse's ``mart_energy_hourly`` (register deltas spread
    over the hours they span in proportion to time; resets and rollovers counted per SPEC).
 2. **Direct energy**: a robot's or station's meter-hour in which that machine ran unit cycles is split
-   over those units in proportion to their cycle time inside the hour (the printer bank's meter over
-   the prints running in that hour), kept per variant and hour (``mart_an_occupancy_hourly``).
+   over those units in proportion to their cycle time inside the hour (a bank of machines' meter over
+   the jobs running in that hour), kept per variant and hour (``mart_an_occupancy_hourly``).
 3. **Shared energy**: what no unit consumed alone (``cell_aux``, and every machine-hour without a unit
    cycle: idle, standby, nights, weekends) is pooled over the period and allocated to the units
    completed in the period in proportion to their run time (:func:`twin.analytics.kpis.unit_table`).

@@ -14,8 +14,8 @@ are product all the same):
   scrapped, good, reworked to good or escaped (filament kg × price, insert, base panel, screws;
   :func:`twin.analytics.allocation.bill_of_materials`). An escaped unit left the cell, so its material is
   product material and it divides the totals like any delivered unit.
-- **equipment**: depreciation per machine hour × each machine's hours running unit cycles (a printer
-  bank's hours are printer-hours: the sum of its print jobs), attributed to the units cycled.
+- **equipment**: depreciation per machine hour × each machine's hours running unit cycles (a bank of
+  machines' hours are machine-hours: the sum of its jobs, e.g. the sample's print jobs), attributed to the units cycled.
 - **maintenance**: the maintenance rate × the cell's run time (planned busy time minus down time),
   allocated by run time.
 - **poor_quality** (cost of poor quality): rework (``cost.rework_per_unit`` per reworked unit)

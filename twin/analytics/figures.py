@@ -192,7 +192,7 @@ def mix_mean(p: Prepared, per_variant: Mapping[str, float]) -> float | None:
 def flow_of(p: Prepared) -> dict[str, Any]:
     """Work in process and flow time of the period (Little's law: WIP = throughput x flow time).
 
-    A unit is in process from its first cycle start (a printer bank's print start releases it) to its
+    A unit is in process from its first cycle start (a part made ahead, such as the sample's print, releases it) to its
     completion (its cycle end at the output station).
 
     Args:
@@ -222,8 +222,8 @@ def flow_of(p: Prepared) -> dict[str, Any]:
 def utilization_of(p: Prepared) -> dict[str, float | None]:
     """Each robot's and station's time in unit cycles over its planned busy time.
 
-    A printer bank's time is printer-hours (the sum of its print jobs) over its printers' planned busy
-    time, so a bank of four printing half the time is at 0.5. Cycle time includes what a machine does for
+    A bank of machines' time is machine-hours (the sum of its jobs) over its machines' planned busy
+    time, so a bank of four machines working half the time is at 0.5. Cycle time includes what a machine does for
     its unit while it waits on another (a robot holding its unit at inspection).
 
     Args:

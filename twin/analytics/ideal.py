@@ -4,8 +4,8 @@ ISO 22400-2's "planned run time per item" (PRI) is, per variant:
 
 - for the cell: the takt of the twin's plan (SPEC.md, Figures): the work per unit of the bottleneck
   resource at the cell's speed overrides (``twin cell check`` prints it);
-- for one station or robot: that resource's own work per unit in the plan (a printer bank's print
-  time divided by its printer count).
+- for one station or robot: that resource's own work per unit in the plan (a bank of machines'
+  time per job divided by its ``count``, e.g. the sample's printers).
 
 The plan is data (:class:`twin.physics.plan.CellPlan`): analytics never plans. It is read from the
 warehouse (stored by ``twin demo`` and ``twin dashboard``) or from the physics cache (written by ``twin

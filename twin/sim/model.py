@@ -1,37 +1,43 @@
-"""The production model on SimPy: the printer bank, the robots' stages, buffers, inspection and the outfeed.
+"""The production model on SimPy: stages of robots and machines, places, buffers, inspection and conveyors.
 
-- **Orders**: batch-size-one custom orders; the variant is drawn from the mix when a printer starts the
-  order's bracket (the order's release), and so is whether inspection samples the unit.
-- **Printer bank** (one SimPy process, ``printer_count`` printers): a printer starts a job only inside a
-  working window, heats up (``heating_time_s``), prints, and holds the finished bracket on its bed while
-  the ``printer_to_fixture`` buffer (:class:`Buffer`) is full (blocking after service). A bank fault
-  stops every printer for the repair.
-- **Fixture nests** (``fixture_to_inspection`` places, :class:`Slots`): a unit holds a nest from the
-  start of loading until a robot carries it away; with two nests R1 loads the next unit while R2 screws.
-- **Robot stages** (one SimPy process per robot, see :mod:`twin.sim.plan`): R1 takes a bracket and a nest
-  and loads; R2 screws, carries the unit to inspection, waits there while the station measures it, and
-  carries it to the outfeed conveyor (``inspection_to_outfeed`` places, each held for the conveying time).
-  A robot handing a unit to the next robot's stage puts it into an unbounded :class:`Buffer` (the unit
-  stays in its nest). A cycle starts inside a working window when at least half of it fits; the unit in
-  hand is finished.
-- Buffers and nests are SimPy events under a thin FIFO (``simpy.Store`` semantics): a process yields only
-  when it has to wait, which keeps a year of production at three SimPy events per unit (each robot's
-  cycle, and the loader's wait for a nest). A nest release is a time: a waiting loader is scheduled for
-  it, a later taker finds it passed; a printer holding a finished bracket is refilled into the buffer
-  when the loader takes one.
+The cell's plan is read as stages (:mod:`twin.sim.plan`, :meth:`twin.cell.spec.CellSpec.stage_runs`): runs
+of one robot's operations, and machine or manual stations' processes. The sample cell: R1 loads the
+fixture; R2 screws, carries the unit to inspection, waits there and puts it on the outfeed belt. The
+hinge-press cell: the UR10 loads the press, the press presses, the UR10 unloads it, waits at the camera
+and puts the hinge on the chute.
+
+- **Orders**: batch-size-one custom orders; the variant is drawn from the mix when the unit is released
+  (when a machine starts making its part, or when its first stage starts), and so is whether inspection
+  samples the unit.
+- **Parts made ahead of the flow** (one SimPy process for a bank of ``count`` machines): a machine starts a
+  job only inside a working window, sets up (``setup_time_s``), runs, and holds the finished part while the
+  declared buffer towards the robot that picks it (:class:`Buffer`) is full (blocking after service). A
+  bank fault stops every machine for the repair.
+- **Places** (:class:`Slots`): a stage that puts the unit at a fixture, machine or manual station takes a
+  place there before it starts (so a robot never waits holding a unit), and the place frees when a robot
+  carries the unit away. With two nests R1 loads the next unit while R2 screws.
+- **Robots** (one SimPy process each): a robot serves its stages, the latest in the plan first (unload
+  before load). A robot with one stage waits for its place and then its unit; one with several waits until
+  any of them can start. A unit handed to the next robot waits in an unbounded :class:`Buffer` (it stays in
+  its place). A machine's process starts when the unit is put in and hands it on when done. Inspection runs
+  inside the stage of the robot that waits for it; a conveyor's places are each held for the conveying
+  time. A cycle starts inside a working window when at least half of it fits; the unit in hand is finished.
+- Buffers and places are SimPy events under a thin FIFO (``simpy.Store`` semantics): a process yields only
+  when it has to wait, which keeps a year of the sample's production at three SimPy events per unit. A
+  place release is a time: a waiting robot is scheduled for it, a later taker finds it passed.
 - **Faults**: each robot and station with an MTBF fails after exponential operating time and stands for a
   log-normal repair (mean MTTR) inside the operation it failed in.
-- **Quality**: each screw's torque is out of its limits with a probability from the torque mean (drifting
-  with tool wear since the screwdriver's last bit change), its spread and the limits; gap and flush at
-  inspection likewise. A failed unit is reworked off-line (``rework_share_of_failed``) or scrapped. The
-  screwdriver measures every unit's torques, so a screw defect is known whether inspection samples the
-  unit or not; a gap or flush defect in a unit that inspection did not sample leaves the cell undetected
-  (an escape).
+- **Quality**: the characteristic measured per repetition (a torque per screw) is out of its limits with a
+  probability from its mean (drifting with tool wear since the tool's last service), its spread and the
+  limits; the inspection station's characteristics likewise. A failed unit is reworked off-line
+  (``rework_share_of_failed``) or scrapped. The repeated measurement is taken on every unit, so its defect
+  is known whether inspection samples the unit or not; an inspection defect in a unit that inspection did
+  not sample leaves the cell undetected (an escape).
 
 Randomness: one seed sequence per replication, from which a named stream per purpose is spawned (orders,
-printing, each robot's jitter, each resource's faults, quality), so two scenarios run with the same seed
-see the same orders and the same failure clocks wherever they share a resource (common random numbers).
-SimPy breaks ties between equal-time events by insertion order, so a run repeats exactly.
+making parts, each robot's jitter, each resource's faults, quality), so two scenarios run with the same
+seed see the same orders and the same failure clocks wherever they share a resource (common random
+numbers). SimPy breaks ties between equal-time events by insertion order, so a run repeats exactly.
 """
 
 from __future__ import annotations

@@ -4,13 +4,13 @@ Operation durations and energies come from the physics twin's plan of the scenar
 (:func:`twin.physics.evaluate.plan_cell`, a :class:`twin.physics.plan.CellPlan`), cached by the content
 hash of its inputs, so a scenario re-plans only the operations its changes touched.
 
-The production model reads a variant's plan as **stages**: maximal runs of operations by one robot (R1
-loads the fixture; R2 screws, carries the unit to inspection, waits for it and carries it to the
-outfeed). Station operations run inside the stage of the robot that waits for them (inspection) or end
-the unit's way through the cell (the outfeed conveyor runs on while the robot goes home). A unit holds
-a fixture nest from the start of loading until the first operation that carries the whole unit away.
-When an operation template is assigned to another robot (``changes.operation_robots``, e.g. the screws
-to a second screwdriver ``R2b``), its work becomes a stage of its own and the stages hand the unit over.
+The production model reads a variant's plan as **stages** (:meth:`twin.cell.spec.CellSpec.stage_runs`, shared
+with the generator): runs of one robot's operations, with the inspection it waits at and the conveyor it puts
+the unit on, and machine or manual stations' processes. A unit is held at a fixture, machine or manual
+station from the stage that loads it until the first operation that carries it away
+(:meth:`twin.cell.spec.CellSpec.holding_steps`). When an operation template is assigned to another robot
+(``changes.operation_robots``, e.g. the screws to a second screwdriver), its work becomes a stage of its own
+and the stages hand the unit over.
 
 Everything here is plain data (frozen dataclasses of floats and strings, and the validated cell): it
 pickles to worker processes and Ray tasks, and the model never touches pybullet. Cost and carbon are not
@@ -447,7 +447,7 @@ def build_inputs(
         The inputs of every replication.
 
     Raises:
-        ConfigError: The plan cannot be read as stages, or the cell has no printer bank.
+        ConfigError: The plan cannot be read as stages, or parts made ahead have no buffer to their robot.
         PhysicsError: A variant is infeasible.
     """
     sampling = cell.inspection_sampling
