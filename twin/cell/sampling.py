@@ -22,7 +22,7 @@ def is_planning_only(variant: str) -> bool:
 
 def inspection_stations(cell: CellSpec) -> set[str]:
     """The cell's inspection stations."""
-    return {sid for sid, s in cell.stations.items() if s.kind == "inspection"}
+    return set(cell.stations_of_kind("inspection"))
 
 
 def plan_without_inspection(cell: CellSpec, variant: str) -> list[str]:

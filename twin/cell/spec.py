@@ -690,9 +690,28 @@ class CellSpec(Spec):
         spec = self.variants[base_variant(variant)]
         return sum(self.parts[spec.bom[slot].part].mass_kg * spec.bom[slot].qty for slot in carries if slot in spec.bom)
 
-    def measured_characteristics(self, operation: str) -> dict[str, CharacteristicSpec]:
-        """The characteristics an operation template measures."""
-        return {k: c for k, c in self.quality.characteristics.items() if c.measured_by == operation}
+    @property
+    def per_item_characteristics(self) -> list[str]:
+        """Characteristics measured once per repetition of an operation (a torque per screw), in file order."""
+        chars = self.quality.characteristics
+        return [name for name, c in chars.items() if self.operations[c.measured_by].repeat_per is not None]
+
+    @property
+    def inspected_characteristics(self) -> list[str]:
+        """Characteristics measured by an inspection station's operation, in file order."""
+        inspecting = set(self.stations_of_kind("inspection"))
+        return [
+            name
+            for name, c in self.quality.characteristics.items()
+            if self.operations[c.measured_by].station in inspecting
+        ]
+
+    def held_at_end(self, variant: str) -> str | None:
+        """The station a unit of the variant is still held at when its plan ends (:meth:`holding_steps`)."""
+        held = None
+        for leaves, enters in self.holding_steps(variant):
+            held = enters or (None if leaves is not None else held)
+        return held
 
     def holding_steps(self, variant: str) -> list[tuple[str | None, str | None]]:
         """Where a unit of a variant is held along its expanded plan: per operation, (leaves, enters).

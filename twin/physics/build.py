@@ -77,18 +77,20 @@ class CellWorld(PhysicsWorld):
             ConfigError: Two bodies overlap by more than :data:`LAYOUT_TOLERANCE_M`, named with the depth.
         """
         cell = self.cell
-        bodies = [(sid, self.bodies[sid], -1, f"stations.{sid}.pose") for sid in cell.stations]
-        bodies += [(name, self.bodies[name], -1, f"obstacles.{name}.pose") for name in cell.obstacles]
+        # (name, body, the link to check: None for the whole body, -1 for a robot's base link, cell key)
+        bodies: list[tuple[str, int, int | None, str]] = [
+            (sid, self.bodies[sid], None, f"stations.{sid}.pose") for sid in cell.stations
+        ]
+        bodies += [(name, self.bodies[name], None, f"obstacles.{name}.pose") for name in cell.obstacles]
         bodies += [(f"{rid} (its base)", self.bodies[rid], -1, f"robots.{rid}.base_pose") for rid in cell.robots]
-        for i, (name_a, body_a, _, key_a) in enumerate(bodies):
-            for name_b, body_b, _, key_b in bodies[i + 1 :]:
-                whole_a = None if key_a.startswith("robots.") else body_a
+        for i, (name_a, body_a, link_a, key_a) in enumerate(bodies):
+            for name_b, body_b, link_b, key_b in bodies[i + 1 :]:
+                links = {"linkIndexA": link_a, "linkIndexB": link_b}
                 contacts = pb.getClosestPoints(
                     body_a,
                     body_b,
                     distance=0.0,
-                    **({"linkIndexA": -1} if whole_a is None else {}),
-                    **({"linkIndexB": -1} if key_b.startswith("robots.") else {}),
+                    **{k: v for k, v in links.items() if v is not None},
                     physicsClientId=self.client,
                 )
                 depth = min((c[8] for c in contacts), default=0.0)

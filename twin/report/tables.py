@@ -202,9 +202,7 @@ def control_charts(p: Prepared, torque_family: str | None = None) -> dict[str, d
 
 def subgrouped_characteristic(cell: Any) -> str | None:
     """The characteristic an X̄-S chart follows: the first measured per repetition, else the first one."""
-    chars = cell.quality.characteristics
-    repeated = [name for name, c in chars.items() if cell.operations[c.measured_by].repeat_per is not None]
-    return next(iter(repeated or list(chars)), None)
+    return next(iter(cell.per_item_characteristics or list(cell.quality.characteristics)), None)
 
 
 CAPABILITY_MAX_UNITS = 10_000

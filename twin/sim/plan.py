@@ -212,7 +212,7 @@ def build_stages(
     plan_name = result.variant
     base = cell.variants[variant]
     spec = base if plan_name == variant else base.model_copy(update={"plan": plan_without_inspection(cell, variant)})
-    expanded, holding_steps, runs = _expand(cell, spec, variant)
+    expanded, holding_steps, runs, held = _expand(cell, spec, variant)
     ops = list(result.operations)
     homes = {op.robot_id: op for op in ops[len(expanded) :]}
     stages: list[list[Segment]] = []
@@ -245,18 +245,14 @@ def build_stages(
             kind = cell.stations[sid].kind
             segment_kind = {"inspection": INSPECT, "conveyor": CONVEY}.get(kind, WORK)
             stage.append(Segment(segment_kind, sid, op.duration_s, op.energy_j))
-    held = None
-    for leaves, enters in holding_steps:
-        held = enters or (None if leaves is not None else held)
+    last_robot = max(i for i, shape in enumerate(shapes) if not shape.process)
     if held is not None:  # the unit ends the plan held: its place frees when its last robot is done
-        last_robot = max(i for i, shape in enumerate(shapes) if not shape.process)
         stages[last_robot].append(Segment(RELEASE, held))
     for rid, home in homes.items():
         owned = [i for i, shape in enumerate(shapes) if not shape.process and shape.owner == rid]
         if owned:
             stages[owned[-1]].append(Segment(WORK, rid, home.duration_s, home.energy_j))
     if screws_left > 0 and repeats:
-        last_robot = max(i for i, shape in enumerate(shapes) if not shape.process)
         stages[last_robot].append(Segment(SCREWED, shapes[last_robot].owner, count=repeats - screws_left))
     return tuple(_merge(stage) for stage in stages), tuple(shapes)
 
@@ -275,8 +271,8 @@ def _merge(stage: list[Segment]) -> tuple[Segment, ...]:
 
 def _expand(
     cell: CellSpec, spec: Any, variant: str
-) -> tuple[list[Any], list[tuple[str | None, str | None]], list[Any]]:
-    """A variant spec's expanded plan, where its unit is held along it, and its stages (read off the cell).
+) -> tuple[list[Any], list[tuple[str | None, str | None]], list[Any], str | None]:
+    """A variant spec's expanded plan, where its unit is held along it and at its end, and its stages.
 
     Raises:
         ConfigError: The plan cannot be read as stages (:meth:`CellSpec.stage_runs`).
@@ -287,7 +283,7 @@ def _expand(
         runs = tmp.stage_runs(name)
     except ValueError as exc:
         raise ConfigError(str(exc).replace(name, variant)) from exc
-    return tmp.expand_plan(name), tmp.holding_steps(name), runs
+    return tmp.expand_plan(name), tmp.holding_steps(name), runs, tmp.held_at_end(name)
 
 
 def _normal_out(mean: float, sigma: float, lsl: float, usl: float) -> float:
@@ -306,11 +302,7 @@ def _measured_repeat_slot(cell: CellSpec) -> str | None:
 
 def _per_item_characteristic(cell: CellSpec) -> str | None:
     """The characteristic measured once per repetition of an operation (the model knows at most one)."""
-    repeated = [
-        name
-        for name, c in cell.quality.characteristics.items()
-        if cell.operations[c.measured_by].repeat_per is not None
-    ]
+    repeated = cell.per_item_characteristics
     if len(repeated) > 1:
         raise ConfigError(
             f"cell {cell.cell.id}: the production model draws one characteristic per repetition; "
@@ -339,13 +331,13 @@ def quality_model(cell: CellSpec, fitted: dict[str, tuple[float, float]] | None 
         return spec.target, (spec.usl - spec.lsl) / (6.0 * NOMINAL_CP)
 
     per_item = _per_item_characteristic(cell)
-    inspecting = inspection_stations(cell)
+    judged = cell.inspected_characteristics
     p_ok = 1.0
     inspected = []
     for name, spec in q.characteristics.items():
         if name == per_item:
             continue
-        if cell.operations[spec.measured_by].station not in inspecting:
+        if name not in judged:
             raise ConfigError(
                 f"quality.characteristics.{name}: measured by {spec.measured_by}, which is neither repeated nor "
                 "an inspection station's operation; the production model draws only those"

@@ -257,8 +257,7 @@ class GeneratorRoles:
         stations = [cell.operations[op].station for op in plan if cell.operations[op].station is not None]
         inspecting = [sid for sid in stations if cell.stations[sid].kind == "inspection"]
         chars = cell.quality.characteristics
-        per_item = next((n for n, c in chars.items() if cell.operations[c.measured_by].repeat_per is not None), None)
-        inspected = tuple(n for n, c in chars.items() if cell.operations[c.measured_by].station in inspecting)
+        per_item = next(iter(cell.per_item_characteristics), None)
         makers = cell.making_stations
         return cls(
             maker=makers[0] if makers else None,
@@ -266,7 +265,7 @@ class GeneratorRoles:
             inspection=inspecting[0] if inspecting else None,
             per_item=per_item,
             per_item_robot=cell.operations[chars[per_item].measured_by].robot if per_item else None,
-            inspected=inspected,
+            inspected=tuple(cell.inspected_characteristics),
         )
 
 
@@ -301,7 +300,7 @@ class Generator:
         self.unit_counter = 0
         self.hires_logged: dict[tuple[float, float], int] = {}
         self.roles = GeneratorRoles.of(cell)
-        self._stages: dict[str, tuple[list[Any], list[tuple[str | None, str | None]]]] = {}
+        self._stages: dict[str, tuple[list[Any], list[tuple[str | None, str | None]], str | None]] = {}
 
     # helpers -----------------------------------------------------------------------------------
     def _fault_resources(self) -> dict[str, tuple[float, float]]:
@@ -392,13 +391,19 @@ class Generator:
     def _runs(self, variant: str) -> list[Any]:
         """The variant's stages (cached with where its unit is held, :meth:`_holding`)."""
         if variant not in self._stages:
-            self._stages[variant] = (self.cell.stage_runs(variant), self.cell.holding_steps(variant))
+            cell = self.cell
+            self._stages[variant] = (cell.stage_runs(variant), cell.holding_steps(variant), cell.held_at_end(variant))
         return self._stages[variant][0]
 
     def _holding(self, variant: str) -> list[tuple[str | None, str | None]]:
         """Per operation of the variant's plan, the station its unit leaves and the one it is loaded into."""
         self._runs(variant)
         return self._stages[variant][1]
+
+    def _held_at_end(self, variant: str) -> str | None:
+        """The station the variant's unit is still held at when its plan ends."""
+        self._runs(variant)
+        return self._stages[variant][2]
 
     def _place_free_at(self, station: str | None) -> float:
         """When a place frees at a station a unit is loaded into (units leave in the order they came)."""
@@ -438,7 +443,6 @@ class Generator:
         last_run = {run.owner: j for j, run in enumerate(runs) if not run.process}
         t = start
         next_start = start
-        held: str | None = None
         for j, run in enumerate(runs):
             begin = start if j == 0 else max(t, self.free[run.owner])
             if j == 1:
@@ -451,10 +455,9 @@ class Generator:
             t = begin
             steps = [ops[i] for i in run.ops] + ([homes[run.owner]] if last_run[run.owner] == j else [])
             for index, op in zip([*run.ops, -1], steps, strict=False):
-                leaves, enters = holding[index] if index >= 0 else (None, None)
+                leaves = holding[index][0] if index >= 0 else None
                 if leaves is not None:
                     self.releases.setdefault(leaves, []).append(t)
-                held = enters or (None if leaves is not None else held)
                 if op.resource in roles.conveyors:  # the conveyor runs on while the robot goes on
                     self._run_station(op, t, timeline, faults, unit, variant)
                     continue
@@ -464,6 +467,7 @@ class Generator:
                 t = self._run_op(op, t, timeline, faults)
             self._event(t, run.owner, "cycle_end", unit, variant)
             self.free[run.owner] = t
+        held = self._held_at_end(variant)
         if held is not None:  # the unit ends the plan where it was loaded: the place frees as it leaves
             self.releases.setdefault(held, []).append(t)
         self._quality(unit, variant, timeline)
