@@ -60,9 +60,17 @@ def warehouse_path() -> Path:
     return Path(value) if value else default_warehouse()
 
 
-def cell_path() -> str:
-    """The cell definition: ``$TWIN_CELL`` or the sample cell."""
-    return os.environ.get(ENV_CELL, "").strip() or str(DEFAULT_CELL)
+def cell_paths() -> list[str]:
+    """The cell definitions the pages offer: ``$TWIN_CELL`` (files separated by ``os.pathsep``) or the sample cell."""
+    listed = [p.strip() for p in os.environ.get(ENV_CELL, "").split(os.pathsep) if p.strip()]
+    return listed or [str(DEFAULT_CELL)]
+
+
+def _mtime_ns(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def jobs_dir() -> Path:
@@ -81,8 +89,8 @@ def cell_summary(cell: str, mtime_ns: int) -> CellSummary:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
-def warehouse_status(warehouse: str, version: int, timezone: str) -> WarehouseStatus:
-    return read_warehouse_status(warehouse, timezone)
+def warehouse_status(warehouse: str, version: int, cell_id: str, timezone: str) -> WarehouseStatus:
+    return read_warehouse_status(warehouse, cell_id, timezone)
 
 
 @st.cache_resource(ttl=TTL_S, max_entries=6, show_spinner=False)
@@ -186,8 +194,8 @@ def energy_by_meter(key: PeriodKey) -> Any:
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
-def replay_runs(warehouse: str, version: int) -> Any:
-    return replay.replay_runs(warehouse)
+def replay_runs(warehouse: str, version: int, cell_id: str) -> Any:
+    return replay.replay_runs(warehouse, cell_id)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)
@@ -257,11 +265,8 @@ class Context:
         return days_period(self.first, self.last, self.cell.timezone)
 
     def ideal(self) -> tuple[IdealTimes | None, str | None]:
-        try:  # the stored plan is found by the cell file's content: a changed file asks again
-            mtime = Path(self.cell_file).stat().st_mtime_ns
-        except OSError:
-            mtime = 0
-        return stored_ideal_times(self.warehouse, self.cell_file, self.version, mtime)
+        # the stored plan is found by the cell file's content: a changed file asks again
+        return stored_ideal_times(self.warehouse, self.cell_file, self.version, _mtime_ns(self.cell_file))
 
     def describe(self) -> str:
         """The period and filters in words."""
@@ -279,20 +284,55 @@ def _init(key: str, value: Any) -> None:
         st.session_state[key] = value
 
 
+def _init_choice(key: str, options: list[str]) -> None:
+    """Start a select box at its first option, and go back there when its value is no longer offered."""
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+
+
+def _pick_cell(warehouse: str, version: int) -> tuple[str, CellSummary, WarehouseStatus]:
+    """The cell picker (when there are several cells): its file, summary and the warehouse's status of it.
+
+    The first cell with measured events is picked until the user picks another; a cell whose file does not
+    load is left out with a warning (the others still work).
+    """
+    offered: dict[str, tuple[CellSummary, WarehouseStatus]] = {}
+    for path in cell_paths():
+        try:
+            summary = cell_summary(path, _mtime_ns(path))
+        except TwinError as exc:
+            st.sidebar.warning(f"Cell `{path}` is left out: {exc}")
+            continue
+        offered[path] = (summary, warehouse_status(warehouse, version, summary.cell_id, summary.timezone))
+    if not offered:
+        raise TwinError(f"no cell loads; {ENV_CELL} lists: {', '.join(cell_paths())}")
+    files = list(offered)
+    if len(files) > 1:
+        with_data = [f for f in files if not offered[f][1].is_empty]
+        _init("flt_cell", (with_data or files)[0])
+        if st.session_state["flt_cell"] not in offered:
+            st.session_state["flt_cell"] = files[0]
+        st.sidebar.selectbox(
+            "Cell",
+            files,
+            key="flt_cell",
+            format_func=lambda f: f"{offered[f][0].name} ({offered[f][0].cell_id})",
+            help="the cells this dashboard was started with; the warehouse keeps each cell's rows apart",
+        )
+        chosen = st.session_state["flt_cell"]
+    else:
+        chosen = files[0]
+    return chosen, *offered[chosen]
+
+
 def sidebar() -> Context:
-    """Draw the shared sidebar (period, variant, station) and store this rerun's :class:`Context`.
+    """Draw the shared sidebar (cell, period, variant, station) and store this rerun's :class:`Context`.
 
     The widgets live in the router, drawn on every rerun, so their values persist across pages.
     """
     warehouse = str(warehouse_path())
-    cell_file = cell_path()
-    try:
-        mtime = Path(cell_file).stat().st_mtime_ns
-    except FileNotFoundError:
-        mtime = 0
-    cell = cell_summary(cell_file, mtime)
     version = snapshot_version(warehouse)
-    status = warehouse_status(warehouse, version, cell.timezone)
+    cell_file, cell, status = _pick_cell(warehouse, version)
     variant = station = None
     first = last = None
     previous = None
@@ -312,10 +352,10 @@ def sidebar() -> Context:
                     custom = (custom,)
             first, last = display.period_days(choice, status.first_day, status.last_day, custom)
             previous = kpis.previous_days(first, last, status.first_day)
-            _init("flt_variant", ALL_VARIANTS)
+            _init_choice("flt_variant", [ALL_VARIANTS, *cell.variants])  # another cell has other variants
             chosen = st.selectbox("Variant", [ALL_VARIANTS, *cell.variants], key="flt_variant")
             variant = None if chosen == ALL_VARIANTS else chosen
-            _init("flt_station", WHOLE_CELL)
+            _init_choice("flt_station", [WHOLE_CELL, *cell.robots, *cell.stations])
             chosen = st.selectbox("Station", [WHOLE_CELL, *cell.robots, *cell.stations], key="flt_station")
             station = None if chosen == WHOLE_CELL else chosen
             days = first.isoformat() if first == last else f"{first} .. {last}"
@@ -551,13 +591,13 @@ def hourly_chart(hourly: pl.DataFrame, second: str, title: str, key: str) -> Non
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
-def scenario_results(warehouse: str, version: int) -> Any:
-    return scenarios.stored_scenario_results(warehouse)
+def scenario_results(warehouse: str, version: int, cell_id: str) -> Any:
+    return scenarios.stored_scenario_results(warehouse, cell_id)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=16)
-def simulated_sources(warehouse: str, version: int) -> list[str]:
-    return scenarios.simulated_sources(warehouse)
+def simulated_sources(warehouse: str, version: int, cell_id: str) -> list[str]:
+    return scenarios.simulated_sources(warehouse, cell_id)
 
 
 @st.cache_data(ttl=TTL_S, show_spinner=False, max_entries=32)

@@ -87,12 +87,13 @@ def main() -> int:
         con.execute("set TimeZone = 'UTC'").fetchall()
         families = ["screw_torque_nm", "gap_mm", "flush_mm"]
         cell_roles = roles(cell)
+        selected = store.Rows(cell.cell.id)
         rows: list[tuple[str, str, float]] = []
 
         for label, period in (("year", year), ("month", month)):
 
             def load(period: Period = period) -> Any:
-                return store.load_period(con, period, cell_roles, region=cell.carbon.grid_region)
+                return store.load_period(con, period, cell_roles, selected, region=cell.carbon.grid_region)
 
             t_load, data = timed(load, args.repeat)
             t_prep, prepared = timed(lambda data=data: figures.prepare(cell, data), args.repeat)
@@ -107,11 +108,13 @@ def main() -> int:
                 (label, "twin cost (load + prepare + OEE run time + cost)", base + t_oee + t_cost),
                 (label, "twin carbon (load + prepare + carbon)", base + t_carbon),
             ]
-            t_meas, meas = timed(lambda period=period: store.load_measurements(con, period, families), args.repeat)
+            t_meas, meas = timed(
+                lambda period=period: store.load_measurements(con, period, families, selected), args.repeat
+            )
             rows.append((label, f"quality measurements ({meas.height:,} rows)", t_meas))
             t_fpy, _ = timed(lambda p=prepared: quality.first_pass_yield(p.units), args.repeat)
             t_def, defects = timed(
-                lambda p=prepared, period=period: store.load_defects(con, period, p.data.units), args.repeat
+                lambda p=prepared, period=period: store.load_defects(con, period, p.data.units, selected), args.repeat
             )
             t_par, _ = timed(lambda p=prepared, d=defects: quality.defect_pareto(d, p.units), args.repeat)
             t_week, _ = timed(
@@ -123,7 +126,7 @@ def main() -> int:
                 (label, "weekly trends", base + t_week),
             ]
             t_rc, robot_cycles = timed(
-                lambda period=period: store.load_robot_cycles(con, period, list(cell.robots)), args.repeat
+                lambda period=period: store.load_robot_cycles(con, period, list(cell.robots), selected), args.repeat
             )
             with_meas = dataclasses.replace(
                 prepared, data=prepared.data.replace(measurements=meas, robot_cycles=robot_cycles)
@@ -139,7 +142,7 @@ def main() -> int:
                 (label, "control charts (+ measurements)", base + t_meas + t_spc),
                 (label, "capability (+ measurements)", base + t_meas + t_cap),
             ]
-            t_js, js = timed(lambda period=period: store.robot_energy_by_step(con, period), args.repeat)
+            t_js, js = timed(lambda period=period: store.robot_energy_by_step(con, period, selected), args.repeat)
             n_js = int(js["n_samples"].sum())
             rows.append((label, f"robot energy by step (mart of {n_js:,} joint-state samples)", t_js))
         con.close()

@@ -65,17 +65,22 @@ def write_raw(conn: Any, stream: str, frame: pl.DataFrame, cell: CellSpec | None
         conn: A writable DuckDB connection.
         stream: ``events``, ``quality``, ``energy``, ``grid_intensity`` or ``joint_states``.
         frame: Rows with (some of) the stream's columns and an aware UTC ``ts``; ``source`` defaults to
-            ``measured``; missing optional columns are null.
-        cell: The cell (for the raw tables' joint columns); the sample cell when None.
+            ``measured``, ``cell_id`` to the cell's; missing optional columns are null.
+        cell: The cell (its id, and the raw tables' joint columns); the sample cell when None.
 
     Returns:
         Rows written.
     """
     if stream not in STREAMS:
         raise ValueError(f"unknown stream {stream!r}; valid: {', '.join(STREAMS)}")
+    from twin.cell.load import load_cell
+
+    cell = cell if cell is not None else load_cell()
     ensure_raw_tables(conn, cell)
     if "source" not in frame.columns:
         frame = frame.with_columns(pl.lit("measured").alias("source"))
+    if "cell_id" not in frame.columns:
+        frame = frame.with_columns(pl.lit(cell.cell.id).alias("cell_id"))
     if frame.is_empty():
         return 0
     conn.register("_synthetic_frame", frame.to_arrow())
@@ -252,12 +257,12 @@ def write_synthetic(
         "raw_quality": write_raw(conn, "quality", quality, cell),
         "raw_energy": write_raw(conn, "energy", energy, cell),
         "raw_grid_intensity": write_raw(conn, "grid_intensity", grid, cell),
-        "raw_joint_states": write_joint_states(conn, period, joint_state_rows, list(cell.robots)),
+        "raw_joint_states": write_joint_states(conn, period, joint_state_rows, list(cell.robots), cell.cell.id),
     }
     return SyntheticSummary(rows=rows, period=period, units=int(n_units))
 
 
-def write_joint_states(conn: Any, period: Period, n_rows: int, robots: list[str]) -> int:
+def write_joint_states(conn: Any, period: Period, n_rows: int, robots: list[str], cell_id: str) -> int:
     """Append ``n_rows`` rows at 125 Hz to ``raw_joint_states`` (call :func:`ensure_raw_tables` first).
 
     Args:
@@ -265,6 +270,7 @@ def write_joint_states(conn: Any, period: Period, n_rows: int, robots: list[str]
         period: Rows are laid out from the period's start.
         n_rows: Number of rows.
         robots: Robot ids (rows alternate between them in blocks).
+        cell_id: Their cell.
 
     Returns:
         Rows written.
@@ -278,6 +284,7 @@ def write_joint_states(conn: Any, period: Period, n_rows: int, robots: list[str]
         insert into raw_joint_states by name
         select
             'measured' as source,
+            $cell as cell_id,
             make_timestamp({start_us}::bigint + (i // 2) * 8000 + (i % 2) * 3) at time zone 'UTC' as ts,
             (['{"','".join(robots)}'])[1 + (i % {len(robots)})] as robot_id,
             sin(i / 1000.0) as q_1, cos(i / 900.0) as q_2, sin(i / 800.0) as q_3, cos(i / 700.0) as q_4,
@@ -285,6 +292,7 @@ def write_joint_states(conn: Any, period: Period, n_rows: int, robots: list[str]
             150 + 80 * sin(i / 250.0) as power_w,
             (['{"','".join(steps)}'])[1 + ((i // 2000) % {len(steps)})] as program_step
         from range({int(n_rows)}) t(i)
-        """
+        """,
+        {"cell": cell_id},
     ).fetchall()
     return int(n_rows)

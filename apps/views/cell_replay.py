@@ -172,7 +172,7 @@ def replay(ctx: common.Context) -> None:
     if missing:
         st.info(missing, icon=":material/info:")
         return
-    runs = common.replay_runs(ctx.warehouse, ctx.version)
+    runs = common.replay_runs(ctx.warehouse, ctx.version, ctx.cell.cell_id)
     if runs.is_empty():
         st.info(
             "**No replay results in the warehouse yet.** Replay the recorded joint states with "

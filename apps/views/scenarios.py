@@ -32,7 +32,7 @@ def pct(value: float | None) -> str:
 
 
 def results(ctx: common.Context) -> None:
-    stored = common.scenario_results(ctx.warehouse, ctx.version)
+    stored = common.scenario_results(ctx.warehouse, ctx.version, ctx.cell.cell_id)
     rows = pl.concat([stored, job_results()])
     if rows.is_empty():
         st.info(
@@ -188,7 +188,7 @@ def launch(ctx: common.Context) -> None:
 
 def simulated_telemetry(ctx: common.Context) -> None:
     """What-ifs whose simulated telemetry is in the warehouse, analysed like the measured data."""
-    sources = common.simulated_sources(ctx.warehouse, ctx.version)
+    sources = common.simulated_sources(ctx.warehouse, ctx.version, ctx.cell.cell_id)
     if not sources:
         return
     st.subheader("What-if telemetry in the warehouse")

@@ -166,7 +166,7 @@ def warehouse(
 
 
 def carbon_of(con, cell, period: Period) -> dict:
-    data = store.load_period(con, period, roles(cell), region=cell.carbon.grid_region)
+    data = store.load_period(con, period, roles(cell), store.Rows(cell.cell.id), region=cell.carbon.grid_region)
     return figures.carbon_of(figures.prepare(cell, data))
 
 
@@ -190,7 +190,8 @@ def test_hourly_matching_in_utc_across_the_autumn_dst_change(sample_cell):
     assert r["missing_intensity_hours"] == 0
     assert r["scope2_location_kg"] == pytest.approx(sum((h + 1) * (100 + 10 * h) for h in range(25)) / 1000)
     # the repeated local hour: its two UTC hours keep their own energy and intensity
-    hourly = store.load_period(con, period, roles(sample_cell)).energy_hourly.sort("hour_at")
+    data = store.load_period(con, period, roles(sample_cell), store.Rows(sample_cell.cell.id))
+    hourly = data.energy_hourly.sort("hour_at")
     local_02 = hourly.filter(pl.col("hour_at").dt.convert_time_zone("Europe/Berlin").dt.hour() == 2)
     assert local_02["kwh"].to_list() == pytest.approx([3.0, 4.0])
 

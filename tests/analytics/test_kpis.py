@@ -93,7 +93,7 @@ def con():
 
 
 def test_unit_dispositions_cycles_and_stops_from_the_marts(con, sample_cell):
-    data = store.load_period(con, PERIOD, roles(sample_cell), defects=True)
+    data = store.load_period(con, PERIOD, roles(sample_cell), store.Rows(sample_cell.cell.id), defects=True)
     units = unit_table(data.units, PERIOD).sort("unit_id")
     assert units["unit_id"].to_list() == ["A", "B", "C", "D", "E"]
     # the disposition is mart_unit_disposition's, read as it is (E has no measurement: not inspected, never good)
@@ -112,7 +112,7 @@ def test_unit_dispositions_cycles_and_stops_from_the_marts(con, sample_cell):
 
 
 def test_first_pass_yield_and_pareto(con, sample_cell):
-    data = store.load_period(con, PERIOD, roles(sample_cell), defects=True)
+    data = store.load_period(con, PERIOD, roles(sample_cell), store.Rows(sample_cell.cell.id), defects=True)
     units = unit_table(data.units, PERIOD)
     fpy = quality.first_pass_yield(units)
     assert (fpy["units_completed"], fpy["first_pass_good"], fpy["reworked"], fpy["scrapped"]) == (5, 1, 2, 2)
@@ -191,7 +191,7 @@ def test_settings_change_is_detected_and_spread_compared():
 
 
 def test_robot_energy_by_step_integrates_joint_state_power(con):
-    r = store.robot_energy_by_step(con, PERIOD).sort("program_step")
+    r = store.robot_energy_by_step(con, PERIOD, store.Rows("microfactory")).sort("program_step")
     assert r["program_step"].to_list() == ["pick_panel", "place_panel"]
     # 126 samples 8 ms apart at 100 W (the last held 16 ms at most before the 9 s gap): 125 x 8 ms + 16 ms
     assert r["logged_s"].to_list() == pytest.approx([1.016, 0.496])

@@ -63,7 +63,7 @@ def served_app(demo_warehouse, tmp_path):
     with open(log_path, "w") as log:
         proc = subprocess.Popen(
             cmd,
-            env=app_environment(demo_warehouse, REPO / "assets" / "cells" / "microfactory-v2.yaml"),
+            env=app_environment(demo_warehouse, [REPO / "assets" / "cells" / "microfactory-v2.yaml"]),
             cwd=REPO,
             stdout=log,
             stderr=subprocess.STDOUT,

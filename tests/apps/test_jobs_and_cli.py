@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +11,9 @@ from types import SimpleNamespace
 
 import pytest
 from dashtest import APP, REPO
+
+from twin.errors import ConfigError
+from twin.paths import CELLS_DIR
 
 sys.path.insert(0, str(REPO / "apps"))
 import jobs  # noqa: E402
@@ -91,7 +95,8 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
     warehouse = tmp_path / "data" / "twin.duckdb"
     calls: dict = {}
 
-    def fake_demo(path, **_):
+    def fake_demo(path, cell, out, **_):
+        calls.setdefault("demos", []).append((cell.cell.id, out))
         calls["demo"] = Path(path)
         from twin.warehouse.connection import write_job
 
@@ -99,7 +104,8 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
             pass
 
     def fake_store_plan(path, cell):
-        calls["plan"] = (Path(path), Path(cell))
+        calls["plan"] = (Path(path), cell.cell.id)
+        calls.setdefault("plans", []).append(cell.cell.id)
         return SimpleNamespace(content_hash="0" * 64, cell_id="cell")
 
     class FakePopen:
@@ -125,6 +131,17 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
     assert calls["env"]["TWIN_WAREHOUSE"] == str(warehouse.resolve())
     calls.clear()
     assert dash.run_dashboard(args) == 0 and "demo" not in calls  # the warehouse exists now
+    # several cells: the demo of each into the one warehouse, each in its own folder; a plan each; all to the app
+    cells = [CELLS_DIR / "microfactory-v2.yaml", CELLS_DIR / "hinge-press-v1.yaml"]
+    other = tmp_path / "both.duckdb"
+    calls.clear()
+    on = [a for c in cells for a in ("--cell", str(c))]
+    assert dash.run_dashboard(build_parser().parse_args(["dashboard", "--warehouse", str(other), *on])) == 0
+    assert [cell for cell, _ in calls["demos"]] == calls["plans"] == ["microfactory", "hinge-press"]
+    assert calls["demos"][0][1] is None and calls["demos"][1][1].name == "hinge-press"
+    assert calls["env"]["TWIN_CELL"].split(os.pathsep) == [str(c.resolve()) for c in cells]
+    with pytest.raises(ConfigError, match="more than once"):
+        dash.run_dashboard(build_parser().parse_args(["dashboard", "--warehouse", str(other), *on, *on[:2]]))
 
 
 def test_dashboard_help_and_bad_port(capsys):

@@ -22,6 +22,7 @@ from twin.errors import InputError
 from twin.paths import DEFAULT_CELL
 
 TZ = "Europe/Berlin"
+CELL_ID = "microfactory"  # the demo warehouse's cell
 
 
 @pytest.fixture(scope="module")
@@ -58,21 +59,23 @@ def test_ideal_times_come_from_the_stored_plan_of_this_cell(tmp_path, demo_wareh
 
 
 def test_status_of_missing_empty_and_demo_warehouses(tmp_path, empty_warehouse, demo_warehouse):
-    none = read_status.warehouse_status(tmp_path / "none.duckdb", TZ)
+    none = read_status.warehouse_status(tmp_path / "none.duckdb", CELL_ID, TZ)
     assert not none.exists and read_status.snapshot_version(tmp_path / "none.duckdb") == 0
     assert "No warehouse at" in read_status.missing_message(none)
-    empty = read_status.warehouse_status(empty_warehouse, TZ)
+    empty = read_status.warehouse_status(empty_warehouse, CELL_ID, TZ)
     assert empty.exists and empty.is_empty
     assert "holds no telemetry yet" in read_status.missing_message(empty)
-    demo = read_status.warehouse_status(demo_warehouse, TZ)
+    demo = read_status.warehouse_status(demo_warehouse, CELL_ID, TZ)
     assert all(demo.rows[s] > 0 for s in read_status.STREAMS), demo.rows
     assert (demo.first_day, demo.last_day) == (FIRST_DAY, LAST_DAY)
     assert demo.replay_runs >= 1 and demo.has_marts
     assert read_status.missing_message(demo, read_status.STREAMS) is None
+    other = read_status.warehouse_status(demo_warehouse, "another-cell", TZ)  # the same warehouse, no rows of it
+    assert other.is_empty and other.replay_runs == 0 and other.first_day is None
 
 
 def test_missing_stream_message(events_only_warehouse):
-    status = read_status.warehouse_status(events_only_warehouse, TZ)
+    status = read_status.warehouse_status(events_only_warehouse, CELL_ID, TZ)
     assert status.missing(("events", "energy", "grid_intensity")) == ["energy", "grid_intensity"]
     message = read_status.missing_message(status, ("events", "energy", "grid_intensity"))
     assert "`energy`" in message and "`grid_intensity`" in message and "twin ingest" in message
@@ -228,7 +231,7 @@ def test_cost_and_carbon_tables_reproduce_the_command_objects(demo_warehouse, de
 
 def test_replay_readers(demo_warehouse):
     span = parse_period(DAYS[0], "2026-10-07", TZ)
-    runs = replay.replay_runs(demo_warehouse)
+    runs = replay.replay_runs(demo_warehouse, CELL_ID)
     assert runs["robot_id"].to_list() == ["R2"]
     run_id = runs["run_id"][0]
     cycles = replay.replay_rows(demo_warehouse, "cycles", run_id, span.start, span.end)
@@ -243,7 +246,7 @@ def test_replay_readers(demo_warehouse):
 
 
 def test_replay_readers_without_results(empty_warehouse):
-    assert replay.replay_runs(empty_warehouse).is_empty()
+    assert replay.replay_runs(empty_warehouse, CELL_ID).is_empty()
     assert replay.replay_series(empty_warehouse, "x", "c").is_empty()
     assert replay.replay_rows(empty_warehouse, "anomalies", "x").is_empty()
     with pytest.raises(InputError, match="valid: cycles, anomalies"):

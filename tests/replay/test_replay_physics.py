@@ -328,7 +328,7 @@ def test_cell_robot_replay_from_files_and_warehouse_results(one_day, sample_cell
     frame = pl.concat([pl.read_parquet(f) for f in files]).with_columns(pl.lit("measured").alias("source"))
     con.register("frame", frame.to_arrow())
     con.execute("create table raw_joint_states as select * from frame")
-    states = read_joint_states(con, "R2")
+    states = read_joint_states(con, sample_cell.cell.id, "R2")
     assert states.height == frame.filter(pl.col("robot_id") == "R2").height and "source" not in states.columns
     with ReplayRobot.from_cell(sample_cell, "R2") as robot:
         result, _ = replay_frame(states, robot, cell_context(sample_cell, "R2"), ReplayConfig(series_hz=5.0))

@@ -18,7 +18,7 @@ from twin.analytics import figures
 from twin.analytics.frames import roles
 from twin.analytics.ideal import ideal_cycle_times
 from twin.analytics.period import Period, data_period
-from twin.analytics.store import data_extent, load_period
+from twin.analytics.store import Rows, data_extent, load_period
 from twin.cli import main
 from twin.scenarios.service import run_scenario
 from twin.warehouse.connection import read_connection
@@ -57,10 +57,11 @@ def _rel(a: float, b: float) -> float:
 def _period_figures(conn, source: str, replication: int) -> dict[str, float]:
     """The period figures of one replication, as ``twin oee|cost|carbon`` compute them, named like the KPIs."""
     cell = scenario_cell(conn, source)
-    bounds = data_period(*data_extent(conn, source, replication), cell.cell.timezone)
+    rows = Rows(cell.cell.id, source, replication)
+    bounds = data_period(*data_extent(conn, rows), cell.cell.timezone)
     assert bounds is not None
     period = Period(*bounds, cell.cell.timezone)
-    data = load_period(conn, period, roles(cell), source, cell.carbon.grid_region, replication=replication)
+    data = load_period(conn, period, roles(cell), rows, cell.carbon.grid_region)
     p = figures.prepare(cell, data)
     oee = figures.oee_of(p, ideal_cycle_times(cell))
     cost = figures.cost_of(p, figures.planned_run_time_s(p))

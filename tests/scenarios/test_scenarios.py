@@ -101,8 +101,10 @@ def test_run_json_is_byte_identical(capsys):
     assert main(args) == 0
     assert capsys.readouterr().out == first
     report = json.loads(first)
-    assert list(report) == ["scenario", "seed", "replications", "horizon_days", "currency", "kpis", "twin_error"]
-    assert report["currency"] == "EUR"
+    assert list(report) == [
+        "scenario", "cell_id", "seed", "replications", "horizon_days", "currency", "kpis", "twin_error",
+    ]  # fmt: skip
+    assert report["currency"] == "EUR" and report["cell_id"] == "microfactory"
     assert (report["scenario"], report["seed"], report["replications"], report["horizon_days"]) == (
         "baseline-v2",
         3,

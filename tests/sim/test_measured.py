@@ -14,6 +14,7 @@ from twin.scenarios.service import baseline_twin_error
 from twin.sim.measured import fit_faults, from_connection, read_warehouse
 
 pytestmark = pytest.mark.physics
+CELL_ID = load_cell().cell.id
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def warehouse(frames: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
 
 
 def test_baseline_twin_error_against_generated_telemetry(generated):
-    measured = from_connection(warehouse(generated))
+    measured = from_connection(warehouse(generated), CELL_ID)
     assert measured is not None
     error = baseline_twin_error(load_scenario("baseline-v2"), measured)
     assert error["cycle_time_rel"] is not None and abs(error["cycle_time_rel"]) < 0.05
@@ -55,13 +56,13 @@ def test_fits_use_measured_rows_only(generated):
         name: frame.with_columns(pl.lit("simulated:x").alias("source"), pl.col("ts") + pl.duration(microseconds=1))
         for name, frame in generated.items()
     }
-    measured = from_connection(warehouse({n: pl.concat([generated[n], fake[n]]) for n in generated}))
-    alone = from_connection(warehouse(generated))
+    measured = from_connection(warehouse({n: pl.concat([generated[n], fake[n]]) for n in generated}), CELL_ID)
+    alone = from_connection(warehouse(generated), CELL_ID)
     assert measured is not None and alone is not None
     assert measured.events.height == generated["events"].height
     assert measured.energy.equals(alone.energy) and measured.quality.keys() == alone.quality.keys()
     assert all(measured.quality[k] == pytest.approx(alone.quality[k], rel=1e-12) for k in alone.quality)
-    assert from_connection(warehouse(fake)) is None  # no measured cycles: no fit, no error
+    assert from_connection(warehouse(fake), CELL_ID) is None  # no measured cycles: no fit, no error
     mean, sigma = measured.quality["screw_torque_nm"]
     assert 2.2 < mean < 2.6 and 0.0 < sigma < 0.2
 
@@ -84,7 +85,7 @@ def test_fault_fit_recovers_mtbf_and_mttr():
 
 
 def test_no_warehouse_no_twin_error(tmp_path):
-    assert read_warehouse(tmp_path / "missing.duckdb") is None
+    assert read_warehouse(tmp_path / "missing.duckdb", CELL_ID) is None
     assert baseline_twin_error(load_scenario("baseline-v2"), None) == {
         "cycle_time_rel": None,
         "energy_per_unit_rel": None,

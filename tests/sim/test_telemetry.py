@@ -102,7 +102,7 @@ def test_disposition_mart_agrees_with_the_model_under_sampling(prepared):
     inputs = prepared("inspection-sampling-v2", 2.0)
     _, record = run_replication(inputs, 17, 0)
     frames = replication_frames(inputs, record)
-    with scratch_warehouse(frames, ["mart_unit_disposition"]) as con:
+    with scratch_warehouse(inputs.cell.cell.id, frames, ["mart_unit_disposition"]) as con:
         disposition = con.sql("select unit_id, final_result from mart_unit_disposition").pl()
     units = _units(record, inputs.horizon_s).join(disposition, on="unit_id")
     settled = units.filter(pl.col("completed"))

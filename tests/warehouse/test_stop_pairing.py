@@ -68,7 +68,7 @@ def test_starts_close_at_the_first_end_and_nothing_is_dropped(con):
 
 
 def test_oee_counts_open_stops_to_the_period_end_and_reports_the_unmatched_ends(con, sample_cell):
-    data = store.load_period(con, PERIOD, roles(sample_cell))
+    data = store.load_period(con, PERIOD, roles(sample_cell), store.Rows(sample_cell.cell.id))
     assert data.downtime.height == 7  # unmatched ends are read too
     assert stop_pairing(data.downtime, PERIOD) == {"stops_open": 1, "stop_ends_unmatched": 2}
     spans = sorted(downtime_spans(data.downtime, PERIOD, ["R2"]))

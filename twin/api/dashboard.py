@@ -1,4 +1,4 @@
-"""What the dashboard needs before its app starts: a warehouse with the cell's plan, the app's command line.
+"""What the dashboard needs before its app starts: a warehouse with the cells' plans, the app's command line.
 
 The app (``apps/dashboard.py``) only reads the warehouse's published snapshot, so ``twin ingest`` or a
 what-if may write meanwhile; it never plans, so the plan is stored here, in a process where physics is
@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from twin.api.demos import demo
 from twin.api.plan import store_cell_plan
+from twin.cell.load import load_cell
 from twin.errors import ConfigError, TwinError
-from twin.paths import PROJECT_DIR
+from twin.paths import PROJECT_DIR, data_dir
 from twin.warehouse.plans import warehouse_exists
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class DashboardSetup:
     Attributes:
         warehouse: The warehouse file.
         built_demo: Whether the demo was built because there was no warehouse.
-        plan_problem: Why the cell's plan could not be stored (the pages then say OEE is missing), or None.
+        plan_problem: Why a cell's plan could not be stored (the pages then say OEE is missing), or None.
         app: The Streamlit entry script.
     """
 
@@ -46,35 +48,47 @@ class DashboardSetup:
     app: Path = APP
 
 
-def prepare_dashboard(warehouse: str | Path, cell: str | Path, *, build_demo: bool = True) -> DashboardSetup:
-    """Build the demo when there is no warehouse, then store the cell's plan in it.
+def prepare_dashboard(warehouse: str | Path, cells: Sequence[str | Path], *, build_demo: bool = True) -> DashboardSetup:
+    """Build the demo when there is no warehouse, then store each cell's plan in it.
 
     Args:
         warehouse: The warehouse file.
-        cell: The cell YAML the pages show.
-        build_demo: Build the demo warehouse when none exists (else the pages say what to run).
+        cells: The cell YAML files the pages offer (a picker when there are several).
+        build_demo: Build the demo warehouse when none exists, of every cell into the one warehouse (else the
+            pages say what to run).
 
     Returns:
         What was done.
 
     Raises:
-        ConfigError: The app is not there (not a source checkout).
+        ConfigError: The app is not there (not a source checkout), no cell is given, or a cell file is invalid
+            or repeated.
         TwinError: The demo failed.
     """
     if not APP.is_file():
         raise ConfigError(f"{APP}: the dashboard app is not there (run from a source checkout of celltwin)")
+    if not cells:
+        raise ConfigError("the dashboard needs at least one cell file")
+    specs = [load_cell(cell) for cell in cells]
+    ids = [spec.cell.id for spec in specs]
+    repeated = sorted({i for i in ids if ids.count(i) > 1})
+    if repeated:
+        raise ConfigError(f"--cell: cell {', '.join(repeated)} is given more than once (one file per cell)")
     target = Path(warehouse)
     built = False
     if build_demo and not warehouse_exists(target):
-        demo(target, cell=cell, progress=sys.stderr.isatty())
+        for i, spec in enumerate(specs):  # one folder of generated files per cell: their names would collide
+            out = None if i == 0 else data_dir() / "demo-cells" / spec.cell.id
+            demo(target, cell=spec, out=out, progress=sys.stderr.isatty())
         built = True
-    try:
-        plan = store_cell_plan(target, cell)
-        log.info("plan %s of cell %s stored in %s", plan.content_hash[:12], plan.cell_id, target)
-        problem = None
-    except TwinError as exc:  # the pages still work; OEE says what is missing
-        problem = str(exc)
-    return DashboardSetup(target, built, problem)
+    problems = []
+    for spec in specs:
+        try:
+            plan = store_cell_plan(target, spec)
+            log.info("plan %s of cell %s stored in %s", plan.content_hash[:12], plan.cell_id, target)
+        except TwinError as exc:  # the pages still work; OEE says what is missing
+            problems.append(f"cell {spec.cell.id}: {exc}")
+    return DashboardSetup(target, built, "; ".join(problems) or None)
 
 
 def streamlit_command(port: int, app: Path = APP, address: str = LOOPBACK) -> list[str]:
@@ -113,12 +127,12 @@ def streamlit_command(port: int, app: Path = APP, address: str = LOOPBACK) -> li
     ]
 
 
-def app_environment(warehouse: Path, cell: Path, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of the app process: the warehouse and the cell, absolute.
+def app_environment(warehouse: Path, cells: Sequence[str | Path], base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the app process: the warehouse and the cells, absolute.
 
     Args:
         warehouse: The warehouse file.
-        cell: The cell YAML.
+        cells: The cell YAML files (``$TWIN_CELL`` holds them separated by ``os.pathsep``).
         base: Environment to extend (default: this process's).
 
     Returns:
@@ -129,5 +143,5 @@ def app_environment(warehouse: Path, cell: Path, base: dict[str, str] | None = N
     """
     env = dict(os.environ if base is None else base)
     env[ENV_WAREHOUSE] = str(Path(warehouse).resolve())
-    env[ENV_CELL] = str(Path(cell).resolve())
+    env[ENV_CELL] = os.pathsep.join(str(Path(cell).resolve()) for cell in cells)
     return env

@@ -125,7 +125,8 @@ def demo(
 
     made = step("generate", lambda: generate(spec, generated, days=days, seed=seed, progress=progress))
     figures["generated"] = {"files": len(made.files), "rows": made.rows, "units": made.units}
-    loaded = step("ingest", lambda: ingest([generated], target, cell=spec.source_path))
+    # the files just written, not the folder: another cell's earlier files there are not this cell's telemetry
+    loaded = step("ingest", lambda: ingest(list(made.files), target, cell=spec.source_path))
     figures["ingest"] = {"accepted": loaded.accepted, "quarantined": loaded.quarantined}
     store_cell_plan(target, spec)  # OEE, the report and the dashboard read the twin's plan from the warehouse
     step("render", lambda: render_cell(spec, root / "cell.png"))

@@ -24,7 +24,6 @@ from twin.api.reports import STAGES, report
 from twin.errors import InputError, TwinError
 from twin.scenarios.service import run_scenario
 from twin.scenarios.store import store_results
-from twin.sim.measured import read_warehouse
 
 Progress = Callable[[str, float | None], None]
 """Called by a job with its current stage and the fraction done (None when unknown)."""
@@ -50,15 +49,12 @@ def _report(arguments: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
 
 def _scenario(arguments: Mapping[str, Any], progress: Progress) -> dict[str, Any]:
     warehouse = arguments["warehouse"]
-    progress("reading the measured data", None)
-    measured = read_warehouse(warehouse)
     progress("simulating", None)
     result = run_scenario(
         arguments["scenario"],
         replications=arguments.get("replications"),
         horizon_days=arguments.get("horizon_days"),
         seed=arguments.get("seed"),
-        measured=measured,
         warehouse=warehouse,
         write=bool(arguments.get("to_warehouse", False)),
     )

@@ -231,21 +231,18 @@ def _check_station(cell: CellSpec, station: str | None) -> None:
         raise InputError(f"--station {station!r}: not a robot or station of cell {cell.cell.id}; valid: {valid}")
 
 
-def _load(
-    conn: Any, cell: CellSpec, span: Period, source: str, replication: int | None, station: str | None, detail: bool
-) -> Prepared:
-    """Read a period's frames on an open connection and derive what the figures share."""
+def _load(conn: Any, cell: CellSpec, span: Period, rows: store.Rows, station: str | None, detail: bool) -> Prepared:
+    """Read a period's frames of one cell on an open connection and derive what the figures share."""
     data = store.load_period(
         conn,
         span,
         roles(cell),
-        source,
+        rows,
         cell.carbon.grid_region,
         list(characteristic_families(cell)) if detail else None,
         station,
         robot_cycles=detail,
         defects=detail,
-        replication=replication,
     )
     return analytics_figures.prepare(cell, data)
 
@@ -274,6 +271,11 @@ class PeriodFigures:
     prepared: Prepared
     detail: bool
     _by_station: dict[str, Prepared] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def rows(self) -> store.Rows:
+        """The warehouse rows read: the cell's, of the source and replication."""
+        return store.Rows(self.cell.cell.id, self.source, self.replication)
 
     def ideal_cycle_s(self, station: str | None = None) -> dict[str, float]:
         """Ideal cycle time per variant for OEE performance: the takt of the cell's plan, or a station's work.
@@ -308,9 +310,7 @@ class PeriodFigures:
         _check_station(self.cell, station)
         if station not in self._by_station:
             with read_connection(self.warehouse) as conn:
-                self._by_station[station] = _load(
-                    conn, self.cell, self.period, self.source, self.replication, station, detail=False
-                )
+                self._by_station[station] = _load(conn, self.cell, self.period, self.rows, station, detail=False)
         return self._by_station[station]
 
     def oee(self, station: str | None = None, ideal_cycle_s: Mapping[str, float] | None = None) -> OeeFigures:
@@ -371,7 +371,7 @@ class PeriodFigures:
         """
         with read_connection(self.warehouse) as conn:
             try:
-                return store.robot_energy_by_step(conn, self.period, self.source)
+                return store.robot_energy_by_step(conn, self.period, self.rows)
             except WarehouseError:  # no joint-state mart: the table is optional
                 return None
 
@@ -408,7 +408,7 @@ def _bound_text(value: Bound, option: str) -> str | None:
 def _check_source(source: str, replication: int | None) -> None:
     if source != "measured" and not source.startswith(SIMULATED_PREFIX):
         raise InputError(f"--source {source!r}: valid: measured, simulated:<scenario>")
-    store.replication_of(replication, source)
+    store.replication_of(replication, source)  # the same check as Rows, before the cell is known
 
 
 def _check_bounds(lo: str | None, hi: str | None, timezone: str) -> None:
@@ -483,11 +483,12 @@ def period(
         spec = measured_cell if measured_cell is not None else scenario_cell(conn, source)
         timezone = spec.cell.timezone
         _check_bounds(lo, hi, timezone)
+        rows = store.Rows(spec.cell.id, source, replication)
         default_start = default_end = None
         if lo is None or hi is None:
-            bounds = data_period(*store.data_extent(conn, source, replication), timezone)
+            bounds = data_period(*store.data_extent(conn, rows), timezone)
             if bounds is not None:
                 default_start, default_end = bounds
         span = parse_period(lo, hi, timezone, default_start=default_start, default_end=default_end)
-        prepared = _load(conn, spec, span, source, replication, None, detail)
+        prepared = _load(conn, spec, span, rows, None, detail)
     return PeriodFigures(Path(warehouse), spec, span, source, replication, prepared, detail)

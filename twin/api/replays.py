@@ -197,12 +197,13 @@ def _prepare(source: _Source, config: ReplayConfig) -> _Prepared:
         parts = [clip_to_period(p, lo, hi) for p in logs]
         origin: dict[str, Any] = {"files": [str(f) for f in source.joint_states]}
     else:
+        cell_id = target.cell.cell.id if target.cell is not None else ""
         with read_connection(where) as con:
-            frame = read_joint_states(con, target.robot_id or "", lo, hi)
+            frame = read_joint_states(con, cell_id, target.robot_id or "", lo, hi)
             if event_frame is None:
-                event_frame = read_events(con, target.robot_id or "", lo, hi)
+                event_frame = read_events(con, cell_id, target.robot_id or "", lo, hi)
         parts = frame_parts(frame, f"{where}:joint_states")
-        origin = {"warehouse": str(where)}
+        origin = {"warehouse": str(where), "cell": cell_id}
     origin.update({"from": None if lo is None else lo.isoformat(), "to": None if hi is None else hi.isoformat()})
     return _Prepared(target, config, cmap, prepare(parts, config.signals), event_frame, origin, where)
 
@@ -281,7 +282,8 @@ def replay(
     # results join a warehouse; without one yet (no ingest, no demo) they are not stored, and "stored" stays unset
     if robot_id is not None and store and not joint_states and warehouse_exists(prepared.warehouse):
         with write_job(prepared.warehouse) as con:
-            write_replay_results(con, result, run_id, robot_id, prepared.origin)
+            cell = prepared.target.cell
+            write_replay_results(con, result, run_id, robot_id, prepared.origin, cell.cell.id if cell else None)
         summary["stored"] = str(prepared.warehouse)
     return ReplayReport(summary, result.cycles, result.anomalies, result.series)
 

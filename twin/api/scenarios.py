@@ -21,7 +21,6 @@ from twin.errors import InputError
 from twin.scenarios.service import compare_scenarios, run_sweep
 from twin.scenarios.service import run_scenario as simulate_scenario
 from twin.scenarios.store import store_results
-from twin.sim.measured import read_warehouse
 from twin.sim.runner import ScenarioResult
 from twin.warehouse.plans import warehouse_exists
 
@@ -202,7 +201,6 @@ def run_scenario(
         horizon_days=horizon_days,
         seed=seed,
         workers=workers,
-        measured=read_warehouse(where),
         progress=progress,
         warehouse=where,
         write=to_warehouse,
@@ -249,7 +247,7 @@ def compare(
         replications=replications,
         horizon_days=horizon_days,
         workers=workers,
-        measured=read_warehouse(where),
+        warehouse=where,
         progress=progress,
     )
     stored_as = _store(where, "compare", report) if store else None

@@ -192,7 +192,7 @@ def ingest(
     paths: Iterable[str | Path],
     warehouse: str | Path | None = None,
     *,
-    cell: str | Path | None = None,
+    cell: CellInput = None,
     stream: str | None = None,
     build: bool = True,
     export_dir: str | Path | None = None,
@@ -207,7 +207,8 @@ def ingest(
     Args:
         paths: Files and folders (recursively; CSV, Parquet, JSON Lines).
         warehouse: The warehouse file (default ``data/twin.duckdb``).
-        cell: The cell file whose ids and joint limits validate the rows (default: the sample cell).
+        cell: The cell (a spec or its YAML file) whose ids and joint limits validate the rows, and whose id
+            every row carries: several cells share one warehouse (default: the sample cell).
         stream: Force the stream of every file (default: from its name or columns).
         build: Rebuild the staging views and marts afterwards.
         export_dir: Also write every stream as Hive-partitioned Parquet there.

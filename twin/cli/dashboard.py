@@ -1,8 +1,8 @@
 """``twin dashboard``: start the Streamlit app (``apps/dashboard.py``) on a warehouse.
 
-:func:`twin.api.dashboard.prepare_dashboard` builds the demo when there is no warehouse and stores the
+:func:`twin.api.dashboard.prepare_dashboard` builds the demo when there is no warehouse and stores each
 cell's plan; then ``streamlit run`` serves the app, with the warehouse in ``$TWIN_WAREHOUSE`` and the
-cell in ``$TWIN_CELL``, until it is stopped (Ctrl-C or SIGTERM stop the app too).
+cells in ``$TWIN_CELL``, until it is stopped (Ctrl-C or SIGTERM stop the app too).
 """
 
 from __future__ import annotations
@@ -39,7 +39,12 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
     parser.add_argument("--address", default=None, help="address to listen on (default 127.0.0.1: this machine only)")
-    parser.add_argument("--cell", default=str(DEFAULT_CELL), help="cell YAML (default: the sample cell)")
+    parser.add_argument(
+        "--cell",
+        action="append",
+        default=None,
+        help="cell YAML; repeat it for several cells in one warehouse, picked in the sidebar (default: sample cell)",
+    )
     parser.add_argument(
         "--no-demo", action="store_true", help="do not build the demo when the warehouse is missing (pages say so)"
     )
@@ -51,17 +56,17 @@ def run_dashboard(args: argparse.Namespace) -> int:
     where = {"address": args.address} if args.address else {}
     command = api.streamlit_command(args.port, **where)  # checks the port before any work
     address = command[command.index("--server.address") + 1]
-    warehouse, cell = Path(args.warehouse), Path(args.cell)
-    setup = api.prepare_dashboard(warehouse, cell, build_demo=not args.no_demo)
+    warehouse, cells = Path(args.warehouse), [Path(c) for c in args.cell or [DEFAULT_CELL]]
+    setup = api.prepare_dashboard(warehouse, cells, build_demo=not args.no_demo)
     if setup.plan_problem:
-        print(f"twin dashboard: warning: the cell's plan is not stored, no OEE ({setup.plan_problem})", file=sys.stderr)
+        print(f"twin dashboard: warning: a cell's plan is not stored, no OEE ({setup.plan_problem})", file=sys.stderr)
     url = f"http://{address}:{args.port}"
     if args.json:
         print(json.dumps({"url": url, "warehouse": str(warehouse.resolve()), "app": str(setup.app)}), flush=True)
     else:
         print(f"twin dashboard: serving {warehouse} on {url} (Ctrl-C stops it)", file=sys.stderr)
     # streamlit's own output goes to stderr: stdout carries only our JSON
-    proc = subprocess.Popen(command, env=api.app_environment(warehouse, cell), stdout=sys.stderr)
+    proc = subprocess.Popen(command, env=api.app_environment(warehouse, cells), stdout=sys.stderr)
 
     def stop(signum: int, _frame: Any) -> None:  # a SIGTERM to `twin dashboard` stops the app too
         raise SystemExit(128 + signum)

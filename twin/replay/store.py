@@ -2,7 +2,7 @@
 
 Reading: a cell robot's measured joint states (and the events that delimit its cycles) from the first of
 ``stg_joint_states`` / ``raw_joint_states`` (``stg_events`` / ``raw_events``) the warehouse has, with
-``source = 'measured'`` where the table has a ``source`` column; columns as the telemetry contract
+``source = 'measured'`` and the robot's cell where the table has those columns; columns as the telemetry contract
 names them (``ts``, ``robot_id``, ``q_N``, ``qd_N``, ``tau_N``, ``i_N``, ``power_w``, ``program_step``).
 
 Writing (:func:`write_replay_results`, on an open connection; the caller owns the transaction scope
@@ -13,7 +13,7 @@ and publishing), four append-only tables keyed by ``run_id``; re-writing a run r
 - ``raw_replay_anomalies``: one row per anomaly (kind, time, cycle, joint, value, limit, body);
 - ``raw_replay_series``: a decimated per-sample series for plots (power and torque, measured and predicted).
 
-Each carries ``run_id``, ``source`` (``simulated:replay``) and ``loaded_at``.
+Each carries ``run_id``, ``source`` (``simulated:replay``) and ``loaded_at``; a run also its ``cell_id``.
 """
 
 from __future__ import annotations
@@ -58,8 +58,19 @@ def _columns(con: Any, table: str) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+def _lineage_where(columns: list[str], cell_id: str, params: dict[str, Any]) -> list[str]:
+    """Measured rows of the cell, where the table has the lineage columns."""
+    where = []
+    if "source" in columns:
+        where.append("source = 'measured'")
+    if "cell_id" in columns:
+        where.append("cell_id = $cell")
+        params["cell"] = cell_id
+    return where
+
+
 def read_joint_states(
-    con: Any, robot_id: str, start: datetime | None = None, end: datetime | None = None
+    con: Any, cell_id: str, robot_id: str, start: datetime | None = None, end: datetime | None = None
 ) -> pl.DataFrame:
     """One robot's measured joint states in ``[start, end)``, ordered by time.
 
@@ -75,10 +86,8 @@ def read_joint_states(
     columns = _columns(con, table)
     if "ts" not in columns or "robot_id" not in columns:
         raise WarehouseError(f"{table} lacks the 'ts' or 'robot_id' column; found: {', '.join(columns)}")
-    where = ["robot_id = $robot"]
     params: dict[str, Any] = {"robot": robot_id}
-    if "source" in columns:
-        where.append("source = 'measured'")
+    where = ["robot_id = $robot", *_lineage_where(columns, cell_id, params)]
     if start is not None:
         where.append("ts >= $start")
         params["start"] = start
@@ -88,7 +97,7 @@ def read_joint_states(
     frame = _query(con, f"select * from {table} where {' and '.join(where)} order by ts", params)
     if frame.height == 0:
         period = "" if start is None and end is None else f" in [{start}, {end})"
-        raise WarehouseError(f"no measured joint states of robot {robot_id!r}{period} in {table}")
+        raise WarehouseError(f"no measured joint states of robot {robot_id!r} of cell {cell_id}{period} in {table}")
     keep = [c for c in frame.columns if c in ("ts", "robot_id", "power_w", "program_step") or _is_joint(c)]
     return frame.select(keep)
 
@@ -99,7 +108,7 @@ def _is_joint(name: str) -> bool:
 
 
 def read_events(
-    con: Any, robot_id: str, start: datetime | None = None, end: datetime | None = None
+    con: Any, cell_id: str, robot_id: str, start: datetime | None = None, end: datetime | None = None
 ) -> pl.DataFrame | None:
     """The robot's cycle events around ``[start, end)`` (None when the warehouse has no events table)."""
     tables = _tables(con)
@@ -110,10 +119,8 @@ def read_events(
     if not {"ts", "station_id", "event", "unit_id"} <= set(columns):
         return None
     select = "ts, station_id, event, unit_id" + (", variant" if "variant" in columns else "")
-    where = ["station_id = $robot", "event in ('cycle_start', 'cycle_end')"]
     params: dict[str, Any] = {"robot": robot_id}
-    if "source" in columns:
-        where.append("source = 'measured'")
+    where = ["station_id = $robot", "event in ('cycle_start', 'cycle_end')", *_lineage_where(columns, cell_id, params)]
     if start is not None:  # a cycle may have started before the period
         where.append("ts >= $start - interval 1 day")
         params["start"] = start
@@ -137,6 +144,7 @@ def write_replay_results(
     run_id: str,
     robot_id: str | None,
     extra: dict[str, Any] | None = None,
+    cell_id: str | None = None,
 ) -> dict[str, int]:
     """Write one replay's summary, cycles, anomalies and series in one transaction (replacing the run).
 
@@ -145,6 +153,7 @@ def write_replay_results(
         result: The replay's result.
         run_id: The replay run's id (same inputs, same id: re-writing replaces the run's rows).
         robot_id: The cell robot (or None for a foreign URDF).
+        cell_id: The robot's cell (or None for a foreign URDF).
         extra: More run attributes stored in ``raw_replay_runs`` (period, files, ...).
 
     Returns:
@@ -157,6 +166,7 @@ def write_replay_results(
     summary = result.summary
     run = pl.DataFrame(
         {
+            "cell_id": [cell_id],
             "robot_id": [robot_id],
             "robot": [summary.get("robot")],
             "parameter_set": [summary.get("parameter_set")],
@@ -171,6 +181,7 @@ def write_replay_results(
             "attributes_json": [json.dumps(extra or {}, default=str)],
         },
         schema_overrides={
+            "cell_id": pl.String,
             "robot_id": pl.String,
             "robot": pl.String,
             "duration_s": pl.Float64,

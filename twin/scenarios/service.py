@@ -28,6 +28,13 @@ def _executor(workers: int | None) -> str:
     return "local" if workers is not None and workers > 1 else "inline"
 
 
+def measured_data(warehouse: str | Path | None, scenario: Scenario) -> Any:
+    """The measured data of the scenario's cell in the warehouse (None without a warehouse or measured cycles)."""
+    from twin.sim.measured import read_warehouse
+
+    return read_warehouse(warehouse, scenario.cell.cell.id)
+
+
 def baseline_twin_error(scenario: Scenario, measured: Any) -> dict[str, float | None]:
     """The baseline's relative error against the measured data (null figures without measured cycles).
 
@@ -70,12 +77,14 @@ def run_scenario(
     horizon_days: float | None = None,
     seed: int | None = None,
     workers: int | None = None,
-    measured: Any = None,
     progress: bool = False,
     warehouse: str | Path | None = None,
     write: bool = False,
 ) -> ScenarioResult:
     """Run a scenario file (or registered id) and attach the baseline's twin error.
+
+    The measured data of the scenario's cell in ``warehouse`` (if any) fit the faults and quality and give
+    the twin error.
 
     With ``write``, every replication's telemetry (events, energy, quality; ``source =
     simulated:<scenario>``, ``replication = r``) is written as Parquet files under
@@ -88,6 +97,7 @@ def run_scenario(
     n = replications if replications is not None else spec.replications
     days = horizon_days if horizon_days is not None else spec.horizon_days
     s = seed if seed is not None else spec.seed
+    measured = measured_data(warehouse, scenario)
     inputs = prepare(scenario, days, measured=measured)
     out_dir = None
     if write:
@@ -100,7 +110,9 @@ def run_scenario(
         desc=scenario.id,
         out_dir=out_dir,
     )
-    result = ScenarioResult(scenario.id, s, n, days, per_rep, currency=scenario.cell.cost.currency)
+    result = ScenarioResult(
+        scenario.id, s, n, days, per_rep, currency=scenario.cell.cost.currency, cell_id=scenario.cell.cell.id
+    )
     result.twin_error = baseline_twin_error(scenario, measured)
     if out_dir is not None:
         stems = [telemetry_stem(scenario.id, s, r) for r in range(n)]
@@ -116,13 +128,14 @@ def compare_scenarios(
     replications: int | None = None,
     horizon_days: float | None = None,
     workers: int | None = None,
-    measured: Any = None,
+    warehouse: str | Path | None = None,
     progress: bool = False,
 ) -> dict[str, Any]:
     """Every scenario against the first, with the baseline's seed, replications and horizon for all.
 
     Replication ``r`` of every scenario uses the same seed (common random numbers), so the deltas and
-    their intervals are paired over replications.
+    their intervals are paired over replications. Each scenario reads the measured data of its own cell in
+    ``warehouse``; the twin error is the baseline's.
     """
     if len(references) < 2:
         raise ConfigError("compare needs a baseline and at least one scenario")
@@ -131,10 +144,12 @@ def compare_scenarios(
     n = replications if replications is not None else base.spec.replications
     days = horizon_days if horizon_days is not None else base.spec.horizon_days
     seed = base.spec.seed
-    prepared = [(prepare(sc, days, measured=measured), seed, n) for sc in scenarios]
+    measured = {sc.cell.cell.id: measured_data(warehouse, sc) for sc in scenarios}
+    prepared = [(prepare(sc, days, measured=measured[sc.cell.cell.id]), seed, n) for sc in scenarios]
     per_run = run_many(prepared, executor=_executor(workers), workers=workers, progress=progress, desc="compare")
     return {
         "baseline": base.id,
+        "cell_id": base.cell.cell.id,
         "seed": seed,
         "replications": n,
         "horizon_days": days,
@@ -143,7 +158,7 @@ def compare_scenarios(
             {"scenario": sc.id, "kpis": compare_kpis(values, per_run[0])}
             for sc, values in zip(scenarios, per_run, strict=True)
         ],
-        "twin_error": baseline_twin_error(base, measured),
+        "twin_error": baseline_twin_error(base, measured[base.cell.cell.id]),
     }
 
 
@@ -176,6 +191,7 @@ def run_sweep(
     return {
         "sweep": path.stem,
         "scenario": base.id,
+        "cell_id": base.cell.cell.id,
         "seed": seed,
         "replications": n,
         "horizon_days": days,

@@ -30,6 +30,7 @@ COLUMNS = (
     ("delta_ci_high", "double"),
     ("twin_error_cycle_time_rel", "double"),
     ("twin_error_energy_per_unit_rel", "double"),
+    ("cell_id", "varchar"),
 )
 
 
@@ -45,7 +46,7 @@ def result_rows(kind: str, report: dict[str, Any], run_id: str, created_at: date
                 run_id, kind, created_at, baseline, item["scenario"], report.get("seed"), report.get("replications"),
                 report.get("horizon_days"), kpi, value.get("mean"), value.get("ci_low"), value.get("ci_high"),
                 value.get("delta"), value.get("delta_ci_low"), value.get("delta_ci_high"),
-                error.get("cycle_time_rel"), error.get("energy_per_unit_rel"),
+                error.get("cycle_time_rel"), error.get("energy_per_unit_rel"), report.get("cell_id"),
             ))  # fmt: skip
     return rows
 
@@ -68,6 +69,9 @@ def store_results(warehouse: str | Path, kind: str, report: dict[str, Any]) -> s
     with write_job(warehouse) as con:
         con.execute("begin")
         con.execute(f"create table if not exists {TABLE} ({columns})")
-        con.executemany(f"insert into {TABLE} values ({placeholders})", rows)
+        for name, kind_ in COLUMNS:  # a table from before a column was added
+            con.execute(f"alter table {TABLE} add column if not exists {name} {kind_}")
+        names = ", ".join(name for name, _ in COLUMNS)
+        con.executemany(f"insert into {TABLE} ({names}) values ({placeholders})", rows)
         con.execute("commit")
     return run_id

@@ -44,7 +44,7 @@ import polars as pl
 from twin.analytics import figures
 from twin.analytics.frames import roles
 from twin.analytics.period import Period
-from twin.analytics.store import PERIOD_MARTS, load_period
+from twin.analytics.store import PERIOD_MARTS, Rows, load_period
 from twin.sim.plan import SimInputs
 from twin.sim.record import ESCAPED, ReplicationRecord
 from twin.sim.telemetry import grid_frame, replication_frames
@@ -143,15 +143,9 @@ def replication_kpis(
     if inputs.grid_intensity:
         frames["grid_intensity"] = grid_frame(inputs)
     cell = inputs.cell
-    with scratch_warehouse(frames, PERIOD_MARTS) as con:
-        data = load_period(
-            con,
-            horizon_period(inputs),
-            roles(cell),
-            inputs.source,
-            cell.carbon.grid_region,
-            replication=record.replication,
-        )
+    rows = Rows(cell.cell.id, inputs.source, record.replication)
+    with scratch_warehouse(cell.cell.id, frames, PERIOD_MARTS) as con:
+        data = load_period(con, horizon_period(inputs), roles(cell), rows, cell.carbon.grid_region)
     kpis = period_kpis(figures.prepare(cell, data), inputs)
     done = np.nan_to_num(np.asarray(record.unit_done_s, dtype=np.float64), nan=math.inf) <= inputs.horizon_s
     escaped = int((done & (np.asarray(record.unit_status) == ESCAPED)).sum())

@@ -41,28 +41,28 @@ MIN_SAMPLES = 30  # fewer first measurements than this give no quality fit
 _QUERIES: dict[str, str] = {
     "events": """
         select station_id, event, unit_id, variant, epoch_us(ts) as ts_us
-        from stg_events where source = $source order by ts, station_id, event, unit_id
+        from stg_events where cell_id = $cell and source = $source order by ts, station_id, event, unit_id
     """,
     "cycles": """
         select station_id, unit_id, variant, epoch_us(started_at) as start_us, epoch_us(ended_at) as end_us,
                duration_s
-        from mart_cycles where source = $source and is_complete and unit_id is not null
+        from mart_cycles where cell_id = $cell and source = $source and is_complete and unit_id is not null
     """,
     "faults": """
         select station_id, unit_id, epoch_us(start_at) as start_us, epoch_us(end_at) as end_us, duration_s
-        from mart_an_downtime where source = $source and kind = 'fault' and start_at is not null
+        from mart_an_downtime where cell_id = $cell and source = $source and kind = 'fault' and start_at is not null
     """,
     "energy": """
         select meter_id, epoch_us(start_at) as start_us, epoch_us(end_at) as end_us, energy_kwh as kwh
-        from mart_energy_intervals where source = $source order by meter_id, end_at
+        from mart_energy_intervals where cell_id = $cell and source = $source order by meter_id, end_at
     """,
     "quality": """
         select unit_id, family, value from mart_an_measurements
-        where source = $source and is_first_pass and value is not null
+        where cell_id = $cell and source = $source and is_first_pass and value is not null
     """,
     "grid": """
         select epoch_us(ts) as ts_us, region, gco2e_per_kwh, interval_min from stg_grid_intensity
-        where source = $source and gco2e_per_kwh is not null order by region, ts
+        where cell_id = $cell and source = $source and gco2e_per_kwh is not null order by region, ts
     """,
 }
 """What the fits and the twin error read, each from the mart that owns its definition."""
@@ -117,16 +117,18 @@ class MeasuredData:
         return int(self.events["ts_us"].max())  # type: ignore[arg-type]
 
 
-def from_connection(con: Any) -> MeasuredData | None:
-    """Measured data from a built warehouse, with its fits; None without measured cycles.
+def from_connection(con: Any, cell_id: str) -> MeasuredData | None:
+    """One cell's measured data from a built warehouse, with its fits; None without measured cycles.
 
     Args:
         con: A connection to a warehouse whose marts are built (read-only is enough).
+        cell_id: The cell whose rows are read (a warehouse may hold several cells).
 
     Returns:
         The :class:`MeasuredData`, or None when no measured cycle ended.
     """
-    frames = {name: con.sql(sql, params={"source": MEASURED}).pl() for name, sql in _QUERIES.items()}
+    params = {"cell": cell_id, "source": MEASURED}
+    frames = {name: con.sql(sql, params=params).pl() for name, sql in _QUERIES.items()}
     if frames["cycles"].is_empty():
         return None
     data = MeasuredData(
@@ -277,14 +279,15 @@ def _rel(predicted: float, actual: float) -> float | None:
     return float(f"{(predicted - actual) / actual:.10g}")
 
 
-def read_warehouse(path: str | Path | None) -> MeasuredData | None:
-    """Measured data from the warehouse's published snapshot, or None when it has no measured cycles.
+def read_warehouse(path: str | Path | None, cell_id: str) -> MeasuredData | None:
+    """A cell's measured data from the warehouse's published snapshot, or None when it has no measured cycles.
 
     A warehouse that is missing, unreadable or lacks the marts gives None (the twin error is then null)
     and a log line says why.
 
     Args:
         path: The warehouse file (None: no warehouse).
+        cell_id: The cell whose rows are read.
 
     Returns:
         The :class:`MeasuredData`, or None.
@@ -293,7 +296,7 @@ def read_warehouse(path: str | Path | None) -> MeasuredData | None:
         return None
     try:
         with read_connection(path) as con:
-            return from_connection(con)
+            return from_connection(con, cell_id)
     except (duckdb.Error, WarehouseError) as exc:
         log.warning("warehouse %s: cannot read telemetry (%s); no twin error", path, str(exc).splitlines()[0])
         return None

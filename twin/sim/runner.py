@@ -68,6 +68,8 @@ class ScenarioResult:
     )
     currency: str = ""
     """The ISO 4217 code of ``cost_per_unit`` (the cell's)."""
+    cell_id: str = ""
+    """The cell the scenario ran on."""
 
     def __post_init__(self) -> None:
         if not self.kpis:
@@ -83,6 +85,7 @@ class ScenarioResult:
         """The object ``twin scenario run --json`` prints."""
         return {
             "scenario": self.scenario,
+            "cell_id": self.cell_id,
             "seed": self.seed,
             "replications": self.replications,
             "horizon_days": self.horizon_days,

@@ -43,8 +43,9 @@ TS_MAX_US = 4_102_444_800_000_000  # 2100-01-01T00:00:00Z
 RESERVED = frozenset({"file_id", "run_id", "loaded_at", LINE, ROW_ERROR, RAW_TEXT, PROBLEM})
 """Column names a file may not use: the warehouse adds them (``run_id``: the ingest run, per file)."""
 LINEAGE = ("source", "replication", "cell_id")
-"""Lineage columns a file may carry: ``source`` and ``replication`` are stored per row; ``cell_id`` is checked
-against the cell (the cell is recorded per file in ``ingest_files``)."""
+"""Lineage columns a file may carry, all stored per row; a row's ``cell_id`` must be the ingest's cell (its default)."""
+KEY_LINEAGE_TYPES = {"cell_id": "VARCHAR", "source": "VARCHAR", "replication": "BIGINT"}
+"""The lineage that leads every natural key, with its DuckDB types, in key order."""
 MEASURED_REPLICATION = 0
 """The ``replication`` of measured rows (and of a row that carries none): one stored value, never NULL."""
 
@@ -113,11 +114,11 @@ class OutColumn:
 
 
 def raw_columns(stream: str, max_joints: int, *, all_joint_families: bool = False) -> list[OutColumn]:
-    """The declared columns of ``raw_<stream>`` (extras on top): contract, ``source``, ``replication``, ``file_id``.
+    """The declared columns of ``raw_<stream>`` (extras on top): contract, lineage of the key, ``file_id``.
 
-    Per row the raw tables keep only ``source``, ``replication`` and ``file_id`` of the lineage; ``run_id``, ``cell_id``
-    and ``loaded_at`` are per file (``ingest_files``) and joined in by the staging views. Every column
-    written costs time on a 10-million-row load, even a constant or NULL one.
+    Per row the raw tables keep the lineage that is part of the natural key (``cell_id``, ``source``,
+    ``replication``) and ``file_id``; ``run_id`` and ``loaded_at`` are per file (``ingest_files``) and joined
+    in by the staging views. Every column written costs time on a 10-million-row load, even a constant one.
 
     Args:
         stream: A stream name of the contract.
@@ -138,13 +139,17 @@ def raw_columns(stream: str, max_joints: int, *, all_joint_families: bool = Fals
                 out.extend(OutColumn(f"{prefix}{k}", "DOUBLE") for k in range(1, max_joints + 1))
         else:
             out.append(OutColumn(column.name, _DUCK_TYPES.get(column.dtype, "VARCHAR")))
-    out.extend([OutColumn("source", "VARCHAR"), OutColumn("replication", "BIGINT"), OutColumn("file_id", "BIGINT")])
+    out.extend(OutColumn(name, sql_type) for name, sql_type in KEY_LINEAGE_TYPES.items())
+    out.append(OutColumn("file_id", "BIGINT"))
     return out
 
 
 def natural_key(stream: str) -> tuple[str, ...]:
-    """The natural key of a stream, per source and replication: ``source``, ``replication``, the contract's key."""
-    return ("source", "replication", *STREAMS[stream].key)
+    """The natural key of a stream: ``cell_id``, ``source``, ``replication``, then the contract's key.
+
+    Two cells that both have a robot ``R1`` never deduplicate each other, nor a what-if its measurements.
+    """
+    return (*KEY_LINEAGE_TYPES, *STREAMS[stream].key)
 
 
 @dataclass
@@ -380,15 +385,12 @@ class _Builder:
             if name == "replication":
                 self.replication()
                 continue
+            default = literal(MEASURED) if name == "source" else literal(ctx.cell_id)
             if not self.present(name):
-                if name == "source":
-                    self.cols.append(_Col(name, "VARCHAR", literal(MEASURED), literal(MEASURED)))
+                self.cols.append(_Col(name, "VARCHAR", default, default))
                 continue
             col = self.string(name)
-            if name == "source":
-                col.out_sql = f"coalesce({col.v}, {literal(MEASURED)})"
-            else:
-                col.out_type = None  # checked, not stored per row
+            col.out_sql = f"coalesce({col.v}, {default})"
             if name == "source":
                 col.checks.append(
                     (

@@ -2,7 +2,8 @@
 
 ``export_partitioned`` writes each stream's accepted rows as
 ``<dir>/<stream>/cell=<cell id>/day=<YYYY-MM-DD>/*.parquet`` (``day`` is the UTC date of ``ts``; the files
-hold the contract's columns, extras and ``source``, so they can be ingested again elsewhere);
+hold the contract's columns, extras and the lineage ``cell_id``, ``source`` and ``replication``, so they can be
+ingested again elsewhere, and only on their own cell);
 DuckDB, or any lake engine, queries that folder in place::
 
     select * from read_parquet('<dir>/joint_states/**/*.parquet', hive_partitioning = true)
@@ -72,8 +73,8 @@ def export_partitioned(
         target = out / stream
         try:
             con.execute(
-                f"copy (select r.* exclude (file_id), coalesce(f.cell_id, 'unknown') as cell, "
-                f"strftime(r.ts, '%Y-%m-%d') as day from {table} r left join ingest_files f on f.file_id = r.file_id) "
+                f"copy (select r.* exclude (file_id), r.cell_id as cell, strftime(r.ts, '%Y-%m-%d') as day "
+                f"from {table} r) "
                 f"to {literal(str(target))} "
                 f"(format parquet, partition_by (cell, day), overwrite true, filename_pattern 'part_{{i}}')"
             )

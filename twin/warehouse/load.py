@@ -9,8 +9,9 @@ line, column and reason, and log the file in ``ingest_files``. ``accepted + quar
 asserted before the commit. A file that cannot be read as a stream at all is ``rejected``: nothing of
 it is stored except one ``quarantine`` row without a line that says why.
 
-Natural keys are per ``source`` and ``replication``: a simulated row may share its robot and timestamp with a
-measured one, and replication 2 of a what-if with its replication 1.
+Natural keys are per ``cell_id``, ``source`` and ``replication``: a cell's robot ``R1`` may share its timestamps
+with another cell's ``R1``, a simulated row with a measured one, and replication 2 of a what-if with its
+replication 1.
 
 Test hook: ``TWIN_TEST_PAUSE_AFTER_ROWS=N`` makes the insert stop after the rows with line <= N are
 staged inside the open transaction, create the file named by ``TWIN_TEST_PAUSE_FILE`` (if set) and wait
@@ -32,10 +33,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from twin.cell.spec import CellSpec
 from twin.errors import TelemetryError
 from twin.telemetry.read import LINE, FileRejected, Source, detect, discover, ident, literal, open_source
 from twin.telemetry.schema import STREAMS
 from twin.telemetry.validate import (
+    KEY_LINEAGE_TYPES,
     MEASURED_REPLICATION,
     PROBLEM,
     TS_MAX_US,
@@ -165,6 +168,10 @@ def ensure_schema(con: Any, ctx: ValidationContext) -> None:
             if column.name not in have:
                 kind = f"{column.sql_type}{default.get(column.name, '')}"
                 con.execute(f"alter table {table} add column {ident(column.name)} {kind}")
+        if "cell_id" not in have:  # a warehouse from before the per-row cell: each file's rows are its cell's
+            con.execute(
+                f"update {table} as r set cell_id = f.cell_id from ingest_files as f where f.file_id = r.file_id"
+            )
 
 
 def file_digest(path: Path) -> str:
@@ -268,8 +275,9 @@ class Ingestor:
             size = path.stat().st_size
             quick = quick_digest(path, size)
             same_start = self.con.execute(
-                "select file_hash, stream, n_rows from ingest_files where quick_hash = ? and status = 'ingested'",
-                [quick],
+                "select file_hash, stream, n_rows from ingest_files "
+                "where quick_hash = ? and status = 'ingested' and cell_id = ?",
+                [quick, self.ctx.cell_id],
             ).fetchall()
             if same_start:
                 digest = _Digest(path, file_digest(path))
@@ -380,7 +388,7 @@ class Ingestor:
             f"priority integer)"
         )
         key = plan.key
-        shown_key = ", ".join(k for k in key if k not in ("source", "replication"))
+        shown_key = ", ".join(k for k in key if k not in KEY_LINEAGE_TYPES)
         fast = _parquet_keys_unique(con, source, stream, groups) if source.format == "parquet" else None
         # 1. duplicates of a key within the file (the first good row of a key wins)
         if fast is None or not fast[0]:
@@ -440,18 +448,20 @@ class Ingestor:
             f"""
             create or replace temp view twin_register_readings as
             with new as (
-                select p.{LINE}, p.source, p.replication, p.meter_id, p.ts, p.energy_kwh, p.register_max_kwh
+                select p.{LINE}, p.cell_id, p.source, p.replication, p.meter_id, p.ts, p.energy_kwh,
+                    p.register_max_kwh
                 from ({plan.parsed_sql}) p
                 where p.{PROBLEM} is null and p.energy_kwh is not null {not_excluded}
             ),
             old as (
-                select null::bigint as {LINE}, r.source, r.replication, r.meter_id, r.ts, r.energy_kwh,
+                select null::bigint as {LINE}, r.cell_id, r.source, r.replication, r.meter_id, r.ts, r.energy_kwh,
                     r.register_max_kwh
                 from raw_energy r
                 where r.energy_kwh is not null
                   and exists (
                       select 1 from new n
-                      where n.source = r.source and n.replication = r.replication and n.meter_id = r.meter_id
+                      where n.cell_id = r.cell_id and n.source = r.source and n.replication = r.replication
+                        and n.meter_id = r.meter_id
                   )
             )
             select * from old union all select * from new
@@ -567,9 +577,9 @@ def _parquet_keys_unique(
     else:
         return None
     names, values = groups
-    if any(k not in cols and k not in ("source", "replication") for k in natural_key(stream) if k != "ts"):
+    if any(k not in cols and k not in KEY_LINEAGE_TYPES for k in natural_key(stream) if k != "ts"):
         return None
-    if any(cols[k][1].upper() != ("BIGINT" if k == "replication" else "VARCHAR") for k in names):
+    if any(cols[k][1].upper() != KEY_LINEAGE_TYPES.get(k, "VARCHAR") for k in names):
         return None
     if any(v is None or v == "" for row in values for v in row):
         return None  # nulls or empty ids parse to other keys: let SQL decide
@@ -623,7 +633,7 @@ def ingest_paths(
     paths: Iterable[str | Path],
     warehouse: str | Path | None = None,
     *,
-    cell: str | Path | None = None,
+    cell: CellSpec | str | Path | None = None,
     stream: str | None = None,
     build: bool = True,
     publish: bool = True,
@@ -636,7 +646,8 @@ def ingest_paths(
     Args:
         paths: Files and folders (recursively; CSV, Parquet, JSON Lines).
         warehouse: The warehouse file (default ``data/twin.duckdb``).
-        cell: The cell file whose ids and joint limits validate the rows (default: the sample cell).
+        cell: The cell (or its file) whose ids and joint limits validate the rows and whose id every row
+            carries (default: the sample cell).
         stream: Force the stream of every file.
         build: Rebuild staging views and marts afterwards.
         publish: Publish the read snapshot afterwards (when anything changed or none exists).
@@ -659,7 +670,7 @@ def ingest_paths(
     from twin.warehouse.snapshot import snapshot_path
 
     files = discover(list(paths))
-    ctx = ValidationContext.from_cell(load_cell(cell))
+    ctx = ValidationContext.from_cell(cell if isinstance(cell, CellSpec) else load_cell(cell))
     target = Path(warehouse) if warehouse is not None else None
     con = connect(target)
     try:

@@ -180,8 +180,8 @@ def write_run(run: SimulatedRun, paths: Iterable[str | Path], warehouse: str | P
         The ingest report.
 
     Raises:
-        WarehouseError: The warehouse is held by another writer, a file was rejected or a row quarantined, or
-            the build failed.
+        WarehouseError: The warehouse is held by another writer, the source holds another cell's run, a file was
+            rejected or a row quarantined, or the build failed.
     """
     target = Path(warehouse) if warehouse is not None else default_warehouse()
     ctx = ValidationContext.from_cell(run.cell)
@@ -190,6 +190,11 @@ def write_run(run: SimulatedRun, paths: Iterable[str | Path], warehouse: str | P
         ensure_schema(con, ctx)
         ensure_table(con)
         previous = stored_run(con, run.source)
+        if previous is not None and previous["cell_id"] != run.cell.cell.id:
+            raise WarehouseError(
+                f"{run.source} holds a run of cell {previous['cell_id']}, not of {run.cell.cell.id}: a simulated "
+                "source is one cell's; give this scenario another id"
+            )
         con.begin()
         try:
             if previous is not None and not run.same_telemetry(previous):

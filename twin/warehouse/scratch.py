@@ -28,10 +28,11 @@ from twin.warehouse.load import ensure_schema, raw_table
 
 
 @contextmanager
-def scratch_warehouse(frames: Mapping[str, pl.DataFrame], marts: Collection[str]) -> Iterator[Any]:
+def scratch_warehouse(cell_id: str, frames: Mapping[str, pl.DataFrame], marts: Collection[str]) -> Iterator[Any]:
     """A private in-memory warehouse holding ``frames``, with ``marts`` and what they read built.
 
     Args:
+        cell_id: The cell the rows are of (rows without a ``cell_id``).
         frames: Stream -> rows in the contract's columns plus ``source`` and ``replication`` (rows without
             them are measured, replication 0); trusted, not validated.
         marts: The marts to build (:data:`twin.analytics.store.PERIOD_MARTS` for the period figures).
@@ -50,8 +51,10 @@ def scratch_warehouse(frames: Mapping[str, pl.DataFrame], marts: Collection[str]
         con.execute("set threads = 1")
         con.execute("set enable_progress_bar = false")  # a command's stdout holds its output only
         # no joint states here: the raw tables need no joint columns, so no URDF is read
-        ensure_schema(con, ValidationContext("scratch", {}, ()))
+        ensure_schema(con, ValidationContext(cell_id, {}, ()))
         for stream, frame in frames.items():
+            if "cell_id" not in frame.columns:
+                frame = frame.with_columns(pl.lit(cell_id).alias("cell_id"))
             if "source" not in frame.columns:
                 frame = frame.with_columns(pl.lit(MEASURED).alias("source"))
             if "replication" not in frame.columns:

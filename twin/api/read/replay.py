@@ -52,26 +52,34 @@ def _columns_of(con: Any, table: str) -> list[str]:
     return [str(r[0]) for r in con.execute(f"describe {table}").fetchall()]
 
 
-def replay_runs(warehouse: str | Path) -> pl.DataFrame:
-    """The latest replay run of each robot.
+def cell_replay_runs(con: Any, cell_id: str) -> pl.DataFrame:
+    """The latest replay run of each robot of a cell, on an open connection.
 
     Args:
-        warehouse: The warehouse file.
+        con: An open connection (the read snapshot is enough).
+        cell_id: The cell (runs stored before runs carried their cell are every cell's).
 
     Returns:
         One row per robot (empty without replay results), :data:`RUN_COLUMNS`.
     """
-    with read_connection(warehouse) as con:
-        if "raw_replay_runs" not in _tables(con):
-            return pl.DataFrame(schema=RUN_COLUMNS)
-        have = set(_columns_of(con, "raw_replay_runs"))
-        cols = ", ".join(c if c in have else f"null as {c}" for c in RUN_COLUMNS)
-        frame = con.sql(
-            f"select {cols} from raw_replay_runs where robot_id is not null "
-            "qualify row_number() over (partition by robot_id order by loaded_at desc, run_id desc) = 1 "
-            "order by robot_id"
-        ).pl()
+    if "raw_replay_runs" not in _tables(con):
+        return pl.DataFrame(schema=RUN_COLUMNS)
+    have = set(_columns_of(con, "raw_replay_runs"))
+    cols = ", ".join(c if c in have else f"null as {c}" for c in RUN_COLUMNS)
+    of_cell = "and cell_id = $cell " if "cell_id" in have else ""
+    frame = con.sql(
+        f"select {cols} from raw_replay_runs where robot_id is not null {of_cell}"
+        "qualify row_number() over (partition by robot_id order by loaded_at desc, run_id desc) = 1 "
+        "order by robot_id",
+        params={"cell": cell_id} if of_cell else None,
+    ).pl()
     return frame.cast(RUN_COLUMNS, strict=False) if frame.height else pl.DataFrame(schema=RUN_COLUMNS)  # type: ignore[arg-type]
+
+
+def replay_runs(warehouse: str | Path, cell_id: str) -> pl.DataFrame:
+    """The latest replay run of each robot of a cell (:func:`cell_replay_runs`) in the warehouse's snapshot."""
+    with read_connection(warehouse) as con:
+        return cell_replay_runs(con, cell_id)
 
 
 REPLAY_ROWS: dict[str, tuple[str, tuple[str, ...], pl.DataType]] = {

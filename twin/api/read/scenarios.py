@@ -158,8 +158,8 @@ def _columns_of(con: Any, table: str) -> list[str]:
     return [str(r[0]) for r in con.execute(f'describe "{table}"').fetchall()]
 
 
-def stored_scenario_results(warehouse: str | Path) -> pl.DataFrame:
-    """Scenario results the warehouse holds, as :data:`SCENARIO_ROWS`.
+def stored_scenario_results(warehouse: str | Path, cell_id: str | None = None) -> pl.DataFrame:
+    """Scenario results the warehouse holds (of one cell), as :data:`SCENARIO_ROWS`.
 
     Reads every table whose name holds ``scenario``: one with ``kpi`` and ``mean`` columns is taken row by
     row (one row per run per KPI); one with a JSON column holding ``twin scenario run --json`` objects
@@ -167,6 +167,8 @@ def stored_scenario_results(warehouse: str | Path) -> pl.DataFrame:
 
     Args:
         warehouse: The warehouse file.
+        cell_id: Only the results of this cell (and those stored before results carried their cell); all when
+            None.
 
     Returns:
         The rows (empty when the warehouse holds no scenario results).
@@ -186,6 +188,8 @@ def stored_scenario_results(warehouse: str | Path) -> pl.DataFrame:
             if frame.is_empty():
                 continue
             scenario_col = next((c for c in ("scenario", "scenario_id") if c in columns), None)
+            if cell_id is not None and "cell_id" in columns:
+                frame = frame.filter(pl.col("cell_id").is_null() | (pl.col("cell_id") == cell_id))
             if {"kpi", "mean"} <= set(columns) and scenario_col:
                 rows = frame.rename({scenario_col: "scenario"}) if scenario_col != "scenario" else frame
                 extra = {c: pl.lit(None).cast(t) for c, t in SCENARIO_ROWS.items() if c not in rows.columns}
@@ -197,7 +201,8 @@ def stored_scenario_results(warehouse: str | Path) -> pl.DataFrame:
                     continue
                 for i, row in enumerate(frame.iter_rows(named=True)):
                     doc = _json_cell(row[col])
-                    if isinstance(doc, Mapping) and isinstance(doc.get("kpis"), Mapping):
+                    other_cell = cell_id is not None and doc.get("cell_id") not in (None, cell_id)
+                    if isinstance(doc, Mapping) and isinstance(doc.get("kpis"), Mapping) and not other_cell:
                         if "scenario" not in doc and scenario_col:
                             doc = {**doc, "scenario": row[scenario_col]}
                         run_id = str(row.get("run_id") or f"{table}:{i}")
@@ -218,13 +223,14 @@ def scenario_files(folder: str | Path | None = None) -> list[Path]:
     return sorted(Path(folder or SCENARIOS_DIR).glob("*.yaml"))
 
 
-def simulated_sources(warehouse: str | Path) -> list[str]:
-    """The ``simulated:<scenario>`` runs the warehouse holds (``twin scenario run --to-warehouse``), with their cells.
+def simulated_sources(warehouse: str | Path, cell_id: str) -> list[str]:
+    """The ``simulated:<scenario>`` runs of a cell the warehouse holds (``twin scenario run --to-warehouse``).
 
     A simulated source is read on the cell stored with its run; telemetry without a stored run is not listed.
 
     Args:
         warehouse: The warehouse file.
+        cell_id: The cell the runs ran on.
 
     Returns:
         The sources, sorted.
@@ -234,8 +240,9 @@ def simulated_sources(warehouse: str | Path) -> list[str]:
         if "mart_an_units" not in names or "scenario_runs" not in names:
             return []
         rows = con.execute(
-            "select distinct source from mart_an_units where source like 'simulated:%' "
-            "and source in (select source from scenario_runs) order by source"
+            "select distinct source from mart_an_units where cell_id = ? and source like 'simulated:%' "
+            "and source in (select source from scenario_runs where cell_id = ?) order by source",
+            [cell_id, cell_id],
         ).fetchall()
     return [str(r[0]) for r in rows]
 

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from twin.analytics.store import data_extent
+from twin.analytics.store import Rows, data_extent
 from twin.api.periods import characteristic_families
+from twin.api.read.replay import cell_replay_runs
 from twin.cell.load import load_cell
 from twin.errors import TwinError, WarehouseError
 from twin.warehouse.connection import read_connection
@@ -159,7 +160,7 @@ class WarehouseStatus:
         rows: Measured rows per stream (0 when the stream's table is missing).
         first_day: The first local day with units (None without).
         last_day: The last local day with units.
-        replay_runs: Replay runs stored.
+        replay_runs: Robots of the cell with a stored replay run.
         problem: Why the snapshot could not be read (None when it could).
     """
 
@@ -193,24 +194,27 @@ class WarehouseStatus:
         return [s for s in needs if not self.rows.get(s, 0)]
 
 
-def _count(con: Any, tables: set[str], stream: str) -> int:
-    """Measured rows of a stream: its staging view, else its raw table (names are this module's constants)."""
+def _count(con: Any, tables: set[str], stream: str, cell_id: str) -> int:
+    """A cell's measured rows of a stream: its staging view, else its raw table (names are this module's constants)."""
     for table in (f"stg_{stream}", f"raw_{stream}"):
         if table in tables:
             try:
                 columns = {r[0] for r in con.execute(f"describe {table}").fetchall()}
-                where = " where source = 'measured'" if "source" in columns else ""
-                return int(con.execute(f"select count(*) from {table}{where}").fetchall()[0][0])
+                where = [c for c in ("source = 'measured'", "cell_id = $cell") if c.split(" ")[0] in columns]
+                sql = f"select count(*) from {table}" + (f" where {' and '.join(where)}" if where else "")
+                params = {"cell": cell_id} if "cell_id" in columns else {}
+                return int(con.execute(sql, params).fetchall()[0][0])
             except Exception:  # noqa: BLE001 - a broken view counts as no rows; the status says so
                 return 0
     return 0
 
 
-def warehouse_status(warehouse: str | Path, timezone: str) -> WarehouseStatus:
-    """Read what the warehouse's published snapshot holds (one short-lived read-only connection).
+def warehouse_status(warehouse: str | Path, cell_id: str, timezone: str) -> WarehouseStatus:
+    """Read what the warehouse's published snapshot holds of one cell (one short-lived read-only connection).
 
     Args:
         warehouse: The warehouse file.
+        cell_id: The cell whose rows, days and replay runs are counted (a warehouse may hold several cells).
         timezone: The cell's zone (days are local).
 
     Returns:
@@ -224,16 +228,16 @@ def warehouse_status(warehouse: str | Path, timezone: str) -> WarehouseStatus:
     try:
         with read_connection(path) as con:
             tables = {str(r[0]) for r in con.execute("select table_name from information_schema.tables").fetchall()}
-            rows = {s: _count(con, tables, s) for s in STREAMS}
+            rows = {s: _count(con, tables, s, cell_id) for s in STREAMS}
             first_day = last_day = None
             if "mart_an_units" in tables and rows["events"]:
-                first, last = data_extent(con)
+                first, last = data_extent(con, Rows(cell_id))
                 if first is not None and last is not None:
                     first_day = first.astimezone(ZoneInfo(timezone)).date()
                     last_day = last.astimezone(ZoneInfo(timezone)).date()
             replay_runs = 0
             if "raw_replay_runs" in tables:
-                replay_runs = int(con.execute("select count(*) from raw_replay_runs").fetchall()[0][0])
+                replay_runs = len(cell_replay_runs(con, cell_id))
     except TwinError as exc:
         return WarehouseStatus(str(path), str(snap), published, problem=str(exc))
     return WarehouseStatus(str(path), str(snap), published, frozenset(tables), rows, first_day, last_day, replay_runs)

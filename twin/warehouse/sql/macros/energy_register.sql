@@ -1,7 +1,7 @@
 -- The energy-register rule (SPEC.md "Energy registers"), written once: the ingest quarantines the readings it
 -- calls bad_fall, and mart_energy_intervals takes every register interval's energy from it.
--- energy_register_readings('<table or view>') reads rows with source, replication, meter_id, ts, energy_kwh, register_max_kwh
--- (other columns pass through; at most one reading per source, replication, meter and ts) and returns each register reading
+-- energy_register_readings('<table or view>') reads rows with cell_id, source, replication, meter_id, ts, energy_kwh, register_max_kwh
+-- (other columns pass through; at most one reading per cell, source, replication, meter and ts) and returns each register reading
 -- (energy_kwh not null) with:
 --   reading_kind  first (the meter's first reading), increase, reset, rollover or bad_fall
 --   reference_kwh the reading it is compared with: the highest reading since the last reset or rollover (for a
@@ -18,7 +18,7 @@ with ordered as (
     select *, lag(energy_kwh) over w as prev_kwh
     from query_table(readings)
     where energy_kwh is not null
-    window w as (partition by source, replication, meter_id order by ts)
+    window w as (partition by cell_id, source, replication, meter_id order by ts)
 ),
 
 first_look as (
@@ -37,7 +37,7 @@ segments_1 as (
     select
         *,
         sum((is_rollover or is_reset_1)::int) over (
-            partition by source, replication, meter_id order by ts rows unbounded preceding
+            partition by cell_id, source, replication, meter_id order by ts rows unbounded preceding
         ) as segment_1
     from first_look
 ),
@@ -47,7 +47,7 @@ second_look as (
         *,
         is_reset_1 or coalesce(
             not is_rollover and energy_kwh < 0.01 * max(energy_kwh) over (
-                partition by source, replication, meter_id, segment_1 order by ts
+                partition by cell_id, source, replication, meter_id, segment_1 order by ts
                 rows between unbounded preceding and 1 preceding
             ),
             false
@@ -59,7 +59,7 @@ segments_2 as (
     select
         *,
         sum((is_rollover or is_reset)::int) over (
-            partition by source, replication, meter_id order by ts rows unbounded preceding
+            partition by cell_id, source, replication, meter_id order by ts rows unbounded preceding
         ) as segment_2
     from second_look
 ),
@@ -68,7 +68,7 @@ judged as (
     select
         *,
         max(energy_kwh) over (
-            partition by source, replication, meter_id, segment_2 order by ts rows between unbounded preceding and 1 preceding
+            partition by cell_id, source, replication, meter_id, segment_2 order by ts rows between unbounded preceding and 1 preceding
         ) as segment_max_kwh
     from segments_2
 ),
@@ -97,7 +97,7 @@ final as (
             when 'bad_fall' then 0.0
         end as delta_kwh,
         last_value(case when reading_kind <> 'bad_fall' then ts end ignore nulls) over (
-            partition by source, replication, meter_id order by ts rows between unbounded preceding and 1 preceding
+            partition by cell_id, source, replication, meter_id order by ts rows between unbounded preceding and 1 preceding
         ) as prev_at
     from kinds
 )

@@ -1,13 +1,13 @@
--- one row per fault or setup interval per station per source and replication, and per end event that closed nothing
--- columns: source varchar, replication bigint, station_id varchar, kind varchar, code varchar, unit_id varchar, start_at timestamptz
+-- one row per fault or setup interval per station per cell, source and replication, and per end event that closed nothing
+-- columns: cell_id varchar, source varchar, replication bigint, station_id varchar, kind varchar, code varchar, unit_id varchar, start_at timestamptz
 -- columns: end_at timestamptz, pairing varchar, duration_s double
--- not_null: source, replication, station_id, kind, pairing
+-- not_null: cell_id, source, replication, station_id, kind, pairing
 -- check: pairing in ('closed', 'open', 'unmatched_end')
 -- check: (pairing = 'closed') = (start_at is not null and end_at is not null)
 -- check: (pairing = 'open') = (end_at is null)
 -- check: (pairing = 'unmatched_end') = (start_at is null)
 -- check: end_at is null or start_at is null or end_at >= start_at
--- The one pairing of fault_start/fault_end and setup_start/setup_end (kind fault or setup), per source, replication,
+-- The one pairing of fault_start/fault_end and setup_start/setup_end (kind fault or setup), per cell, source, replication,
 -- station and kind, by time (timestamps are UTC):
 -- - a start is closed by the first end at or after it: an end returns the station to running, so faults that
 --   overlap on one station (a second start before the end) all end at that end (pairing closed);
@@ -18,6 +18,7 @@
 -- code and unit_id are the start's, else the end's.
 with events as (
     select
+        cell_id,
         source,
         replication,
         station_id,
@@ -39,14 +40,15 @@ ordered as (
     from events
     window
         following as (
-            partition by source, replication, station_id, kind order by ts, edge desc
+            partition by cell_id, source, replication, station_id, kind order by ts, edge desc
             rows between current row and unbounded following
         ),
-        preceding as (partition by source, replication, station_id, kind order by ts, edge desc)
+        preceding as (partition by cell_id, source, replication, station_id, kind order by ts, edge desc)
 ),
 
 intervals as (
     select
+        cell_id,
         source,
         replication,
         station_id,
@@ -62,6 +64,7 @@ intervals as (
 
 unmatched_ends as (
     select
+        cell_id,
         source,
         replication,
         station_id,

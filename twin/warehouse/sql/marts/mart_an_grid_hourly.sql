@@ -1,9 +1,10 @@
--- one row per region per UTC hour per source and replication: the grid intensity of the hour
--- unique: source, replication, region, hour_at
--- not_null: source, replication, region, hour_at, gco2e_per_kwh, coverage
+-- one row per region per UTC hour per cell, source and replication: the grid intensity of the hour
+-- unique: cell_id, source, replication, region, hour_at
+-- not_null: cell_id, source, replication, region, hour_at, gco2e_per_kwh, coverage
 -- Time-weighted over the intervals (interval_min, default 60) that cover it, with the share of the hour covered.
 with grid as (
     select
+        cell_id,
         source,
         replication,
         region,
@@ -30,6 +31,7 @@ covered as (
 
 final as (
     select
+        cell_id,
         source,
         replication,
         region,
@@ -38,7 +40,7 @@ final as (
         least(sum(overlap_us) / 3600000000.0, 1.0) as coverage
     from covered
     where overlap_us > 0
-    group by source, replication, region, hour_us
+    group by cell_id, source, replication, region, hour_us
 )
 
 select * from final

@@ -1,13 +1,13 @@
--- one row per quality measurement per source and replication, with its characteristic family, first-pass flag and conformity
--- unique: source, replication, unit_id, characteristic, measured_at
--- not_null: source, replication, unit_id, measured_at, characteristic, family, is_first_pass, is_conforming
+-- one row per quality measurement per cell, source and replication, with its characteristic family, first-pass flag and conformity
+-- unique: cell_id, source, replication, unit_id, characteristic, measured_at
+-- not_null: cell_id, source, replication, unit_id, measured_at, characteristic, family, is_first_pass, is_conforming
 -- check: is_conforming or defect is not null
 -- family: the characteristic without its per-item index (screw_3_torque_nm -> screw_torque_nm). First pass: the
 -- first measurement of the characteristic on the unit. A measurement conforms when lsl <= value <= usl (a missing
 -- limit does not bind) and it has no defect code; a nonconforming one is labelled by its defect code, or
 -- <CHARACTERISTIC>_OUT when it has none.
 with quality as (
-    select source, replication, unit_id, station_id, characteristic, ts, value, lsl, usl, nullif(defect_code, '') as defect_code
+    select cell_id, source, replication, unit_id, station_id, characteristic, ts, value, lsl, usl, nullif(defect_code, '') as defect_code
     from stg_quality
     where unit_id is not null
 ),
@@ -23,6 +23,7 @@ judged as (
 
 final as (
     select
+        cell_id,
         source,
         replication,
         unit_id,
@@ -33,7 +34,7 @@ final as (
         value,
         lsl,
         usl,
-        row_number() over (partition by source, replication, unit_id, characteristic order by ts) = 1 as is_first_pass,
+        row_number() over (partition by cell_id, source, replication, unit_id, characteristic order by ts) = 1 as is_first_pass,
         is_conforming,
         case when not is_conforming then coalesce(defect_code, upper(characteristic) || '_OUT') end as defect
     from judged

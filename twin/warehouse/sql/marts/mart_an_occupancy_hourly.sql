@@ -1,11 +1,12 @@
--- one row per station per variant per UTC hour per source and replication: the station's time in unit cycles within the hour
--- unique: source, replication, station_id, variant, hour_at
--- not_null: source, replication, station_id, hour_at, busy_s, n_units
+-- one row per station per variant per UTC hour per cell, source and replication: the station's time in unit cycles within the hour
+-- unique: cell_id, source, replication, station_id, variant, hour_at
+-- not_null: cell_id, source, replication, station_id, hour_at, busy_s, n_units
 -- check: busy_s >= 0
 -- busy_s: seconds that station spent in unit cycles of that variant within the hour (each cycle split over the hours it spans), and how many units it cycled.
 -- Cycles are mart_cycles' complete ones (the one cycle pairing).
 with cycles as (
     select
+        cell_id,
         source,
         replication,
         station_id,
@@ -26,6 +27,7 @@ hours as (
 
 final as (
     select
+        cell_id,
         source,
         replication,
         station_id,
@@ -34,7 +36,7 @@ final as (
         sum(least(end_us, hour_us + 3600000000) - greatest(start_us, hour_us)) / 1e6 as busy_s,
         count(distinct unit_id) as n_units
     from hours
-    group by source, replication, station_id, variant, hour_us
+    group by cell_id, source, replication, station_id, variant, hour_us
 )
 
 select * from final

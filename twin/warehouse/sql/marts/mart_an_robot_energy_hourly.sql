@@ -1,11 +1,11 @@
--- one row per robot per program step per UTC hour per source and replication: electrical energy integrated from joint-state power
--- unique: source, replication, robot_id, program_step, hour_at
--- not_null: source, replication, robot_id, hour_at, n_samples, logged_s, kwh
+-- one row per robot per program step per UTC hour per cell, source and replication: electrical energy integrated from joint-state power
+-- unique: cell_id, source, replication, robot_id, program_step, hour_at
+-- not_null: cell_id, source, replication, robot_id, hour_at, n_samples, logged_s, kwh
 -- check: logged_s >= 0
 -- Each power_w sample is held until the robot's next sample, for at most 16 ms (two periods of the 125 Hz
 -- controller): joint states are logged in windows, and the time between windows is not a step's energy.
 with samples as (
-    select source, replication, robot_id, program_step, epoch_us(ts) as ts_us, power_w
+    select cell_id, source, replication, robot_id, program_step, epoch_us(ts) as ts_us, power_w
     from stg_joint_states
     where power_w is not null
 ),
@@ -13,7 +13,7 @@ with samples as (
 gaps as (
     select
         *,
-        lead(ts_us) over (partition by source, replication, robot_id order by ts_us) - ts_us as gap_us
+        lead(ts_us) over (partition by cell_id, source, replication, robot_id order by ts_us) - ts_us as gap_us
     from samples
 ),
 
@@ -27,6 +27,7 @@ held as (
 
 final as (
     select
+        cell_id,
         source,
         replication,
         robot_id,
@@ -37,7 +38,7 @@ final as (
         sum(power_w * dt_us) / 3.6e12 as kwh,
         max(power_w) as peak_power_w
     from held
-    group by source, replication, robot_id, program_step, ts_us // 3600000000
+    group by cell_id, source, replication, robot_id, program_step, ts_us // 3600000000
 )
 
 select * from final

@@ -1,5 +1,5 @@
--- one row per cycle per station per source and replication: a unit's cycle_start at a station (or robot) paired with its cycle_end
--- not_null: station_id, source, replication, started_at, is_complete
+-- one row per cycle per station per cell, source and replication: a unit's cycle_start at a station (or robot) paired with its cycle_end
+-- not_null: station_id, cell_id, source, replication, started_at, is_complete
 -- check: ended_at is null or ended_at >= started_at
 -- check: is_complete = (ended_at is not null)
 -- Pairs are formed per station, unit, source and replication in time order; a start without its end (the end not
@@ -11,6 +11,7 @@ with events as (
 cycle_events as (
     select
         station_id,
+        cell_id,
         source,
         replication,
         unit_id,
@@ -23,7 +24,7 @@ cycle_events as (
     from events
     where event in ('cycle_start', 'cycle_end')
     window w as (
-        partition by station_id, source, replication, unit_id
+        partition by station_id, cell_id, source, replication, unit_id
         order by ts, case when event = 'cycle_start' then 0 else 1 end
     )
 ),
@@ -33,6 +34,7 @@ paired as (
         station_id,
         unit_id,
         coalesce(variant, next_variant) as variant,
+        cell_id,
         source,
         replication,
         ts as started_at,

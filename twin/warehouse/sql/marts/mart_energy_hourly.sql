@@ -1,6 +1,6 @@
--- one row per meter per source and replication per UTC hour: the energy (kWh) the meter recorded in that hour
--- unique: meter_id, source, replication, hour_at
--- not_null: meter_id, source, replication, hour_at, energy_kwh, method
+-- one row per meter per cell, source and replication per UTC hour: the energy (kWh) the meter recorded in that hour
+-- unique: meter_id, cell_id, source, replication, hour_at
+-- not_null: meter_id, cell_id, source, replication, hour_at, energy_kwh, method
 -- check: energy_kwh >= 0
 -- Each interval of mart_energy_intervals is spread over the UTC hours it spans in proportion to time. n_resets
 -- counts the resets and rollovers whose reading falls in the hour.
@@ -18,6 +18,7 @@ hours as (
 shares as (
     select
         meter_id,
+        cell_id,
         source,
         replication,
         hour_at,
@@ -33,6 +34,7 @@ shares as (
 final as (
     select
         meter_id,
+        cell_id,
         source,
         replication,
         hour_at,
@@ -41,7 +43,7 @@ final as (
         count(*) filter (where is_reset_here) as n_resets,
         min(method) as method
     from shares
-    group by meter_id, source, replication, hour_at
+    group by meter_id, cell_id, source, replication, hour_at
 )
 
 select * from final

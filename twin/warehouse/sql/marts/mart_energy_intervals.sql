@@ -1,8 +1,8 @@
--- one row per meter per source and replication per interval between two readings: the energy (kWh) the meter recorded in it
--- columns: meter_id varchar, source varchar, replication bigint, start_at timestamptz, end_at timestamptz, energy_kwh double
+-- one row per meter per cell, source and replication per interval between two readings: the energy (kWh) the meter recorded in it
+-- columns: meter_id varchar, cell_id varchar, source varchar, replication bigint, start_at timestamptz, end_at timestamptz, energy_kwh double
 -- columns: reading_kind varchar, method varchar
--- unique: meter_id, source, replication, end_at
--- not_null: meter_id, source, replication, start_at, end_at, energy_kwh, reading_kind, method
+-- unique: meter_id, cell_id, source, replication, end_at
+-- not_null: meter_id, cell_id, source, replication, start_at, end_at, energy_kwh, reading_kind, method
 -- check: end_at > start_at
 -- check: energy_kwh >= 0
 -- check: reading_kind in ('increase', 'reset', 'rollover', 'bad_fall', 'power')
@@ -16,12 +16,13 @@ with readings as (
 ),
 
 register_meters as (
-    select distinct meter_id, source, replication from readings where energy_kwh is not null
+    select distinct meter_id, cell_id, source, replication from readings where energy_kwh is not null
 ),
 
 register_intervals as (
     select
         meter_id,
+        cell_id,
         source,
         replication,
         prev_at as start_at,
@@ -36,6 +37,7 @@ register_intervals as (
 power_samples as (
     select
         r.meter_id,
+        r.cell_id,
         r.source,
         r.replication,
         r.ts,
@@ -44,14 +46,15 @@ power_samples as (
         lag(r.power_w) over w as prev_w
     from readings as r
     anti join register_meters as m
-        on m.meter_id = r.meter_id and m.source = r.source and m.replication = r.replication
+        on m.meter_id = r.meter_id and m.cell_id = r.cell_id and m.source = r.source and m.replication = r.replication
     where r.power_w is not null
-    window w as (partition by r.meter_id, r.source, r.replication order by r.ts)
+    window w as (partition by r.meter_id, r.cell_id, r.source, r.replication order by r.ts)
 ),
 
 power_intervals as (
     select
         meter_id,
+        cell_id,
         source,
         replication,
         prev_ts as start_at,

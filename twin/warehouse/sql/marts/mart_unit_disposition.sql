@@ -1,13 +1,13 @@
--- one row per unit per source and replication: its first-pass and final result (the one definition of a unit's disposition)
--- columns: source varchar, replication bigint, unit_id varchar, variant varchar, first_pass_result varchar, final_result varchar
+-- one row per unit per cell, source and replication: its first-pass and final result (the one definition of a unit's disposition)
+-- columns: cell_id varchar, source varchar, replication bigint, unit_id varchar, variant varchar, first_pass_result varchar, final_result varchar
 -- columns: n_measurements bigint, n_characteristics bigint, n_expected_characteristics bigint
 -- columns: n_missing_characteristics bigint, missing_characteristics varchar[], n_failed_first bigint
 -- columns: n_remeasured_characteristics bigint, first_measured_at timestamptz, reinspected_at timestamptz
 -- columns: last_measured_at timestamptz, defects varchar, is_inspected boolean, is_first_pass_good boolean
 -- columns: is_first_pass_failed boolean, is_reworked boolean, is_final_good boolean, is_scrapped boolean
 -- columns: is_escaped boolean, is_fully_measured boolean
--- unique: source, replication, unit_id
--- not_null: source, replication, unit_id, first_pass_result, final_result, n_measurements, n_expected_characteristics
+-- unique: cell_id, source, replication, unit_id
+-- not_null: cell_id, source, replication, unit_id, first_pass_result, final_result, n_measurements, n_expected_characteristics
 -- not_null: is_inspected, is_first_pass_good, is_first_pass_failed, is_reworked, is_final_good, is_scrapped, is_escaped
 -- not_null: is_fully_measured
 -- check: first_pass_result in ('good', 'failed', 'not_inspected')
@@ -39,12 +39,13 @@
 -- is_fully_measured: every expected characteristic measured (whatever the result): the unit is in the sample
 -- when inspection samples, which a failed screw torque alone does not decide.
 with measurements as not materialized (
-    select source, replication, unit_id, characteristic, measured_at, is_first_pass, is_conforming, defect
+    select cell_id, source, replication, unit_id, characteristic, measured_at, is_first_pass, is_conforming, defect
     from mart_an_measurements
 ),
 
 per_characteristic as (
     select
+        cell_id,
         source,
         replication,
         unit_id,
@@ -56,11 +57,12 @@ per_characteristic as (
         max(measured_at) as last_measured_at,
         min(measured_at) filter (where not is_first_pass) as reinspected_at
     from measurements
-    group by source, replication, unit_id, characteristic
+    group by cell_id, source, replication, unit_id, characteristic
 ),
 
 per_unit as (
     select
+        cell_id,
         source,
         replication,
         unit_id,
@@ -74,69 +76,71 @@ per_unit as (
         max(last_measured_at) as last_measured_at,
         min(reinspected_at) as reinspected_at
     from per_characteristic
-    group by source, replication, unit_id
+    group by cell_id, source, replication, unit_id
 ),
 
 unit_events as (
-    select source, replication, unit_id, max(variant) as variant
+    select cell_id, source, replication, unit_id, max(variant) as variant
     from stg_events
     where unit_id is not null
-    group by source, replication, unit_id
+    group by cell_id, source, replication, unit_id
 ),
 
 units as (
-    select source, replication, unit_id, e.variant
+    select cell_id, source, replication, unit_id, e.variant
     from unit_events as e
-    full join (select source, replication, unit_id from per_unit) using (source, replication, unit_id)
+    full join (select cell_id, source, replication, unit_id from per_unit) using (cell_id, source, replication, unit_id)
 ),
 
 expected as (
-    select distinct u.source, u.replication, u.variant, m.characteristic
+    select distinct u.cell_id, u.source, u.replication, u.variant, m.characteristic
     from per_characteristic as m
-    inner join units as u using (source, replication, unit_id)
+    inner join units as u using (cell_id, source, replication, unit_id)
 ),
 
 n_expected as (
-    select source, replication, variant, count(*) as n_expected_characteristics
+    select cell_id, source, replication, variant, count(*) as n_expected_characteristics
     from expected
-    group by source, replication, variant
+    group by cell_id, source, replication, variant
 ),
 
 defects as (
     -- few measurements carry a defect: aggregate those alone
-    select source, replication, unit_id, string_agg(distinct defect, ',' order by defect) as defects
+    select cell_id, source, replication, unit_id, string_agg(distinct defect, ',' order by defect) as defects
     from measurements
     where defect is not null
-    group by source, replication, unit_id
+    group by cell_id, source, replication, unit_id
 ),
 
 incomplete as (
     -- a unit measured on every expected characteristic misses none (its own are among its variant's)
-    select u.source, u.replication, u.unit_id, u.variant
+    select u.cell_id, u.source, u.replication, u.unit_id, u.variant
     from units as u
-    left join per_unit as p using (source, replication, unit_id)
+    left join per_unit as p using (cell_id, source, replication, unit_id)
     left join n_expected as n
-        on n.source = u.source and n.replication = u.replication and n.variant is not distinct from u.variant
+        on n.cell_id = u.cell_id and n.source = u.source and n.replication = u.replication and n.variant is not distinct from u.variant
     where coalesce(p.n_characteristics, 0) < coalesce(n.n_expected_characteristics, 0)
 ),
 
 missing as (
     select
+        u.cell_id,
         u.source,
         u.replication,
         u.unit_id,
         list(x.characteristic order by x.characteristic) as missing_characteristics
     from incomplete as u
     inner join expected as x
-        on x.source = u.source and x.replication = u.replication and x.variant is not distinct from u.variant
-    anti join (select * from per_characteristic semi join incomplete using (source, replication, unit_id)) as c
-        on c.source = u.source and c.replication = u.replication and c.unit_id = u.unit_id
+        on x.cell_id = u.cell_id and x.source = u.source and x.replication = u.replication and x.variant is not distinct from u.variant
+    anti join (select * from per_characteristic semi join incomplete using (cell_id, source, replication, unit_id)) as c
+        on c.cell_id = u.cell_id and c.source = u.source and c.replication = u.replication and c.unit_id = u.unit_id
         and c.characteristic = x.characteristic
-    group by u.source, u.replication, u.unit_id
+    group by u.cell_id, u.source, u.replication, u.unit_id
 ),
 
 judged as (
     select
+        u.cell_id,
         u.source,
         u.replication,
         u.unit_id,
@@ -155,11 +159,11 @@ judged as (
         p.is_reinspection_conforming,
         p.is_latest_conforming
     from units as u
-    left join per_unit as p using (source, replication, unit_id)
-    left join defects as d using (source, replication, unit_id)
-    left join missing as m using (source, replication, unit_id)
+    left join per_unit as p using (cell_id, source, replication, unit_id)
+    left join defects as d using (cell_id, source, replication, unit_id)
+    left join missing as m using (cell_id, source, replication, unit_id)
     left join n_expected as n
-        on n.source = u.source and n.replication = u.replication and n.variant is not distinct from u.variant
+        on n.cell_id = u.cell_id and n.source = u.source and n.replication = u.replication and n.variant is not distinct from u.variant
 ),
 
 results as (
@@ -175,6 +179,7 @@ results as (
 
 decided as (
     select
+        cell_id,
         source,
         replication,
         unit_id,
@@ -188,7 +193,7 @@ decided as (
             when n_missing_characteristics > 0 then 'escaped'
             else 'reworked'
         end as final_result,
-        * exclude (source, replication, unit_id, variant, first_pass_result, is_reinspection_conforming, is_latest_conforming)
+        * exclude (cell_id, source, replication, unit_id, variant, first_pass_result, is_reinspection_conforming, is_latest_conforming)
     from results
 ),
 
