@@ -90,6 +90,21 @@ def test_foreign_log_replay_json_shape_and_recovery(tmp_path, data_dir, capsys):
     assert isinstance(report["anomalies"], int)
 
 
+def test_repeated_file_flags_use_every_file(tmp_path, data_dir, capsys):
+    """``--validate a --validate b`` (as most users write it) validates on both files, like ``--validate a b``."""
+    _iiwa_log(tmp_path / "train.csv", seed=1)
+    first = _iiwa_log(tmp_path / "check1.csv", seconds=3.0, seed=2)
+    second = _iiwa_log(tmp_path / "check2.csv", seconds=2.0, seed=3)
+    args = ["calibrate", "--urdf", str(IIWA), "--columns", IIWA_MAP, "--json", "--no-store"]
+    args += ["--joint-states", str(tmp_path / "train.csv")]
+    checks = [str(tmp_path / "check1.csv"), str(tmp_path / "check2.csv")]
+    assert main([*args, "--validate", checks[0], "--validate", checks[1]]) == 0
+    repeated = json.loads(capsys.readouterr().out)
+    assert main([*args, "--validate", *checks]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert repeated["after"]["samples"] == listed["after"]["samples"] == len(first["t"]) + len(second["t"])
+
+
 def test_calibrate_stores_a_parameter_set_that_later_replays_use(tmp_path, data_dir, capsys):
     _iiwa_log(tmp_path / "train.csv", seed=1)
     _iiwa_log(tmp_path / "check.csv", seconds=4.0, seed=2)

@@ -23,10 +23,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--urdf", metavar="PATH", help="any robot's URDF (a foreign log; no cell, no clearance)")
     parser.add_argument(
         "--joint-states",
+        action="extend",
         nargs="+",
         default=None,
         metavar="FILE",
-        help="log files (CSV, Parquet, JSON Lines); with --robot, instead of the warehouse",
+        help="log files (CSV, Parquet, JSON Lines; repeat the flag or list them); with --robot, not the warehouse",
     )
     parser.add_argument(
         "--columns",
@@ -36,7 +37,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--drive-gains", default=None, metavar="G1,G2,...", help="N·m/A per joint: torque = gain x i_N")
     parser.add_argument("--payload-kg", type=float, default=0.0, help="mass on the tool mount (besides a cell tool)")
-    parser.add_argument("--events", nargs="+", default=None, metavar="FILE", help="events files (cycles) for --robot")
+    parser.add_argument(
+        "--events", action="extend", nargs="+", default=None, metavar="FILE", help="events files (cycles) for --robot"
+    )
     parser.add_argument("--from", dest="start", default=None, help="inclusive start (date = local midnight)")
     parser.add_argument("--to", dest="end", default=None, help="exclusive end")
     add_cell_options(parser)
@@ -70,7 +73,12 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     _common(calibrate)
     calibrate.add_argument(
-        "--validate", nargs="+", default=None, metavar="FILE", help="validation logs (default: last 30 %% held out)"
+        "--validate",
+        action="extend",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="validation logs; repeat the flag or list them (default: the last 30 %% held out)",
     )
     calibrate.add_argument("--train-fraction", type=float, default=0.7, help="training share of the time (0.7)")
     calibrate.add_argument("--no-store", action="store_true", help="report only; do not store the parameters")
