@@ -63,6 +63,22 @@ def test_panda_excitation_calibrated_on_70_percent(realdata, data_dir, capsys):
     assert replay["rate_hz"] == pytest.approx(1000.0, rel=0.01)
 
 
+def test_panda_target_with_a_window_for_1_khz_velocities(realdata, data_dir, capsys):
+    """The target, held-out RMSE <= 1.0 N·m on joints 2-4: met with a 0.2 s Savitzky-Golay window.
+
+    The default 0.1 s window (made for 125 Hz joint states) leaves joint 2 at 1.005 N·m on this 1 kHz log; the
+    accelerations, differentiated from the logged velocities, need the longer window.
+    """
+    log = realdata / "panda_gaz2019_excitation" / "panda_excitation_measured.csv"
+    urdf = realdata / "urdf" / "panda" / "urdf" / "panda_pybullet.urdf"
+    args = ["calibrate", "--urdf", str(urdf), "--joint-states", str(log), "--columns", PANDA_MAP, "--json"]
+    assert main([*args, "--window-s", "0.2", "--no-store"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rmse_after = _by_joint(report["after"], "torque_rmse_nm")
+    assert max(rmse_after[1:4]) <= 1.0 and report["accepted"]
+    assert rmse_after[1:4] == pytest.approx([0.94, 0.41, 0.50], abs=0.05)
+
+
 def _ur10e_replays(realdata):
     folder = realdata / "ur10e_innopolis_identification"
     cmap = ColumnMap.parse(UR10E_MAP, UR10E_GAINS)
@@ -86,15 +102,35 @@ def test_ur10e_identification_to_validation_runs(realdata):
     r2_before, r2_after = _by_joint(result.before, "torque_r2"), _by_joint(result.after, "torque_r2")
     rmse_before, rmse_after = _by_joint(result.before, "torque_rmse_nm"), _by_joint(result.after, "torque_rmse_nm")
     assert check.samples.resampled and len(check.samples.run_names) == 11
-    # the issue's target: R² >= 0.95 on shoulder and elbow, pooled over the validation runs
-    assert r2_after[1] >= 0.95 and r2_after[2] >= 0.95
-    # achieved (R² before -> after): shoulder 0.744 -> 0.989, elbow 0.529 -> 0.995
-    assert r2_after == pytest.approx([0.866, 0.989, 0.995, 0.922, 0.769, 0.697], abs=0.03)
-    assert r2_before[1:3] == pytest.approx([0.744, 0.529], abs=0.02)
-    assert rmse_after == pytest.approx([3.56, 6.35, 2.20, 0.76, 0.99, 0.77], abs=0.3)
-    assert rmse_before[1:3] == pytest.approx([30.6, 22.1], abs=1.0)
-    # the URDF's rigid-body torque is ~0.7x what the drives deliver on shoulder and elbow (README: ~0.8)
-    assert result.model.torque_scale[1:3] == pytest.approx([0.69, 0.58], abs=0.05)
+    # the targets: R² >= 0.99 on shoulder and elbow and >= 0.9 on wrist 1, pooled over the validation runs
+    assert r2_after[1] >= 0.99 and r2_after[2] >= 0.99 and r2_after[3] >= 0.9
+    # achieved (R² before -> after), the URDF's frames without <inertial> massless: shoulder 0.959 -> 0.993,
+    # elbow 0.956 -> 0.996 (at pybullet's 1 kg per frame they were 0.744 -> 0.989 and 0.529 -> 0.995)
+    assert r2_after == pytest.approx([0.867, 0.993, 0.996, 0.959, 0.789, 0.697], abs=0.03)
+    assert r2_before[1:3] == pytest.approx([0.959, 0.956], abs=0.02)
+    assert rmse_after == pytest.approx([3.54, 4.96, 1.97, 0.55, 0.94, 0.77], abs=0.3)
+    assert rmse_before[1:3] == pytest.approx([12.3, 6.7], abs=1.0)
+    # the drives deliver ~0.9x the URDF's rigid-body torque on shoulder and elbow, UR's published URDF-to-drive
+    # gap (with 1 kg frames the fit had to absorb them: 0.69 and 0.58)
+    assert result.model.torque_scale[1:3] == pytest.approx([0.92, 0.89], abs=0.05)
+
+
+def test_ur10e_raw_model_on_the_moving_ptp_run(realdata, data_dir, capsys):
+    """The uncalibrated URDF model on the point-to-point run: massless frames as the hardware, not pybullet's 1 kg."""
+    log = realdata / "ur10e_innopolis_identification" / "validation_data" / "ur-20_01_17-ptp_10_points.csv"
+    urdf = realdata / "urdf" / "ur10e" / "urdf" / "ur10e_pybullet.urdf"
+    args = ["replay", "--urdf", str(urdf), "--joint-states", str(log), "--columns", UR10E_MAP]
+    args += ["--drive-gains", UR10E_GAINS, "--nominal", "--json"]
+    assert main(args) == 0
+    massless = json.loads(capsys.readouterr().out)
+    assert main([*args, "--keep-default-mass"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    r2, rmse = _by_joint(massless, "torque_r2"), _by_joint(massless, "torque_rmse_nm")
+    assert r2[1] >= 0.9 and r2[2] >= 0.88  # the targets
+    assert rmse[1:3] == pytest.approx([15.5, 9.2], abs=1.0)
+    # pybullet's 1 kg frames: 0.78 and 0.50, RMSE 28 and 23 N·m
+    assert _by_joint(default, "torque_r2")[1:3] == pytest.approx([0.78, 0.50], abs=0.03)
+    assert _by_joint(default, "torque_rmse_nm")[1:3] == pytest.approx([28.3, 23.0], abs=1.0)
 
 
 def test_ur10e_push_shows_as_torque_outliers(realdata):
@@ -137,10 +173,11 @@ def test_ur3e_rtde_power_and_controller_torque(realdata, data_dir, capsys):
     assert main(["calibrate", *args, "--no-store"]) == 0
     report = json.loads(capsys.readouterr().out)
     before, after = report["before"]["power"], report["after"]["power"]
-    # uncalibrated the model has no electronics: ~42 W of the arm's input is missing
-    assert before["rmse_w"] == pytest.approx(36.7, abs=2.0) and before["r2"] < 0
-    # achieved on the held-out 30 %: RMSE 3.0 W, R² 0.64, energy within 3 %
-    assert after["rmse_w"] == pytest.approx(2.98, abs=0.5) and after["r2"] == pytest.approx(0.64, abs=0.1)
+    # uncalibrated the model has no electronics: ~42 W of the arm's input is missing (the massless frames take
+    # another 2 W of phantom lifting out: 36.7 W with pybullet's 1 kg frames)
+    assert before["rmse_w"] == pytest.approx(39.1, abs=2.0) and before["r2"] < 0
+    # achieved on the held-out 30 %: RMSE 2.9 W, R² 0.66, energy within 3 %
+    assert after["rmse_w"] == pytest.approx(2.88, abs=0.5) and after["r2"] == pytest.approx(0.66, abs=0.1)
     energy_error = abs(after["energy_predicted_j"] - after["energy_measured_j"]) / after["energy_measured_j"]
     assert energy_error < 0.05
     assert report["parameters"]["controller_w"] == pytest.approx(40.3, abs=2.0)
@@ -150,3 +187,18 @@ def test_ur3e_rtde_power_and_controller_torque(realdata, data_dir, capsys):
     raw = realdata / "ur3e_rad_rtde" / "L1L2.csv"
     assert main(["replay", "--urdf", str(urdf), "--joint-states", str(raw), "--columns", UR3E_MAP, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["samples"] == 65
+
+
+def test_a_static_hold_reports_rmse_and_says_the_robot_does_not_move(realdata, data_dir, capsys):
+    """The UR10e's p1 hold: R² of a static log is the noise's (it printed −566 on the elbow); RMSE stands."""
+    log = realdata / "ur10e_innopolis_identification" / "validation_data" / "ur-20_01_17-p1.csv"
+    urdf = realdata / "urdf" / "ur10e" / "urdf" / "ur10e_pybullet.urdf"
+    args = ["replay", "--urdf", str(urdf), "--joint-states", str(log), "--columns", UR10E_MAP]
+    assert main([*args, "--drive-gains", UR10E_GAINS, "--nominal", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["motion"]["static"] and report["motion"]["moving_share"] < 0.05
+    assert "does not move" in report["motion"]["note"]
+    assert all(j["torque_r2"] is None and j["torque_r2_note"] == "static log" for j in report["joints"])
+    assert all(j["torque_rmse_nm"] is not None for j in report["joints"])
+    assert main([*args, "--drive-gains", UR10E_GAINS, "--nominal"]) == 0
+    assert "the robot does not move" in capsys.readouterr().out

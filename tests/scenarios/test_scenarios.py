@@ -102,8 +102,10 @@ def test_run_json_is_byte_identical(capsys):
     assert capsys.readouterr().out == first
     report = json.loads(first)
     assert list(report) == [
-        "scenario", "cell_id", "seed", "replications", "horizon_days", "currency", "kpis", "twin_error",
+        "scenario", "cell_id", "parameter_sets", "seed", "replications", "horizon_days", "currency", "kpis",
+        "twin_error",
     ]  # fmt: skip
+    assert report["parameter_sets"] == {"R1": "nominal", "R2": "nominal"}  # no calibration stored
     assert report["currency"] == "EUR" and report["cell_id"] == "microfactory"
     assert (report["scenario"], report["seed"], report["replications"], report["horizon_days"]) == (
         "baseline-v2",

@@ -22,7 +22,14 @@ from twin.analytics.period import parse_instant
 from twin.api._inputs import CellInput, resolve_cell, resolve_warehouse
 from twin.cell.spec import PowerModel
 from twin.errors import InputError
-from twin.replay.calibrate import TRAIN_FRACTION, CalibrationResult, next_parameter_set, store_calibration
+from twin.physics.urdf import UrdfOptions
+from twin.replay.calibrate import (
+    TRAIN_FRACTION,
+    CalibrationResult,
+    next_parameter_set,
+    store_calibration,
+    urdf_sha256,
+)
 from twin.replay.calibrate import calibrate as fit_calibration
 from twin.replay.columns import ColumnMap, read_logs
 from twin.replay.player import ReplayConfig, compute, frame_parts, replay_samples
@@ -116,20 +123,15 @@ class _Prepared:
     warehouse: str | Path
 
 
-def _target(
-    robot: str | None,
-    urdf: str | Path | None,
-    joint_states: Sequence[str | Path] | None,
-    cell: CellInput,
-    overrides: Iterable[str],
-) -> ReplayTarget:
-    if (robot is None) == (urdf is None):
+def _target(source: _Source) -> ReplayTarget:
+    if (source.robot is None) == (source.urdf is None):
         raise InputError("give robot (a robot of the cell) or urdf (any robot's URDF file), exactly one")
-    if urdf is not None:
-        if not joint_states:
+    if source.urdf is not None:
+        if not source.joint_states:
             raise InputError("a URDF needs joint-state files (the robot's log)")
-        return ReplayTarget.from_urdf(urdf)
-    return ReplayTarget.in_cell(resolve_cell(cell, overrides), str(robot))
+        return ReplayTarget.from_urdf(source.urdf, source.urdf_options)
+    cell = resolve_cell(source.cell, source.overrides)
+    return ReplayTarget.in_cell(cell, str(source.robot), source.urdf_options)
 
 
 def _config(window_s: float, clearance_hz: float, clearance_tolerance_m: float, payload_kg: float) -> ReplayConfig:
@@ -182,11 +184,12 @@ class _Source:
     cell: CellInput
     overrides: Iterable[str]
     warehouse: str | Path | None
+    urdf_options: UrdfOptions
 
 
 def _prepare(source: _Source, config: ReplayConfig) -> _Prepared:
     cmap = ColumnMap.parse(None if source.columns is None else str(source.columns), source.drive_gains)
-    target = _target(source.robot, source.urdf, source.joint_states, source.cell, source.overrides)
+    target = _target(source)
     if target.cell is not None:
         config = replace(config, clearance_threshold_m=target.cell.cell.clearance_threshold_m)
     lo, hi = _period(source.start, source.end, target.timezone)
@@ -225,6 +228,8 @@ def replay(
     clearance_hz: float = ReplayConfig.clearance_hz,
     clearance_tolerance_m: float = ReplayConfig.clearance_tolerance_m,
     nominal: bool = False,
+    package_paths: Sequence[str | Path] = (),
+    keep_default_mass: bool = False,
     warehouse: str | Path | None = None,
     store: bool = True,
     out_dir: str | Path | None = None,
@@ -248,6 +253,8 @@ def replay(
         clearance_hz: Clearance check rate (0: off).
         clearance_tolerance_m: Reuse a clearance answer while the robot moved less than this (0: every check exact).
         nominal: Use the nominal parameters, not a stored calibration.
+        package_paths: Folders in which the URDF's ``package://`` mesh URIs are looked up (as ``ROS_PACKAGE_PATH``).
+        keep_default_mass: Leave URDF links without ``<inertial>`` at pybullet's 1 kg instead of massless.
         warehouse: The warehouse file (default ``data/twin.duckdb``): read when no files are given, and
             written to for a cell robot's warehouse replay unless ``store`` is False.
         store: Write the results of a warehouse replay back to the warehouse.
@@ -262,7 +269,10 @@ def replay(
         TelemetryError: A log cannot be read or holds no samples in the period.
         WarehouseError: There is no warehouse to read from, or another process is writing it.
     """
-    source = _Source(robot, urdf, joint_states, columns, drive_gains, events, start, end, cell, overrides, warehouse)
+    options = UrdfOptions(tuple(Path(p) for p in package_paths), keep_default_mass)
+    source = _Source(
+        robot, urdf, joint_states, columns, drive_gains, events, start, end, cell, overrides, warehouse, options
+    )
     prepared = _prepare(source, _config(window_s, clearance_hz, clearance_tolerance_m, payload_kg))
     physics, context = open_robot(
         prepared.target, nominal=nominal, payload_kg=payload_kg, drive_gains=prepared.cmap.drive_gains
@@ -307,6 +317,8 @@ def calibrate(
     clearance_hz: float = ReplayConfig.clearance_hz,
     clearance_tolerance_m: float = ReplayConfig.clearance_tolerance_m,
     nominal: bool = False,
+    package_paths: Sequence[str | Path] = (),
+    keep_default_mass: bool = False,
     warehouse: str | Path | None = None,
     store: bool = True,
 ) -> CalibrationReport:
@@ -334,8 +346,11 @@ def calibrate(
         clearance_hz: Clearance check rate (0: off).
         clearance_tolerance_m: Reuse a clearance answer while the robot moved less than this.
         nominal: Start from the nominal parameters, not a stored calibration.
+        package_paths: Folders in which the URDF's ``package://`` mesh URIs are looked up.
+        keep_default_mass: Leave URDF links without ``<inertial>`` at pybullet's 1 kg instead of massless.
         warehouse: The warehouse file to read joint states from when no files are given.
-        store: Store the fitted parameters under ``data/calibration/``.
+        store: Store the fitted parameters under ``data/calibration/`` when they help on the held-out data
+            (:func:`twin.replay.calibrate.judge`; ``decision`` says why or why not).
 
     Returns:
         The fitted model and the error before and after.
@@ -347,7 +362,10 @@ def calibrate(
     """
     if not 0.05 <= train_fraction <= 0.95:
         raise InputError(f"train_fraction {train_fraction}: must be in [0.05, 0.95]")
-    source = _Source(robot, urdf, joint_states, columns, drive_gains, events, start, end, cell, overrides, warehouse)
+    options = UrdfOptions(tuple(Path(p) for p in package_paths), keep_default_mass)
+    source = _Source(
+        robot, urdf, joint_states, columns, drive_gains, events, start, end, cell, overrides, warehouse, options
+    )
     prepared = _prepare(source, _config(window_s, clearance_hz, clearance_tolerance_m, payload_kg))
     validation_samples = None
     if validate:
@@ -365,9 +383,11 @@ def calibrate(
     result = fit_calibration(
         data, context, parameter_set, validation=validation, config=prepared.config, fraction=train_fraction
     )
-    if store:
+    if store and result.accepted:  # a fit that does not help on held-out data is reported, never stored
+        urdf = prepared.target.urdf_path
         meta = {
             "robot": context.source,
+            "urdf_sha256": None if urdf is None else urdf_sha256(urdf),
             "prior_parameter_set": context.parameter_set,
             "trained_on": prepared.origin,
             "validated_on": [str(f) for f in validate] if validate else result.validation,

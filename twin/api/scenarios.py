@@ -166,6 +166,7 @@ def run_scenario(
     to_warehouse: bool = False,
     store: bool = True,
     progress: bool = False,
+    nominal: bool = False,
 ) -> ScenarioRun:
     """Simulate a scenario: KPIs with 95 % intervals and the baseline's twin error (``twin scenario run``).
 
@@ -181,6 +182,8 @@ def run_scenario(
             a column ``replication``) with the scenario's cell, so the period figures read it like measured data.
         store: Keep the KPIs in the warehouse's ``scenario_results``.
         progress: Show a progress bar on stderr.
+        nominal: Plan every robot with the cell file's power model, not its stored calibration (``twin
+            calibrate``); the result names each robot's parameter set either way.
 
     Returns:
         The KPIs and the twin error.
@@ -204,6 +207,7 @@ def run_scenario(
         progress=progress,
         warehouse=where,
         write=to_warehouse,
+        nominal=nominal,
     )
     stored_as = _store(where, "run", result.to_json()) if store else None
     return ScenarioRun(result, stored_as)
@@ -218,6 +222,7 @@ def compare(
     warehouse: str | Path | None = None,
     store: bool = True,
     progress: bool = False,
+    nominal: bool = False,
 ) -> Comparison:
     """Scenarios against the first (the baseline), with deltas and their intervals (``twin scenario compare``).
 
@@ -233,6 +238,8 @@ def compare(
             error and where the KPIs are kept.
         store: Keep the KPIs in the warehouse's ``scenario_results``.
         progress: Show a progress bar on stderr.
+        nominal: Plan every robot with the cell file's power model, not its stored calibration (``twin
+            calibrate``); the result names each robot's parameter set either way.
 
     Returns:
         Each scenario's KPIs with deltas against the baseline.
@@ -249,6 +256,7 @@ def compare(
         workers=workers,
         warehouse=where,
         progress=progress,
+        nominal=nominal,
     )
     stored_as = _store(where, "compare", report) if store else None
     return Comparison(report, stored_as)
@@ -261,6 +269,7 @@ def sweep(
     workers: int | None = None,
     address: str | None = None,
     progress: bool = False,
+    nominal: bool = False,
 ) -> SweepRun:
     """Run a grid or random sweep over scenario parameters (``twin sweep``).
 
@@ -270,6 +279,8 @@ def sweep(
         workers: Processes, or local Ray CPUs.
         address: An existing Ray cluster (default: start a local one); needs ``executor="ray"``.
         progress: Show progress bars on stderr.
+        nominal: Plan every robot with the cell file's power model, not its stored calibration (``twin
+            calibrate``); the result names each robot's parameter set either way.
 
     Returns:
         Each run's parameters and KPIs.
@@ -282,4 +293,6 @@ def sweep(
         raise InputError(f"executor {executor!r}: valid: {', '.join(EXECUTORS)}")
     if address and executor != "ray":
         raise InputError(f"address {address!r}: a Ray cluster needs executor 'ray'")
-    return SweepRun(run_sweep(sweep_file, executor=executor, workers=workers, address=address, progress=progress))
+    return SweepRun(
+        run_sweep(sweep_file, executor=executor, workers=workers, address=address, progress=progress, nominal=nominal)
+    )

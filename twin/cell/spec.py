@@ -73,7 +73,13 @@ class PowerModel(Spec):
     """Electrical power model of one robot (SPEC.md, Physics).
 
     P = controller_w + sum_j [ pos(tau_m w) + regeneration_efficiency * neg(tau_m w) + k_j tau_m^2 ],
-    with the motor torque tau_m = tau_rigid_body + viscous_j w + coulomb_j sign(w).
+    with the motor torque tau_m = tau_sensor + viscous_j w + coulomb_j sign(w) and the torque a joint torque
+    sensor reads tau_sensor = scale_j tau_rigid_body + offset_j + sensor_viscous_j w + sensor_coulomb_j sign(w).
+
+    Friction sits on one side of the torque sensor or the other: ``viscous_friction_nm_s_per_rad`` and
+    ``coulomb_friction_nm`` are the drive's (motor and gearbox, before the sensor: a sensor does not see them,
+    a motor current and the power do); ``sensor_*`` is the friction the sensor sees (between it and the link).
+    Both cost power. A robot without joint torque sensors has one total friction: the drive's.
     """
 
     controller_w: float = Field(ge=0.0)
@@ -83,6 +89,8 @@ class PowerModel(Spec):
     regeneration_efficiency: float = Field(default=0.0, ge=0.0, le=1.0)
     torque_scale: list[float] | None = None
     torque_offset_nm: list[float] | None = None
+    sensor_viscous_friction_nm_s_per_rad: list[float] | None = None
+    sensor_coulomb_friction_nm: list[float] | None = None
     parameter_set: str = "nominal"
 
     @model_validator(mode="after")
@@ -93,6 +101,8 @@ class PowerModel(Spec):
             "coulomb_friction_nm",
             "torque_scale",
             "torque_offset_nm",
+            "sensor_viscous_friction_nm_s_per_rad",
+            "sensor_coulomb_friction_nm",
         ):
             values = getattr(self, name)
             if values is not None and len(values) != n:

@@ -52,6 +52,19 @@ def _common(parser: argparse.ArgumentParser) -> None:
         help="reuse a clearance answer while the robot moved less than this (0.0005 m; 0: every check exact)",
     )
     parser.add_argument("--nominal", action="store_true", help="use the nominal parameters, not a stored calibration")
+    parser.add_argument(
+        "--package-path",
+        dest="package_paths",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder holding the ROS packages that package:// mesh URIs name (repeatable, as ROS_PACKAGE_PATH)",
+    )
+    parser.add_argument(
+        "--keep-default-mass",
+        action="store_true",
+        help="leave URDF links without <inertial> at pybullet's 1 kg (default: massless frames, as the hardware)",
+    )
 
 
 def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
@@ -102,6 +115,8 @@ def _source(args: argparse.Namespace) -> dict[str, Any]:
         "clearance_hz": args.clearance_hz,
         "clearance_tolerance_m": args.clearance_tolerance_m,
         "nominal": args.nominal,
+        "package_paths": args.package_paths,
+        "keep_default_mass": args.keep_default_mass,
         "warehouse": args.warehouse,
     }
 
@@ -152,6 +167,8 @@ def format_replay(summary: dict[str, Any]) -> str:
     ]
     if summary["held_fixed_joints"]:
         lines.append(f"joints held fixed (not in the log): {', '.join(map(str, summary['held_fixed_joints']))}")
+    if summary["motion"]["static"]:
+        lines.append(summary["motion"]["note"])
     lines += _joint_lines(summary["joints"])
     energy = power["energy_measured_j"]
     lines.append(
@@ -174,10 +191,13 @@ def format_calibration(report: dict[str, Any]) -> str:
         + (f"; stored in {report['stored']}" if report.get("stored") else ""),
         f"  fitted torque joints: {', '.join(map(str, p['fitted_torque_joints'])) or 'none'}; power: "
         + ("fitted" if p["fitted_power"] else "not measured"),
+        f"  {report['decision']}",
     ]
     for label in ("before", "after"):
         part = report[label]
         lines.append(f"{label} ({part['parameter_set']}):")
+        if part["motion"]["static"]:
+            lines.append(f"  {part['motion']['note']}")
         lines += _joint_lines(part["joints"])
         power = part["power"]
         lines.append(f"  power: R² {_fmt(power['r2'])}, RMSE {_fmt(power['rmse_w'], '.2f')} W")

@@ -40,6 +40,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         "scenario's cell) into --warehouse",
     )
     run.add_argument("--no-store", action="store_true", help="do not keep the KPIs in the warehouse")
+    run.add_argument(
+        "--nominal", action="store_true", help="plan with the cell file's power models, not the robots' calibrations"
+    )
     run.set_defaults(func=run_run)
 
     compare = actions.add_parser(
@@ -52,6 +55,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     )
     compare.add_argument("--workers", type=_positive_int, default=None, help="parallel processes (default 1)")
     compare.add_argument("--no-store", action="store_true", help="do not keep the KPIs in the warehouse")
+    compare.add_argument(
+        "--nominal", action="store_true", help="plan with the cell file's power models, not the robots' calibrations"
+    )
     compare.set_defaults(func=run_compare)
 
     sweep = subparsers.add_parser("sweep", parents=[parent], help="a grid or random sweep over scenario parameters")
@@ -59,6 +65,9 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     sweep.add_argument("--executor", choices=("local", "ray"), default="local", help="process pool or Ray")
     sweep.add_argument("--address", default=None, help="an existing Ray cluster (default: start a local one)")
     sweep.add_argument("--workers", type=_positive_int, default=None, help="processes / local Ray CPUs")
+    sweep.add_argument(
+        "--nominal", action="store_true", help="plan with the cell file's power models, not the robots' calibrations"
+    )
     sweep.set_defaults(func=run_sweep_command)
 
 
@@ -71,6 +80,7 @@ def _simulation_options(args: argparse.Namespace) -> dict[str, Any]:
         "warehouse": args.warehouse,
         "store": not args.no_store,
         "progress": sys.stderr.isatty(),
+        "nominal": args.nominal,
     }
 
 
@@ -94,6 +104,7 @@ def run_run(args: argparse.Namespace) -> int:
             f"scenario {report['scenario']}: {report['replications']} replications x {report['horizon_days']:g} days, "
             f"seed {report['seed']}; bottleneck {run.bottleneck}"
         )
+        print(format_parameter_sets(report["parameter_sets"]))
         print(format_kpis(report["kpis"]))
         print(format_twin_error(report["twin_error"]))
     return 0
@@ -111,7 +122,12 @@ def run_compare(args: argparse.Namespace) -> int:
 def run_sweep_command(args: argparse.Namespace) -> int:
     """Handler of ``twin sweep``."""
     swept = api.sweep(
-        args.file, executor=args.executor, workers=args.workers, address=args.address, progress=sys.stderr.isatty()
+        args.file,
+        executor=args.executor,
+        workers=args.workers,
+        address=args.address,
+        progress=sys.stderr.isatty(),
+        nominal=args.nominal,
     )
     report = swept.to_dict()
     print(json.dumps(report) if args.json else format_sweep(report))
@@ -124,6 +140,11 @@ def _num(value: float | None, width: int = 12) -> str:
     magnitude = abs(value)
     text = f"{value:.4g}" if magnitude >= 1e-3 or magnitude == 0 else f"{value:.3e}"
     return f"{text:>{width}}"
+
+
+def format_parameter_sets(sets: dict[str, str]) -> str:
+    """Which power model each robot planned with."""
+    return "power models: " + ", ".join(f"{robot} {name}" for robot, name in sets.items())
 
 
 def format_kpis(kpis: dict[str, dict[str, Any]]) -> str:
@@ -149,7 +170,7 @@ def format_compare(report: dict[str, Any]) -> str:
         f"seed {report['seed']} (paired by replication)"
     ]
     for entry in report["scenarios"]:
-        lines.append(f"\n{entry['scenario']}")
+        lines.append(f"\n{entry['scenario']} ({format_parameter_sets(entry['parameter_sets'])})")
         lines.append(f"  {'KPI':<30}{'mean':>12}{'delta':>12}{'delta CI low':>14}{'delta CI high':>14}")
         for name, v in entry["kpis"].items():
             interval = f"{_num(v['delta_ci_low'], 14)}{_num(v['delta_ci_high'], 14)}"
@@ -166,6 +187,7 @@ def format_sweep(report: dict[str, Any]) -> str:
     lines = [
         f"sweep {report['sweep']} over {report['scenario']}: {len(report['runs'])} runs x "
         f"{report['replications']} replications x {report['horizon_days']:g} days, seed {report['seed']}",
+        format_parameter_sets(report["parameter_sets"]),
         head,
     ]
     for run in report["runs"]:

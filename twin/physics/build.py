@@ -7,6 +7,7 @@ import pybullet as pb
 from twin.cell.spec import UNIT, CellSpec
 from twin.errors import ConfigError
 from twin.physics.robot import RobotHandle
+from twin.physics.urdf import UrdfOptions
 from twin.physics.world import Mode, PhysicsWorld
 
 LAYOUT_TOLERANCE_M = 0.001
@@ -17,7 +18,12 @@ class CellWorld(PhysicsWorld):
     """The cell's bodies, names resolved to ids once: ``robots`` and ``obstacle_bodies``."""
 
     def __init__(
-        self, cell: CellSpec, mode: Mode = "direct", dt: float = 1.0 / 240.0, with_parts: bool = False
+        self,
+        cell: CellSpec,
+        mode: Mode = "direct",
+        dt: float = 1.0 / 240.0,
+        with_parts: bool = False,
+        urdf_options: UrdfOptions | None = None,
     ) -> None:
         """Create the client; call :meth:`build` (or use :meth:`from_cell`) to spawn the cell.
 
@@ -27,8 +33,9 @@ class CellWorld(PhysicsWorld):
             dt: Fixed time step.
             with_parts: Also spawn the parts at their stations (for pictures; parts are never
                 collision obstacles, they are what the robots handle).
+            urdf_options: How the URDFs are prepared (frames without ``<inertial>`` massless by default).
         """
-        super().__init__(mode=mode, dt=dt)
+        super().__init__(mode=mode, dt=dt, urdf_options=urdf_options)
         self.cell = cell
         self.with_parts = with_parts
         self.robots: dict[str, RobotHandle] = {}
@@ -37,10 +44,15 @@ class CellWorld(PhysicsWorld):
 
     @classmethod
     def from_cell(
-        cls, cell: CellSpec, mode: Mode = "direct", dt: float = 1.0 / 240.0, with_parts: bool = False
+        cls,
+        cell: CellSpec,
+        mode: Mode = "direct",
+        dt: float = 1.0 / 240.0,
+        with_parts: bool = False,
+        urdf_options: UrdfOptions | None = None,
     ) -> CellWorld:
         """Build a ready world for ``cell``."""
-        world = cls(cell, mode=mode, dt=dt, with_parts=with_parts)
+        world = cls(cell, mode=mode, dt=dt, with_parts=with_parts, urdf_options=urdf_options)
         try:
             world.build()
         except BaseException:
@@ -58,7 +70,7 @@ class CellWorld(PhysicsWorld):
                 (pose.x_m, pose.y_m, pose.z_m),
                 pose.yaw_rad,
                 fixed=True,
-                flags=pb.URDF_USE_INERTIA_FROM_FILE,
+                dynamics=True,
             )
         for station_id, station in cell.stations.items():
             pose = station.pose
@@ -129,6 +141,7 @@ class CellWorld(PhysicsWorld):
                 robot.tool_mount_link,
                 robot.tcp_offset_m,
                 urdf_path=str(robot.urdf_path),
+                urdf_options=self.urdf_options,
             )
             handle.set_q(_full_q(handle.n_dof, robot.home_q_rad))
             self.robots[robot_id] = handle

@@ -1,7 +1,8 @@
 """Electrical power of a robot from joint torques and speeds (SPEC.md, Physics).
 
 P = controller_w + sum_j [ pos(tau_m,j w_j) + eta * neg(tau_m,j w_j) + k_j tau_m,j^2 ],
-tau_m = scale * tau_rigid + offset + b w + c sign(w).
+tau_m = tau_sensor + b w + c sign(w) (the drive's friction, before a joint torque sensor),
+tau_sensor = scale * tau_rigid + offset + b_s w + c_s sign(w) (what a joint torque sensor reads).
 
 Pure numpy: used by the physics twin, the replay and the calibration alike.
 """
@@ -14,16 +15,29 @@ from numpy.typing import NDArray
 from twin.cell.spec import PowerModel
 
 
-def motor_torque(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Torque the drives deliver: rigid-body torque (scaled, offset) plus viscous and Coulomb friction."""
+def _optional(values: list[float] | None, default: float) -> NDArray[np.float64] | float:
+    return np.asarray(values) if values is not None else default
+
+
+def sensor_torque(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Torque a joint torque sensor reads: rigid-body torque (scaled, offset) plus the friction it sees."""
     n = len(model.copper_loss_w_per_nm2)
-    tau = tau_rigid[:, :n]
     w = qd[:, :n]
-    scale = np.asarray(model.torque_scale) if model.torque_scale is not None else 1.0
-    offset = np.asarray(model.torque_offset_nm) if model.torque_offset_nm is not None else 0.0
+    return (
+        _optional(model.torque_scale, 1.0) * tau_rigid[:, :n]
+        + _optional(model.torque_offset_nm, 0.0)
+        + _optional(model.sensor_viscous_friction_nm_s_per_rad, 0.0) * w
+        + _optional(model.sensor_coulomb_friction_nm, 0.0) * np.sign(w)
+    )
+
+
+def motor_torque(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Torque the drives deliver (what a motor current measures): the sensor's torque plus the drive's friction."""
+    n = len(model.copper_loss_w_per_nm2)
+    w = qd[:, :n]
     viscous = np.asarray(model.viscous_friction_nm_s_per_rad)
     coulomb = np.asarray(model.coulomb_friction_nm)
-    return scale * tau + offset + viscous * w + coulomb * np.sign(w)
+    return sensor_torque(model, tau_rigid, qd) + viscous * w + coulomb * np.sign(w)
 
 
 def electrical_power(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -13,10 +13,6 @@ garbage collector is paused while the (acyclic) result tuples are created.
 from __future__ import annotations
 
 import gc
-import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from itertools import repeat
 from pathlib import Path
 from types import TracebackType
@@ -29,28 +25,10 @@ from twin.cell.spec import CellSpec
 from twin.errors import AssetError, PhysicsError
 from twin.physics.clearance import ClearanceChecker, ClearanceResult
 from twin.physics.robot import RobotHandle
+from twin.physics.urdf import UrdfOptions, quiet_native_stdout
 from twin.physics.world import PhysicsWorld
 
 ID_CHUNK = 4096
-
-
-@contextmanager
-def quiet_native_stdout() -> Iterator[None]:
-    """Silence C-level stdout (pybullet's URDF importer prints warnings there) so ``--json`` stays clean."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):  # no real stdout (embedded); nothing to protect
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
 
 
 def batch_inverse_dynamics(
@@ -92,15 +70,14 @@ def batch_inverse_dynamics(
 class UrdfWorld(PhysicsWorld):
     """A world holding one fixed-base robot loaded from any URDF, at the origin."""
 
-    def __init__(self, urdf_path: Path, dt: float = 1.0 / 240.0) -> None:
-        """Connect a DIRECT client; :meth:`build` loads the robot."""
-        super().__init__(mode="direct", dt=dt)
+    def __init__(self, urdf_path: Path, dt: float = 1.0 / 240.0, urdf_options: UrdfOptions | None = None) -> None:
+        """Connect a DIRECT client; :meth:`build` loads the robot (prepared with ``urdf_options``)."""
+        super().__init__(mode="direct", dt=dt, urdf_options=urdf_options)
         self.urdf_path = Path(urdf_path)
         self.robot: RobotHandle | None = None
 
     def _spawn_cell(self) -> None:
-        with quiet_native_stdout():
-            self.load_urdf("robot", str(self.urdf_path), (0.0, 0.0, 0.0), flags=pb.URDF_USE_INERTIA_FROM_FILE)
+        self.load_urdf("robot", str(self.urdf_path), (0.0, 0.0, 0.0), dynamics=True)
 
     def _resolve_ids(self) -> None:
         body = self.bodies["robot"]
@@ -117,7 +94,13 @@ class UrdfWorld(PhysicsWorld):
         mount = (revolute or movable)[-1]
         mount_link = pb.getJointInfo(body, mount, physicsClientId=self.client)[12].decode()
         self.robot = RobotHandle(
-            self.client, body, self.urdf_path.stem, mount_link, mount_link, urdf_path=str(self.urdf_path)
+            self.client,
+            body,
+            self.urdf_path.stem,
+            mount_link,
+            mount_link,
+            urdf_path=str(self.urdf_path),
+            urdf_options=self.urdf_options,
         )
 
 
@@ -143,17 +126,17 @@ class ReplayRobot:
 
     # construction ------------------------------------------------------------------------------
     @classmethod
-    def from_urdf(cls, urdf_path: str | Path) -> ReplayRobot:
-        """Load any URDF alone (fixed base at the origin, inertias from the file).
+    def from_urdf(cls, urdf_path: str | Path, urdf_options: UrdfOptions | None = None) -> ReplayRobot:
+        """Load any URDF alone (fixed base at the origin, inertias from the file, frames massless).
 
         Raises:
-            AssetError: The file does not exist.
+            AssetError: The file or one of its meshes does not exist (the message names which).
             PhysicsError: pybullet cannot load it.
         """
         path = Path(urdf_path)
         if not path.is_file():
             raise AssetError(f"--urdf {path}: file not found")
-        world = UrdfWorld(path)
+        world = UrdfWorld(path, urdf_options=urdf_options)
         try:
             world.build()
         except BaseException:
@@ -163,7 +146,9 @@ class ReplayRobot:
         return cls(world, world.robot, urdf_path=path)
 
     @classmethod
-    def from_cell(cls, cell: CellSpec, robot_id: str, clearance_radius_m: float = 0.25) -> ReplayRobot:
+    def from_cell(
+        cls, cell: CellSpec, robot_id: str, clearance_radius_m: float = 0.25, urdf_options: UrdfOptions | None = None
+    ) -> ReplayRobot:
         """A cell robot in its cell: every other body (stations, obstacles, other robots at home) is an obstacle.
 
         Raises:
@@ -173,8 +158,7 @@ class ReplayRobot:
 
         if robot_id not in cell.robots:
             raise PhysicsError(f"unknown robot {robot_id!r}; valid: {', '.join(sorted(cell.robots))}")
-        with quiet_native_stdout():
-            world = CellWorld.from_cell(cell)
+        world = CellWorld.from_cell(cell, urdf_options=urdf_options)
         handle = world.robots[robot_id]
         obstacles = {name: body for name, body in world.obstacle_bodies.items() if body != handle.body}
         spec = cell.robots[robot_id]

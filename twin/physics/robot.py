@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
-from xml.etree import ElementTree
 
 import numpy as np
 import pybullet as pb
 from numpy.typing import NDArray
 
 from twin.errors import PhysicsError
+from twin.physics.urdf import UrdfOptions, quiet_native_stdout
 
 IK_POSITION_TOLERANCE_M = 0.005
 IK_ORIENTATION_TOLERANCE_RAD = math.radians(3.0)
@@ -64,6 +62,7 @@ class RobotHandle:
         tool_mount_link: str,
         tcp_offset_m: tuple[float, float, float] = (0.0, 0.0, 0.0),
         urdf_path: str | None = None,
+        urdf_options: UrdfOptions | None = None,
     ) -> None:
         """Resolve joint and link names to indices once.
 
@@ -75,6 +74,7 @@ class RobotHandle:
             tool_mount_link: Link that carries the tool and payload mass.
             tcp_offset_m: TCP offset in the ``tcp_link`` frame.
             urdf_path: The robot's URDF, needed to model a payload (see :meth:`set_payload`).
+            urdf_options: How the URDF was prepared (a payload copy is prepared the same way).
         """
         self.client, self.body, self.name = client, body, name
         self.tcp_offset_m = tcp_offset_m
@@ -98,10 +98,10 @@ class RobotHandle:
         self.lower = np.array([j.lower for j in joints])
         self.upper = np.array([j.upper for j in joints])
         self.urdf_path = urdf_path
+        self.urdf_options = urdf_options if urdf_options is not None else UrdfOptions()
         self.tool_mount_link_name = tool_mount_link
         self._id_bodies: dict[float, int] = {0.0: body}
         self.id_body = body
-        self._payload_dir: tempfile.TemporaryDirectory[str] | None = None
         for j in self.joint_indices:  # no joint motors or damping: inverse dynamics is rigid-body only
             pb.changeDynamics(body, j, linearDamping=0.0, angularDamping=0.0, jointDamping=0.0, physicsClientId=client)
         pb.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=client)
@@ -135,31 +135,17 @@ class RobotHandle:
     def _load_payload_copy(self, mass_kg: float) -> int:
         if self.urdf_path is None:
             raise PhysicsError(f"robot {self.name}: a payload needs the robot's URDF path")
-        source = Path(self.urdf_path)
-        tree = ElementTree.parse(source)
-        root = tree.getroot()
-        link = next((el for el in root.iter("link") if el.get("name") == self.tool_mount_link_name), None)
-        mass_el = link.find("inertial/mass") if link is not None else None
-        if mass_el is None:
-            raise PhysicsError(f"robot {self.name}: link {self.tool_mount_link_name} has no inertial mass in {source}")
-        mass_el.set("value", repr(float(mass_el.get("value", "0")) + mass_kg))
-        for mesh in root.iter("mesh"):  # the copy lives elsewhere: make mesh paths absolute
-            filename = mesh.get("filename", "").removeprefix("package://")
-            if filename and "://" not in filename and not Path(filename).is_absolute():
-                mesh.set("filename", str((source.parent / filename).resolve()))
-        if self._payload_dir is None:
-            self._payload_dir = tempfile.TemporaryDirectory(prefix="celltwin-payload-")
-        copy_path = Path(self._payload_dir.name) / f"{self.name}_{mass_kg:.6f}.urdf"
-        tree.write(copy_path)
+        copy_path = self.urdf_options.prepare(self.urdf_path, {self.tool_mount_link_name: mass_kg}).path
         position, orientation = pb.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
-        body = pb.loadURDF(
-            str(copy_path),
-            position,
-            orientation,
-            useFixedBase=True,
-            flags=pb.URDF_USE_INERTIA_FROM_FILE,
-            physicsClientId=self.client,
-        )
+        with quiet_native_stdout():
+            body = pb.loadURDF(
+                str(copy_path),
+                position,
+                orientation,
+                useFixedBase=True,
+                flags=pb.URDF_USE_INERTIA_FROM_FILE,
+                physicsClientId=self.client,
+            )
         for link_index in range(-1, pb.getNumJoints(body, physicsClientId=self.client)):
             pb.setCollisionFilterGroupMask(body, link_index, 0, 0, physicsClientId=self.client)
             pb.changeVisualShape(body, link_index, rgbaColor=(0, 0, 0, 0), physicsClientId=self.client)

@@ -7,6 +7,7 @@ named hooks ``_spawn_cell`` and ``_resolve_ids`` only. Every pybullet call passe
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import TracebackType
 from typing import Literal
 
@@ -15,6 +16,7 @@ import pybullet as pb
 import pybullet_data
 
 from twin.errors import PhysicsError
+from twin.physics.urdf import UrdfOptions, quiet_native_stdout
 
 Mode = Literal["direct", "gui"]
 
@@ -22,13 +24,16 @@ Mode = Literal["direct", "gui"]
 class PhysicsWorld:
     """One pybullet world in DIRECT (or GUI) mode with an explicit client id."""
 
-    def __init__(self, mode: Mode = "direct", dt: float = 1.0 / 240.0) -> None:
+    def __init__(self, mode: Mode = "direct", dt: float = 1.0 / 240.0, urdf_options: UrdfOptions | None = None) -> None:
         """Connect a new client; bodies are spawned by :meth:`build`.
 
         Args:
             mode: ``"direct"`` (headless, tests and batch) or ``"gui"``.
             dt: Fixed simulation time step in seconds.
+            urdf_options: How URDFs are prepared (:mod:`twin.physics.urdf`); frames without ``<inertial>``
+                are massless by default.
         """
+        self.urdf_options = urdf_options if urdf_options is not None else UrdfOptions()
         connection = pb.DIRECT if mode == "direct" else pb.GUI
         self.client: int = pb.connect(connection)
         if self.client < 0:
@@ -89,14 +94,38 @@ class PhysicsWorld:
         position: tuple[float, float, float],
         yaw_rad: float = 0.0,
         fixed: bool = True,
-        flags: int = 0,
+        dynamics: bool = False,
     ) -> int:
-        """Load a URDF as a named body."""
+        """Load a URDF as a named body, its meshes checked and resolved (:mod:`twin.physics.urdf`).
+
+        Args:
+            name: The body's name in :attr:`bodies`.
+            path: The URDF.
+            position: Base position, m.
+            yaw_rad: Base yaw.
+            fixed: Fixed base.
+            dynamics: Its masses and inertias are used (a robot): loaded from the file's inertias, with links
+                without ``<inertial>`` massless unless the options keep pybullet's default. A static body's
+                masses do not matter and are left as they are.
+
+        Raises:
+            AssetError: The URDF or one of its meshes cannot be found or read (the message names which).
+            PhysicsError: pybullet still refuses it.
+        """
+        options = self.urdf_options if dynamics else replace(self.urdf_options, keep_default_mass=True)
+        prepared = options.prepare(path)
+        flags = pb.URDF_USE_INERTIA_FROM_FILE if dynamics else 0
         orientation = pb.getQuaternionFromEuler((0.0, 0.0, yaw_rad), physicsClientId=self.client)
         try:
-            body = pb.loadURDF(
-                str(path), position, orientation, useFixedBase=fixed, flags=flags, physicsClientId=self.client
-            )
+            with quiet_native_stdout():
+                body = pb.loadURDF(
+                    str(prepared.path),
+                    position,
+                    orientation,
+                    useFixedBase=fixed,
+                    flags=flags,
+                    physicsClientId=self.client,
+                )
         except pb.error as exc:
             raise PhysicsError(f"cannot load URDF {path} for {name}: {exc}") from exc
         self.bodies[name] = body

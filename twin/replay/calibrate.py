@@ -3,7 +3,10 @@
 Given the rigid-body torques ``tau`` of the replay, the model is linear in what it lacks:
 
 - per joint, from measured torques (or drive gain x current): ``tau_meas = s tau + o + b w + c sign(w)``
-  (torque scale ``s`` >= 0 for model error, offset ``o``, viscous ``b`` >= 0 and Coulomb ``c`` >= 0 friction);
+  (torque scale ``s`` >= 0 for model error, offset ``o``, viscous ``b`` >= 0 and Coulomb ``c`` >= 0 friction).
+  The friction is put on its side of the torque sensor (:class:`twin.cell.spec.PowerModel`): a joint torque
+  sensor sees only the friction between it and the link (``sensor_*``), so the drive's friction stays as it was
+  and still costs power; a motor current sees all of it, and the drive's is what the sensor side leaves;
 - from measured electrical power, with those motor torques ``tau_m``:
   ``P - sum pos(tau_m w) = P_0 + eta sum neg(tau_m w) + sum_j k_j tau_m,j^2`` (constant power ``P_0`` >= 0,
   regeneration ``eta`` in [0, 1], copper-loss coefficients ``k_j = k x prior ratio`` >= 0),
@@ -23,6 +26,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +41,14 @@ from twin.cell.spec import CellSpec, PowerModel
 from twin.errors import ConfigError, TelemetryError
 from twin.paths import data_dir
 from twin.physics.power import motor_torque
+from twin.physics.urdf import UrdfOptions, links_without_inertial
 from twin.replay.player import ReplayConfig, ReplayData, RobotContext, evaluate, measured_torque
 from twin.replay.signals import Samples
 
 TRAIN_FRACTION = 0.7
 MIN_TRAIN_SAMPLES = 20
+MIN_IMPROVEMENT = 0.01
+"""A fit is kept when a held-out error falls by at least this share and none rises by more."""
 
 
 def calibration_dir() -> Path:
@@ -51,18 +58,39 @@ def calibration_dir() -> Path:
 
 def urdf_key(urdf_path: str | Path) -> str:
     """Calibration key of a URDF: its stem and a short hash of its bytes (a changed URDF is another robot)."""
-    path = Path(urdf_path)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
-    return f"{path.stem}-{digest}"
+    return f"{Path(urdf_path).stem}-{urdf_sha256(urdf_path)[:10]}"
 
 
-def cell_key(cell: CellSpec, robot_id: str) -> str:
-    """Calibration key of a cell robot: ``<cell id>-<robot id>``."""
-    return f"{cell.cell.id}-{robot_id}"
+def cell_key(cell: CellSpec, robot_id: str, options: UrdfOptions | None = None) -> str:
+    """Calibration key of a cell robot: ``<cell id>-<robot id>`` (:func:`model_key` of its URDF)."""
+    return model_key(f"{cell.cell.id}-{robot_id}", cell.robots[robot_id].urdf_path, options)
 
 
-def load_calibration(key: str) -> PowerModel | None:
+def model_key(key: str, urdf: Path | None, options: UrdfOptions | None = None) -> str:
+    """A calibration key with the way the URDF is loaded: frames without ``<inertial>`` massless or at 1 kg.
+
+    A URDF whose every link has an ``<inertial>`` is the same model either way and keeps ``key``; otherwise the
+    massless model is ``<key>-massless-frames`` and pybullet's default ``<key>-default-mass``, so a
+    calibration fitted on one never feeds the other.
+    """
+    if urdf is None or not links_without_inertial(urdf):
+        return key
+    keep = options is not None and options.keep_default_mass
+    return f"{key}-default-mass" if keep else f"{key}-massless-frames"
+
+
+def urdf_sha256(urdf: str | Path) -> str:
+    """SHA-256 of a URDF's bytes: what a stored calibration was fitted on."""
+    return hashlib.sha256(Path(urdf).read_bytes()).hexdigest()
+
+
+def load_calibration(key: str, urdf: str | Path | None = None) -> PowerModel | None:
     """The stored calibrated power model of ``key``, or None.
+
+    Args:
+        key: The calibration key.
+        urdf: The robot's URDF now: a calibration stored with another URDF's hash (a robot model swapped under
+            the same id) is not used.
 
     Raises:
         ConfigError: The stored file is malformed.
@@ -72,9 +100,13 @@ def load_calibration(key: str) -> PowerModel | None:
         return None
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-        return PowerModel(**document["power_model"])
+        model = PowerModel(**document["power_model"])
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValidationError) as exc:
         raise ConfigError(f"{path}: not a calibration file ({exc.__class__.__name__}); delete or fix it") from exc
+    fitted_on = document.get("urdf_sha256")
+    if urdf is not None and fitted_on is not None and fitted_on != urdf_sha256(urdf):
+        return None
+    return model
 
 
 def next_parameter_set(key: str) -> str:
@@ -110,12 +142,27 @@ def store_calibration(key: str, model: PowerModel, meta: dict[str, Any]) -> Path
     return path
 
 
-def calibrated_cell(cell: CellSpec) -> CellSpec:
-    """The cell with every robot's power model replaced by its stored calibration, where there is one."""
+def calibrated_cell(cell: CellSpec, sources: Mapping[str, str] | None = None, keep: Collection[str] = ()) -> CellSpec:
+    """The cell with each robot's power model replaced by its stored calibration, where there is one.
+
+    Args:
+        cell: The cell (a scenario's changed cell).
+        sources: Robot -> the robot whose calibration it takes (an added copy takes its original's);
+            itself when absent.
+        keep: Robots whose power model stays as the cell has it (a scenario that sets it).
+
+    Returns:
+        The cell; a calibration fitted on another URDF or joint count is not used.
+    """
     robots = {}
     for robot_id, robot in cell.robots.items():
-        model = load_calibration(cell_key(cell, robot_id))
-        robots[robot_id] = robot.model_copy(update={"power_model": model}) if model is not None else robot
+        source = (sources or {}).get(robot_id, robot_id)
+        model = None
+        if robot_id not in keep and robot.urdf_path is not None:
+            key = model_key(f"{cell.cell.id}-{source}", robot.urdf_path)
+            model = load_calibration(key, robot.urdf_path)
+        fits = model is not None and len(model.copper_loss_w_per_nm2) == len(robot.power_model.copper_loss_w_per_nm2)
+        robots[robot_id] = robot.model_copy(update={"power_model": model}) if fits else robot
     return cell.model_copy(update={"robots": robots})
 
 
@@ -188,11 +235,13 @@ def fit_model(data: ReplayData, context: RobotContext, parameter_set: str) -> tu
     """
     prior = context.model
     n = len(prior.copper_loss_w_per_nm2)
-    measured, _ = measured_torque(data.samples, data.n_dof, context.drive_gains)
+    measured, sources = measured_torque(data.samples, data.n_dof, context.drive_gains)
     scale = list(prior.torque_scale or [1.0] * n)
     offset = list(prior.torque_offset_nm or [0.0] * n)
     viscous = list(prior.viscous_friction_nm_s_per_rad)
     coulomb = list(prior.coulomb_friction_nm)
+    sensor_viscous = list(prior.sensor_viscous_friction_nm_s_per_rad or [0.0] * n)
+    sensor_coulomb = list(prior.sensor_coulomb_friction_nm or [0.0] * n)
     fitted = []
     for c in range(min(n, data.n_dof)):
         if not np.isfinite(measured[:, c]).any():
@@ -200,7 +249,11 @@ def fit_model(data: ReplayData, context: RobotContext, parameter_set: str) -> tu
         fit = fit_joint_torque(data.tau_rb[:, c], data.qd[:, c], measured[:, c])
         if fit is None:
             continue
-        scale[c], offset[c], viscous[c], coulomb[c] = fit
+        if sources[c] == "current":  # a motor current sees all friction: the drive's is the rest of it
+            scale[c], offset[c], b, f = fit
+            viscous[c], coulomb[c] = max(b - sensor_viscous[c], 0.0), max(f - sensor_coulomb[c], 0.0)
+        else:  # a joint torque sensor sees its own side only: the drive's friction stays as it was
+            scale[c], offset[c], sensor_viscous[c], sensor_coulomb[c] = fit
         fitted.append(c + 1)
     model = prior.model_copy(
         update={
@@ -208,6 +261,8 @@ def fit_model(data: ReplayData, context: RobotContext, parameter_set: str) -> tu
             "torque_offset_nm": offset,
             "viscous_friction_nm_s_per_rad": viscous,
             "coulomb_friction_nm": coulomb,
+            "sensor_viscous_friction_nm_s_per_rad": sensor_viscous,
+            "sensor_coulomb_friction_nm": sensor_coulomb,
             "parameter_set": parameter_set,
         }
     )
@@ -245,6 +300,8 @@ class CalibrationResult:
     train_samples: int
     validation_samples: int
     validation: str
+    accepted: bool = True
+    decision: str = ""
     stored: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -257,6 +314,8 @@ class CalibrationResult:
                 "torque_offset_nm": model.torque_offset_nm,
                 "viscous_friction_nm_s_per_rad": model.viscous_friction_nm_s_per_rad,
                 "coulomb_friction_nm": model.coulomb_friction_nm,
+                "sensor_viscous_friction_nm_s_per_rad": model.sensor_viscous_friction_nm_s_per_rad,
+                "sensor_coulomb_friction_nm": model.sensor_coulomb_friction_nm,
                 "copper_loss_w_per_nm2": model.copper_loss_w_per_nm2,
                 "controller_w": model.controller_w,
                 "regeneration_efficiency": model.regeneration_efficiency,
@@ -268,12 +327,59 @@ class CalibrationResult:
             "train_samples": self.train_samples,
             "validation_samples": self.validation_samples,
             "validation": self.validation,
+            "accepted": self.accepted,
+            "decision": self.decision,
             "stored": None if self.stored is None else str(self.stored),
         }
 
 
+def held_out_errors(figures: dict[str, Any]) -> dict[str, float]:
+    """The held-out errors a fit is judged on, those the validation data has.
+
+    Torque: the root-sum-square of the measured joints' RMSE (N·m); power: its RMSE (W).
+    """
+    rmse = [j["torque_rmse_nm"] for j in figures["joints"] if j.get("torque_rmse_nm") is not None]
+    out = {"torque_nm": float(np.sqrt(np.sum(np.square(rmse))))} if rmse else {}
+    if figures["power"].get("rmse_w") is not None:
+        out["power_w"] = float(figures["power"]["rmse_w"])
+    return out
+
+
+def judge(before: dict[str, Any], after: dict[str, Any]) -> tuple[bool, str]:
+    """Whether a fit helps on the held-out data, and why (a fit that does not is not stored).
+
+    It helps when some held-out error (:func:`held_out_errors`) falls by :data:`MIN_IMPROVEMENT` or more and
+    none rises by more than that.
+
+    >>> fig = lambda t, p: {"joints": [{"torque_rmse_nm": t}], "power": {"rmse_w": p}}
+    >>> judge(fig(3.0, 40.0), fig(1.0, 3.0))
+    (True, 'held-out torque 3 -> 1 N·m, power 40 -> 3 W: kept')
+    >>> judge(fig(1.0, 2.0), fig(1.0, 2.5))[1]
+    'held-out torque 1 -> 1 N·m, power 2 -> 2.5 W (worse): not kept, the prior parameters stay'
+    """
+    was, now = held_out_errors(before), held_out_errors(after)
+    unit = {"torque_nm": "N·m", "power_w": "W"}
+    words = {"torque_nm": "torque", "power_w": "power"}
+    parts, worse, better = [], [], []
+    for name in was:
+        a, b = was[name], now[name]
+        parts.append(f"{words[name]} {a:.3g} -> {b:.3g} {unit[name]}")
+        if b > a * (1 + MIN_IMPROVEMENT) and b - a > 1e-9:
+            worse.append(name)
+        elif b <= a * (1 - MIN_IMPROVEMENT):
+            better.append(name)
+    if not was:
+        return False, "nothing measured on the held-out data: not kept, the prior parameters stay"
+    text = "held-out " + ", ".join(parts)
+    if worse:
+        return False, text + " (worse): not kept, the prior parameters stay"
+    if not better:
+        return False, text + f" (not {MIN_IMPROVEMENT:.0%} better): not kept, the prior parameters stay"
+    return True, text + ": kept"
+
+
 def _figures(result_summary: dict[str, Any]) -> dict[str, Any]:
-    keep = ("samples", "duration_s", "joints", "power", "anomalies", "parameter_set")
+    keep = ("samples", "duration_s", "joints", "power", "motion", "anomalies", "parameter_set")
     return {k: result_summary[k] for k in keep}
 
 
@@ -303,15 +409,18 @@ def calibrate(
             f"too few samples to calibrate: {train.samples.n} to train on, {validation.samples.n} to validate on"
         )
     model, joints, power = fit_model(train, context, parameter_set)
-    before = evaluate(validation, context, config).summary
-    after = evaluate(validation, replace(context, model=model), config).summary
+    before = _figures(evaluate(validation, context, config).summary)
+    after = _figures(evaluate(validation, replace(context, model=model), config).summary)
+    accepted, decision = judge(before, after)
     return CalibrationResult(
         model=model,
         torque_joints=joints,
         power_fitted=power,
-        before=_figures(before),
-        after=_figures(after),
+        before=before,
+        after=after,
         train_samples=train.samples.n,
         validation_samples=validation.samples.n,
         validation=how,
+        accepted=accepted,
+        decision=decision,
     )

@@ -3,6 +3,11 @@
 R² = 1 − SS_res / SS_tot pooled over every sample compared; RMSE in the quantity's unit; NRMSE = RMSE /
 (max − min of the measurement). Samples where either side is missing (NaN) are not compared.
 
+R² only means something where the measurement varies: on a robot holding still, SS_tot is the sensor's
+noise and R² can be −7556 with a good model. So RMSE is always reported, and R² only where the measurement
+varies (:func:`varies`: its standard deviation is at least :data:`MIN_VARIATION_SHARE` of its RMS) and the
+robot moves (:func:`moving_share` at least :data:`MIN_MOVING_SHARE`).
+
 >>> import numpy as np
 >>> round(r2(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 4.0])), 3)
 0.5
@@ -14,6 +19,33 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+
+MIN_VARIATION_SHARE = 0.05
+"""A measurement varies when its standard deviation is at least this share of its RMS."""
+MOVING_RAD_S = 0.02
+"""A sample moves when some joint turns faster than this."""
+MIN_MOVING_SHARE = 0.05
+"""A log moves when at least this share of its samples move; below it the log is static."""
+
+
+def varies(measured: NDArray[np.float64]) -> bool:
+    """Whether a measurement varies enough for R² to mean something (see the module docstring).
+
+    >>> varies(np.array([30.0, 30.1, 29.9, 30.0])), varies(np.array([0.0, 10.0, -5.0, 20.0]))
+    (False, True)
+    """
+    y = measured[np.isfinite(measured)]
+    if len(y) < 2:
+        return False
+    rms = float(np.sqrt(np.mean(y**2)))
+    return rms > 0.0 and float(np.std(y)) >= MIN_VARIATION_SHARE * rms
+
+
+def moving_share(qd: NDArray[np.float64]) -> float:
+    """The share of samples in which some joint turns faster than :data:`MOVING_RAD_S` (0 without samples)."""
+    if qd.size == 0:
+        return 0.0
+    return float(np.mean(np.nanmax(np.abs(qd), axis=1) > MOVING_RAD_S))
 
 
 def _pair(measured: NDArray[np.float64], predicted: NDArray[np.float64]) -> tuple[NDArray, NDArray]:

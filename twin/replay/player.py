@@ -25,11 +25,20 @@ from numpy.typing import NDArray
 
 from twin.cell.spec import CellSpec, PowerModel
 from twin.errors import TelemetryError
-from twin.physics.power import electrical_power, motor_torque
+from twin.physics.power import electrical_power, motor_torque, sensor_torque
 from twin.replay import checks
 from twin.replay.columns import ColumnMap, LogPart, map_file, read_logs
 from twin.replay.data import ReplayConfig, ReplayData
-from twin.replay.metrics import figures, group_sum, interval_energy
+from twin.replay.metrics import (
+    MIN_MOVING_SHARE,
+    MIN_VARIATION_SHARE,
+    MOVING_RAD_S,
+    figures,
+    group_sum,
+    interval_energy,
+    moving_share,
+    varies,
+)
 from twin.replay.signals import Samples, derivatives, prepare
 
 if TYPE_CHECKING:
@@ -354,11 +363,19 @@ def _clearance(data: ReplayData, robot: ReplayRobot, context: RobotContext, conf
 
 
 # step 3: figures ------------------------------------------------------------------------------------
-def predicted_torque(model: PowerModel, tau_rb: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Joint torques the drives deliver per the model; joints beyond the model get the rigid-body torque."""
+def predicted_torque(
+    model: PowerModel, tau_rb: NDArray[np.float64], qd: NDArray[np.float64], sources: Sequence[str | None] = ()
+) -> NDArray[np.float64]:
+    """Joint torques per the model as each joint's measurement sees them; beyond the model, the rigid-body torque.
+
+    A joint measured by its motor current (``sources[j] == "current"``) is compared with the drive's torque
+    (the drive's friction included); any other with what a joint torque sensor reads (without it).
+    """
     out = tau_rb.copy()
     n = min(len(model.copper_loss_w_per_nm2), tau_rb.shape[1])
-    out[:, :n] = motor_torque(model, tau_rb, qd)[:, :n]
+    sensor, motor = sensor_torque(model, tau_rb, qd), motor_torque(model, tau_rb, qd)
+    for j in range(n):
+        out[:, j] = motor[:, j] if j < len(sources) and sources[j] == "current" else sensor[:, j]
     return out
 
 
@@ -388,6 +405,25 @@ def model_power(model: PowerModel, tau_rb: NDArray[np.float64], qd: NDArray[np.f
     return electrical_power(model, tau_rb, qd)
 
 
+STATIC_NOTE = (
+    f"the robot does not move (no joint faster than {MOVING_RAD_S} rad/s on {MIN_MOVING_SHARE:.0%} of the samples): "
+    "R² is meaningless without motion; RMSE stands"
+)
+
+
+def _meaningful_r2(
+    r2: float | None, measured: NDArray[np.float64], static: bool, quantity: str
+) -> tuple[float | None, str | None]:
+    """R² where it means something, else None and why (:mod:`twin.replay.metrics`)."""
+    if r2 is None:
+        return None, None
+    if static:
+        return None, "static log"
+    if not varies(measured):
+        return None, f"measured {quantity} nearly constant (std below {MIN_VARIATION_SHARE:.0%} of its RMS)"
+    return r2, None
+
+
 def evaluate(
     data: ReplayData, context: RobotContext, config: ReplayConfig | None = None, anomalies: bool = True
 ) -> ReplayResult:
@@ -395,20 +431,24 @@ def evaluate(
     config = config or ReplayConfig()
     samples = data.samples
     model = context.model
-    tau_pred = predicted_torque(model, data.tau_rb, data.qd)
     tau_meas, tau_source = measured_torque(samples, data.n_dof, context.drive_gains)
+    tau_pred = predicted_torque(model, data.tau_rb, data.qd, tau_source)
     power_pred = model_power(model, data.tau_rb, data.qd)
     power_meas = samples.values.get("power_w")
     if power_meas is not None and not np.isfinite(power_meas).any():
         power_meas = None
+    share = moving_share(data.qd)
+    static = share < MIN_MOVING_SHARE
     joints_out = []
     for j in range(1, data.n_dof + 1):
         fig = figures(tau_meas[:, j - 1], tau_pred[:, j - 1]) if tau_source[j - 1] else {}
+        r2, note = _meaningful_r2(fig.get("r2"), tau_meas[:, j - 1], static, "torque") if fig else (None, None)
         joints_out.append(
             {
                 "joint": j,
                 "name": data.joint_names[j - 1],
-                "torque_r2": _round(fig.get("r2")),
+                "torque_r2": _round(r2),
+                "torque_r2_note": note,
                 "torque_rmse_nm": _round(fig.get("rmse")),
                 "torque_nrmse": _round(fig.get("nrmse")),
                 "measured": tau_source[j - 1],
@@ -418,6 +458,9 @@ def evaluate(
     e_pred = interval_energy(samples.t_s, samples.segment, power_pred)
     e_meas = interval_energy(samples.t_s, samples.segment, power_meas) if power_meas is not None else None
     pfig = figures(power_meas, power_pred) if power_meas is not None else {}
+    power_r2, power_note = (
+        _meaningful_r2(pfig.get("r2"), power_meas, static, "power") if power_meas is not None else (None, None)
+    )
     found = checks.find_anomalies(data, tau_meas, tau_pred, power_meas, power_pred, config) if anomalies else []
     anomaly_frame = checks.anomalies_frame(found, samples.absolute)
     cycles = _cycles_frame(data, e_meas, e_pred, power_meas, power_pred, anomaly_frame)
@@ -425,8 +468,14 @@ def evaluate(
         "samples": int(samples.n),
         "duration_s": _round(samples.duration_s()),
         "joints": joints_out,
+        "motion": {
+            "moving_share": _round(share),
+            "static": static,
+            "note": STATIC_NOTE if static else None,
+        },
         "power": {
-            "r2": _round(pfig.get("r2")),
+            "r2": _round(power_r2),
+            "r2_note": power_note,
             "rmse_w": _round(pfig.get("rmse")),
             "nrmse": _round(pfig.get("nrmse")),
             "energy_measured_j": None if e_meas is None else _round(float(np.nansum(e_meas))),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,8 @@ import polars as pl
 from twin.cell.spec import CellSpec
 from twin.errors import InputError, TelemetryError
 from twin.physics.replay_world import ReplayRobot
-from twin.replay.calibrate import cell_key, load_calibration, urdf_key
+from twin.physics.urdf import UrdfOptions
+from twin.replay.calibrate import cell_key, load_calibration, model_key, urdf_key
 from twin.replay.columns import LogPart, read_table
 from twin.replay.player import RobotContext, cell_context, default_power_model
 
@@ -34,15 +35,18 @@ class ReplayTarget:
         robot_id: The cell robot's id; None for a foreign URDF.
         cell: The cell the robot stands in; None for a foreign URDF.
         urdf: The foreign robot's URDF; None for a cell robot.
+        urdf_options: How the URDF is loaded (package folders; frames without ``<inertial>`` massless unless
+            ``keep_default_mass``, which also keys its own calibration).
     """
 
     key: str
     robot_id: str | None = None
     cell: CellSpec | None = None
     urdf: Path | None = None
+    urdf_options: UrdfOptions = field(default_factory=UrdfOptions)
 
     @classmethod
-    def in_cell(cls, cell: CellSpec, robot_id: str) -> ReplayTarget:
+    def in_cell(cls, cell: CellSpec, robot_id: str, urdf_options: UrdfOptions | None = None) -> ReplayTarget:
         """A robot of the cell.
 
         Raises:
@@ -50,10 +54,11 @@ class ReplayTarget:
         """
         if robot_id not in cell.robots:
             raise InputError(f"robot {robot_id!r}: unknown robot; valid: {', '.join(sorted(cell.robots))}")
-        return cls(cell_key(cell, robot_id), robot_id, cell, None)
+        options = urdf_options or UrdfOptions()
+        return cls(cell_key(cell, robot_id, options), robot_id, cell, None, options)
 
     @classmethod
-    def from_urdf(cls, urdf: str | Path) -> ReplayTarget:
+    def from_urdf(cls, urdf: str | Path, urdf_options: UrdfOptions | None = None) -> ReplayTarget:
         """Any robot, from its URDF.
 
         Raises:
@@ -62,7 +67,17 @@ class ReplayTarget:
         path = Path(urdf)
         if not path.is_file():
             raise InputError(f"urdf {urdf}: file not found")
-        return cls(urdf_key(path), None, None, path)
+        options = urdf_options or UrdfOptions()
+        return cls(model_key(urdf_key(path), path, options), None, None, path, options)
+
+    @property
+    def urdf_path(self) -> Path | None:
+        """The URDF the robot is loaded from (a cell robot's from its cell)."""
+        if self.urdf is not None:
+            return self.urdf
+        if self.cell is not None and self.robot_id is not None:
+            return self.cell.robots[self.robot_id].urdf_path
+        return None
 
     @property
     def timezone(self) -> str:
@@ -85,14 +100,15 @@ def open_robot(
         The robot and its context (power model, payloads, held joints, drive gains).
 
     Raises:
-        InputError: The target is neither a cell robot nor a URDF.
+        InputError: The target is neither a cell robot nor a URDF, or there are more drive gains than joints.
         AssetError: The URDF cannot be loaded.
     """
-    stored = None if nominal else load_calibration(target.key)
+    stored = None if nominal else load_calibration(target.key, target.urdf_path)
     gains = dict(drive_gains or {})
     if target.urdf is not None:
         urdf = target.urdf
-        robot = ReplayRobot.from_urdf(urdf)
+        robot = ReplayRobot.from_urdf(urdf, target.urdf_options)
+        _check_gains(gains, robot)
         model = stored if stored is not None and len(stored.copper_loss_w_per_nm2) == robot.n_dof else None
         context = RobotContext(
             robot_id=None,
@@ -105,7 +121,20 @@ def open_robot(
     if target.cell is None or target.robot_id is None:
         raise InputError("a replay target is a cell robot (ReplayTarget.in_cell) or a URDF (ReplayTarget.from_urdf)")
     context = cell_context(target.cell, target.robot_id, stored, payload_kg=payload_kg)
-    return ReplayRobot.from_cell(target.cell, target.robot_id), replace(context, drive_gains=gains)
+    robot = ReplayRobot.from_cell(target.cell, target.robot_id, urdf_options=target.urdf_options)
+    _check_gains(gains, robot)
+    return robot, replace(context, drive_gains=gains)
+
+
+def _check_gains(gains: dict[int, float], robot: ReplayRobot) -> None:
+    """One drive gain per movable joint at most: a gain beyond the URDF's joints is a mismatch, never ignored."""
+    extra = sorted(j for j in gains if not 1 <= j <= robot.n_dof)
+    if extra:
+        robot.close()
+        raise InputError(
+            f"drive gains for {len(gains)} joints, but {robot.name} has {robot.n_dof} movable joints "
+            f"(gain of joint {extra[0]} has no joint; give at most {robot.n_dof})"
+        )
 
 
 def read_event_files(paths: Sequence[str | Path] | None) -> pl.DataFrame | None:

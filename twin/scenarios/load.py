@@ -21,6 +21,7 @@ from twin.cell.load import apply_overrides, format_validation_error, load_cell_d
 from twin.cell.spec import CellSpec
 from twin.errors import ConfigError
 from twin.paths import ASSETS_DIR, DEFAULT_CELL, SCENARIOS_DIR
+from twin.replay.calibrate import calibrated_cell
 from twin.scenarios.spec import Changes, ScenarioSpec, SweepSpec
 
 SWEEPS_DIR = SCENARIOS_DIR / "sweeps"
@@ -34,6 +35,13 @@ class Scenario:
     path: Path
     spec: ScenarioSpec
     cell: CellSpec
+    nominal: bool = False
+    """Loaded with the cell file's power models, not the robots' stored calibrations."""
+
+    @property
+    def parameter_sets(self) -> dict[str, str]:
+        """Robot -> the parameter set its power model comes from (``nominal`` or a calibration)."""
+        return {robot_id: robot.power_model.parameter_set for robot_id, robot in self.cell.robots.items()}
 
 
 def scenario_cell(path: Path) -> Path:
@@ -71,12 +79,15 @@ def read_scenario_spec(path: Path) -> ScenarioSpec:
     return spec
 
 
-def load_scenario(reference: str | Path, changes: Mapping[str, Any] | None = None) -> Scenario:
+def load_scenario(
+    reference: str | Path, changes: Mapping[str, Any] | None = None, *, nominal: bool = False
+) -> Scenario:
     """Load a scenario by path or registered id.
 
     Args:
         reference: A scenario file, or an id registered in ``assets/scenarios/``.
         changes: Extra changes merged over the file's (a sweep's parameters), as a ``changes`` mapping.
+        nominal: The robots' power models as the cell file has them, not their stored calibrations.
 
     Returns:
         The scenario with its changed, validated cell.
@@ -94,18 +105,26 @@ def load_scenario(reference: str | Path, changes: Mapping[str, Any] | None = Non
         except ValidationError as exc:
             message = format_validation_error(exc, path, Changes).replace(f"{path}: ", f"{path}: changes.", 1)
             raise ConfigError(message) from exc
-    return scenario_from_spec(spec, path)
+    return scenario_from_spec(spec, path, nominal=nominal)
 
 
-def scenario_from_spec(spec: ScenarioSpec, path: Path) -> Scenario:
-    """Build the changed cell of an already validated spec (``path`` names the scenario in errors)."""
+def scenario_from_spec(spec: ScenarioSpec, path: Path, *, nominal: bool = False) -> Scenario:
+    """Build the changed cell of an already validated spec (``path`` names the scenario in errors).
+
+    Each robot plans with its accepted calibration (``twin calibrate``) when one is stored for its URDF, unless
+    ``nominal``: an added copy takes its original's, and a robot whose power model the scenario sets keeps it.
+    """
     cell_path = _cell_path(spec.cell, path)
     data = apply_changes(read_cell_yaml(cell_path), spec.changes, path, factor_dirs=factors.cell_factor_dirs(cell_path))
     try:
         cell = load_cell_data(data, cell_path)
     except ConfigError as exc:
         raise ConfigError(f"{path}: the changed cell is invalid: {exc}") from exc
-    return Scenario(id=path.stem, path=path, spec=spec, cell=cell)
+    if not nominal:
+        sources = {rid: add.copy_of for rid, add in spec.changes.add_robots.items()}
+        keep = {rid for rid, change in spec.changes.robots.items() if "power_model" in change}
+        cell = calibrated_cell(cell, sources, keep)
+    return Scenario(id=path.stem, path=path, spec=spec, cell=cell, nominal=nominal)
 
 
 def _cell_path(reference: str | None, scenario_path: Path) -> Path:

@@ -46,7 +46,11 @@ def baseline_twin_error(scenario: Scenario, measured: Any) -> dict[str, float | 
     from twin.sim.measured import measured_period, twin_error
 
     reference = scenario.spec.baseline or scenario.id
-    baseline = scenario if reference == scenario.id else load_scenario(_sibling(reference, scenario.path))
+    baseline = (
+        scenario
+        if reference == scenario.id
+        else load_scenario(_sibling(reference, scenario.path), nominal=scenario.nominal)
+    )
     start, days = measured_period(measured, baseline.cell.cell.timezone)
     inputs = prepare(baseline, days, measured=measured, start=start)
     n = min(baseline.spec.replications, TWIN_ERROR_REPLICATIONS)
@@ -80,6 +84,7 @@ def run_scenario(
     progress: bool = False,
     warehouse: str | Path | None = None,
     write: bool = False,
+    nominal: bool = False,
 ) -> ScenarioResult:
     """Run a scenario file (or registered id) and attach the baseline's twin error.
 
@@ -91,8 +96,11 @@ def run_scenario(
     ``data/generated/simulated/`` while it runs, and ingested into ``warehouse`` with the scenario's cell
     (:func:`twin.warehouse.scenario_runs.write_run`), so ``twin cost|carbon|oee --source
     simulated:<scenario> --replication r`` give the figures this run's KPIs were computed from.
+
+    Each robot plans with its stored calibration unless ``nominal`` (:func:`twin.scenarios.load.load_scenario`);
+    the result names every robot's parameter set.
     """
-    scenario = load_scenario(reference)
+    scenario = load_scenario(reference, nominal=nominal)
     spec = scenario.spec
     n = replications if replications is not None else spec.replications
     days = horizon_days if horizon_days is not None else spec.horizon_days
@@ -111,7 +119,14 @@ def run_scenario(
         out_dir=out_dir,
     )
     result = ScenarioResult(
-        scenario.id, s, n, days, per_rep, currency=scenario.cell.cost.currency, cell_id=scenario.cell.cell.id
+        scenario.id,
+        s,
+        n,
+        days,
+        per_rep,
+        currency=scenario.cell.cost.currency,
+        cell_id=scenario.cell.cell.id,
+        parameter_sets=scenario.parameter_sets,
     )
     result.twin_error = baseline_twin_error(scenario, measured)
     if out_dir is not None:
@@ -130,6 +145,7 @@ def compare_scenarios(
     workers: int | None = None,
     warehouse: str | Path | None = None,
     progress: bool = False,
+    nominal: bool = False,
 ) -> dict[str, Any]:
     """Every scenario against the first, with the baseline's seed, replications and horizon for all.
 
@@ -139,7 +155,7 @@ def compare_scenarios(
     """
     if len(references) < 2:
         raise ConfigError("compare needs a baseline and at least one scenario")
-    scenarios = [load_scenario(r) for r in references]
+    scenarios = [load_scenario(r, nominal=nominal) for r in references]
     base = scenarios[0]
     n = replications if replications is not None else base.spec.replications
     days = horizon_days if horizon_days is not None else base.spec.horizon_days
@@ -155,7 +171,7 @@ def compare_scenarios(
         "horizon_days": days,
         "currency": base.cell.cost.currency,
         "scenarios": [
-            {"scenario": sc.id, "kpis": compare_kpis(values, per_run[0])}
+            {"scenario": sc.id, "parameter_sets": sc.parameter_sets, "kpis": compare_kpis(values, per_run[0])}
             for sc, values in zip(scenarios, per_run, strict=True)
         ],
         "twin_error": baseline_twin_error(base, measured[base.cell.cell.id]),
@@ -169,11 +185,12 @@ def run_sweep(
     workers: int | None = None,
     address: str | None = None,
     progress: bool = False,
+    nominal: bool = False,
 ) -> dict[str, Any]:
     """Run a sweep file: ``{"sweep", "scenario", "seed", "replications", "horizon_days", "runs": [...]}``."""
     spec, path = load_sweep(reference)
     local = path.parent / spec.scenario
-    base = load_scenario(local if local.is_file() else spec.scenario)
+    base = load_scenario(local if local.is_file() else spec.scenario, nominal=nominal)
     seed = spec.seed if spec.seed is not None else base.spec.seed
     n = spec.replications if spec.replications is not None else base.spec.replications
     days = spec.horizon_days if spec.horizon_days is not None else base.spec.horizon_days
@@ -185,13 +202,14 @@ def run_sweep(
 
         iterator = tqdm(runs, desc="planning", unit="run", leave=False)
     for params in iterator:
-        scenario = load_scenario(base.path, parameter_changes(params))
+        scenario = load_scenario(base.path, parameter_changes(params), nominal=nominal)
         prepared.append((prepare(scenario, days), seed, n))
     per_run = run_many(prepared, executor=executor, workers=workers, address=address, progress=progress, desc="sweep")
     return {
         "sweep": path.stem,
         "scenario": base.id,
         "cell_id": base.cell.cell.id,
+        "parameter_sets": base.parameter_sets,
         "seed": seed,
         "replications": n,
         "horizon_days": days,

@@ -70,6 +70,8 @@ class ScenarioResult:
     """The ISO 4217 code of ``cost_per_unit`` (the cell's)."""
     cell_id: str = ""
     """The cell the scenario ran on."""
+    parameter_sets: dict[str, str] = field(default_factory=dict)
+    """Robot -> the parameter set of its power model (``nominal`` or a calibration)."""
 
     def __post_init__(self) -> None:
         if not self.kpis:
@@ -86,6 +88,7 @@ class ScenarioResult:
         return {
             "scenario": self.scenario,
             "cell_id": self.cell_id,
+            "parameter_sets": self.parameter_sets,
             "seed": self.seed,
             "replications": self.replications,
             "horizon_days": self.horizon_days,
