@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pybullet as pb
 import pytest
+from pybullet_reference import pybullet_inverse_dynamics
 
 from twin.cli import main
 from twin.errors import AssetError
-from twin.physics.replay_world import batch_inverse_dynamics
 from twin.physics.urdf import UrdfOptions, links_without_inertial, prepare_urdf
 
 pytestmark = pytest.mark.physics
@@ -55,7 +55,7 @@ def torques(path: Path, q, qd, qdd) -> tuple[np.ndarray, list[float]]:
         body = pb.loadURDF(str(path), useFixedBase=True, flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
         n = pb.getNumJoints(body, physicsClientId=client)
         masses = [pb.getDynamicsInfo(body, j, physicsClientId=client)[0] for j in range(-1, n)]  # world .. tool0
-        return batch_inverse_dynamics(client, body, q, qd, qdd), masses
+        return pybullet_inverse_dynamics(client, body, q, qd, qdd), masses
     finally:
         pb.disconnect(physicsClientId=client)
 

@@ -12,11 +12,12 @@ import polars as pl
 import pybullet as pb
 import pybullet_data
 import pytest
+from pybullet_reference import pybullet_inverse_dynamics
 
 from twin.cli import main
 from twin.physics.cache import PhysicsCache
 from twin.physics.evaluate import CellPlanner
-from twin.physics.replay_world import ReplayRobot, batch_inverse_dynamics
+from twin.physics.replay_world import ReplayRobot
 from twin.replay.player import ReplayConfig, RobotContext, cell_context, default_power_model, replay_frame
 from twin.replay.store import read_joint_states, write_replay_results
 
@@ -45,7 +46,7 @@ def _iiwa_log(path: Path, seconds: float = 6.0, rate: float = 200.0, seed: int =
     client = pb.connect(pb.DIRECT)
     pb.setGravity(0, 0, -9.81, physicsClientId=client)
     body = pb.loadURDF(str(IIWA), useFixedBase=True, flags=pb.URDF_USE_INERTIA_FROM_FILE, physicsClientId=client)
-    tau = batch_inverse_dynamics(client, body, q, qd, qdd)
+    tau = pybullet_inverse_dynamics(client, body, q, qd, qdd)
     pb.disconnect(client)
     measured = 0.9 * tau + 0.4 + rng.normal(0, 0.05, tau.shape)
     power = 50.0 + np.sum(np.maximum(tau * qd, 0.0), axis=1) + rng.normal(0, 0.2, len(t))

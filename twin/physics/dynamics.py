@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import numpy as np
@@ -26,6 +27,8 @@ from numpy.typing import NDArray
 from twin.errors import AssetError
 
 GRAVITY = 9.81
+CHUNK_ROWS = 8192
+"""Rows computed together: their arrays stay in the cache."""
 MOVABLE = ("revolute", "continuous", "prismatic")
 
 
@@ -147,6 +150,13 @@ class RigidBodyModel:
             raise AssetError(f"{urdf}: no link {sorted(extra)[0]!r} below the root to carry a payload")
         self.bodies = tuple(bodies)
         self.n_dof = dof
+        # a revolute joint's rotation is r0 (I + s K + (1 - c) K²): three constant matrices per body
+        self._rodrigues: list[tuple[list[list[float]], list[list[float]], list[list[float]]]] = []
+        for body in self.bodies:
+            x, y, z = body.axis
+            k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
+            r0 = body.origin_rotation
+            self._rodrigues.append((r0.tolist(), (r0 @ k).tolist(), (r0 @ k @ k).tolist()))
 
     def inverse_dynamics(
         self,
@@ -161,78 +171,99 @@ class RigidBodyModel:
             q: Joint positions, URDF movable-joint order.
             qd: Joint velocities.
             qdd: Joint accelerations.
-            base_rotation: The fixed base's orientation in the world (3 x 3); identity when None.
+            base_rotation: The fixed base's orientation in the world (3 x 3); identity when None. (pybullet's
+                own inverse dynamics ignores it: a tilted base gets upright gravity there.)
 
         Returns:
             n x n_dof torques.
         """
         q, qd, qdd = (np.atleast_2d(np.asarray(a, dtype=float)) for a in (q, qd, qdd))
-        n = q.shape[0]
         gravity = np.array([0.0, 0.0, -GRAVITY])
         if base_rotation is not None:
             gravity = np.asarray(base_rotation).T @ gravity
+        out = np.empty((q.shape[0], self.n_dof))
+        # rows in chunks that stay in the cache; each vector is three contiguous arrays (structure of arrays)
+        for start in range(0, q.shape[0], CHUNK_ROWS):
+            rows = slice(start, start + CHUNK_ROWS)
+            self._chunk(q[rows].T.copy(), qd[rows].T.copy(), qdd[rows].T.copy(), gravity, out[rows])
+        return out
+
+    def _chunk(self, q: Any, qd: Any, qdd: Any, gravity: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+        """RNEA on one chunk; ``q[j]`` is joint j's row of values (a vector is a list of three arrays or floats)."""
         count = len(self.bodies)
-        rot: list[NDArray[np.float64]] = [np.empty(0)] * count  # parent frame -> link frame, n x 3 x 3 (R^T)
-        pos: list[NDArray[np.float64]] = [np.empty(0)] * count  # link origin in the parent frame, n x 3
-        w: list[NDArray[np.float64]] = [np.empty(0)] * count
-        dw: list[NDArray[np.float64]] = [np.empty(0)] * count
-        dv: list[NDArray[np.float64]] = [np.empty(0)] * count
-        force: list[NDArray[np.float64]] = [np.empty(0)] * count
-        torque: list[NDArray[np.float64]] = [np.empty(0)] * count
-        zero = np.zeros((n, 3))
-        base_dv = np.broadcast_to(-gravity, (n, 3))
+        rotations: list[Any] = [None] * count  # link -> parent frame, 3 x 3 nested lists
+        positions: list[Any] = [None] * count  # link origin in the parent frame
+        w: list[Any] = [None] * count
+        dw: list[Any] = [None] * count
+        dv: list[Any] = [None] * count
+        force: list[Any] = [None] * count
+        moment: list[Any] = [None] * count
+        base_w = [0.0, 0.0, 0.0]
+        base_dv = [-float(g) for g in gravity]
         for i, body in enumerate(self.bodies):
             if body.parent < 0:
-                w_p, dw_p, dv_p = zero, zero, base_dv
+                w_p, dw_p, dv_p = base_w, base_w, base_dv
             else:
                 w_p, dw_p, dv_p = w[body.parent], dw[body.parent], dv[body.parent]
-            r0, p0, z = body.origin_rotation, body.origin_position, body.axis
+            z = body.axis.tolist()
+            position: list[Any] = body.origin_position.tolist()
             if body.dof >= 0 and body.joint_type != "prismatic":
-                local = _axis_rotation(z, q[:, body.dof])  # joint frame -> link frame rotation, n x 3 x 3
-                rotation = np.einsum("ij,njk->nik", r0, local)  # parent -> link, as columns (link axes in parent)
+                angle = q[body.dof]
+                s, omc = np.sin(angle), 1.0 - np.cos(angle)
+                a, b, c = self._rodrigues[i]
+                rotation = [[a[r][k] + b[r][k] * s + c[r][k] * omc for k in range(3)] for r in range(3)]
             else:
-                rotation = np.broadcast_to(r0, (n, 3, 3))
-            position = np.broadcast_to(p0, (n, 3))
-            if body.joint_type == "prismatic":
-                position = position + np.einsum("ij,j->i", r0, z)[None, :] * q[:, body.dof, None]
-            rt = np.transpose(rotation, (0, 2, 1))  # parent frame -> link frame
-            # the parent's motion carried to this link's origin, in the link frame
-            carried = dv_p + np.cross(dw_p, position) + np.cross(w_p, np.cross(w_p, position))
-            w_i = np.einsum("nij,nj->ni", rt, w_p)
-            dw_i = np.einsum("nij,nj->ni", rt, dw_p)
-            dv_i = np.einsum("nij,nj->ni", rt, carried)
-            if body.dof >= 0:
-                rate, accel = qd[:, body.dof, None], qdd[:, body.dof, None]
+                rotation = body.origin_rotation.tolist()
                 if body.joint_type == "prismatic":
-                    dv_i = dv_i + 2.0 * np.cross(w_i, z * rate) + z * accel
+                    slide = (body.origin_rotation @ body.axis).tolist()
+                    position = [position[k] + slide[k] * q[body.dof] for k in range(3)]
+            carried = _add(dv_p, _add(_cross(dw_p, position), _cross(w_p, _cross(w_p, position))))
+            w_i, dw_i, dv_i = _rot_t(rotation, w_p), _rot_t(rotation, dw_p), _rot_t(rotation, carried)
+            if body.dof >= 0:
+                rate, accel = qd[body.dof], qdd[body.dof]
+                if body.joint_type == "prismatic":
+                    along = [z[k] * rate for k in range(3)]
+                    cor = _cross(w_i, along)
+                    dv_i = [dv_i[k] + 2.0 * cor[k] + z[k] * accel for k in range(3)]
                 else:
-                    spin = z * rate
-                    dw_i = dw_i + z * accel + np.cross(w_i, spin)
-                    w_i = w_i + spin
-            rot[i], pos[i], w[i], dw[i], dv[i] = rt, position, w_i, dw_i, dv_i
-            c = body.com
-            accel_com = dv_i + np.cross(dw_i, c) + np.cross(w_i, np.cross(w_i, c))
-            force[i] = body.mass * accel_com
-            torque[i] = dw_i @ body.inertia.T + np.cross(w_i, w_i @ body.inertia.T) + np.cross(c, force[i])
-        out = np.zeros((n, self.n_dof))
+                    spin = [z[k] * rate for k in range(3)]
+                    cor = _cross(w_i, spin)
+                    dw_i = [dw_i[k] + z[k] * accel + cor[k] for k in range(3)]
+                    w_i = _add(w_i, spin)
+            com = body.com.tolist()
+            accel_com = _add(dv_i, _add(_cross(dw_i, com), _cross(w_i, _cross(w_i, com))))
+            f_i = [body.mass * v for v in accel_com]
+            inertia = body.inertia.tolist()
+            n_i = _add(_matvec(inertia, dw_i), _add(_cross(w_i, _matvec(inertia, w_i)), _cross(com, f_i)))
+            rotations[i], positions[i], w[i], dw[i], dv[i], force[i], moment[i] = (
+                rotation, position, w_i, dw_i, dv_i, f_i, n_i,
+            )  # fmt: skip
         for i in range(count - 1, -1, -1):
             body = self.bodies[i]
             if body.dof >= 0:
-                moment = force[i] if body.joint_type == "prismatic" else torque[i]
-                out[:, body.dof] = moment @ body.axis
+                z = body.axis.tolist()
+                load = force[i] if body.joint_type == "prismatic" else moment[i]
+                out[:, body.dof] = load[0] * z[0] + load[1] * z[1] + load[2] * z[2]
             if body.parent >= 0:
-                to_parent = np.transpose(rot[i], (0, 2, 1))  # link frame -> parent frame
-                f_parent = np.einsum("nij,nj->ni", to_parent, force[i])
-                force[body.parent] = force[body.parent] + f_parent
-                torque[body.parent] = (
-                    torque[body.parent] + np.einsum("nij,nj->ni", to_parent, torque[i]) + np.cross(pos[i], f_parent)
+                f_parent = _matvec(rotations[i], force[i])
+                force[body.parent] = _add(force[body.parent], f_parent)
+                moment[body.parent] = _add(
+                    moment[body.parent], _add(_matvec(rotations[i], moment[i]), _cross(positions[i], f_parent))
                 )
-        return out
 
 
-def _axis_rotation(axis: NDArray[np.float64], angle: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Rotations by ``angle`` (n) about the unit ``axis``: Rodrigues' formula, n x 3 x 3."""
-    x, y, z = axis
-    k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
-    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3)[None] + s * k[None] + (1.0 - c) * (k @ k)[None]
+def _add(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
+    return [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+
+
+def _cross(a: Sequence[Any], b: Sequence[Any]) -> list[Any]:
+    return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+
+
+def _matvec(m: Sequence[Sequence[Any]], v: Sequence[Any]) -> list[Any]:
+    return [m[r][0] * v[0] + m[r][1] * v[1] + m[r][2] * v[2] for r in range(3)]
+
+
+def _rot_t(m: Sequence[Sequence[Any]], v: Sequence[Any]) -> list[Any]:
+    """``m`` transposed times ``v``: a parent-frame vector in the link frame."""
+    return [m[0][c] * v[0] + m[1][c] * v[1] + m[2][c] * v[2] for c in range(3)]

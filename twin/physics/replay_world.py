@@ -5,15 +5,12 @@ the cell's bodies is known) or any URDF loaded alone (a foreign robot's log: no 
 Everything the replay needs from pybullet goes through it; the rest of the replay is numpy and polars
 under ``twin.replay``.
 
-Inverse dynamics is one ``calculateInverseDynamics`` call per sample, and nothing else per sample:
-rows go in as Python lists converted in chunks, results come back into a preallocated array, and the
-garbage collector is paused while the (acyclic) result tuples are created.
+Inverse dynamics is batched RNEA over all samples (:mod:`twin.physics.dynamics`, pybullet's answer to
+1e-9 N·m), grouped by payload.
 """
 
 from __future__ import annotations
 
-import gc
-from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 
@@ -25,46 +22,10 @@ from twin.cell.spec import CellSpec
 from twin.errors import AssetError, PhysicsError
 from twin.physics.clearance import ClearanceChecker, ClearanceResult
 from twin.physics.robot import RobotHandle
-from twin.physics.urdf import UrdfOptions, quiet_native_stdout
+from twin.physics.urdf import UrdfOptions
 from twin.physics.world import PhysicsWorld
 
 ID_CHUNK = 4096
-
-
-def batch_inverse_dynamics(
-    client: int, body: int, q: NDArray[np.float64], qd: NDArray[np.float64], qdd: NDArray[np.float64]
-) -> NDArray[np.float64]:
-    """Rigid-body joint torques for every row of ``q, qd, qdd`` (n x n_dof), one pybullet call per row.
-
-    Raises:
-        PhysicsError: pybullet rejects the rows (wrong number of joints).
-    """
-    n, dof = q.shape
-    out = np.empty((n, dof))
-    calc = pb.calculateInverseDynamics
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for start in range(0, n, ID_CHUNK):
-            stop = min(n, start + ID_CHUNK)
-            count = stop - start
-            out[start:stop] = list(
-                map(
-                    calc,
-                    repeat(body, count),
-                    q[start:stop].tolist(),
-                    qd[start:stop].tolist(),
-                    qdd[start:stop].tolist(),
-                    repeat(0, count),
-                    repeat(client, count),
-                )
-            )
-    except pb.error as exc:
-        raise PhysicsError(f"inverse dynamics failed: {exc}") from exc
-    finally:
-        if enabled:
-            gc.enable()
-    return out
 
 
 class UrdfWorld(PhysicsWorld):
@@ -234,10 +195,9 @@ class ReplayRobot:
         out = np.empty_like(q)
         try:
             for value in values.tolist():
-                with quiet_native_stdout():
-                    self.handle.set_payload(value)
+                self.handle.set_payload(value)
                 rows = slice(None) if len(values) == 1 else np.nonzero(rounded == value)[0]
-                out[rows] = batch_inverse_dynamics(self.world.client, self.handle.id_body, q[rows], qd[rows], qdd[rows])
+                out[rows] = self.handle.inverse_dynamics(q[rows], qd[rows], qdd[rows])
         finally:
             self.handle.set_payload(0.0)
         return out

@@ -10,7 +10,8 @@ import pybullet as pb
 from numpy.typing import NDArray
 
 from twin.errors import PhysicsError
-from twin.physics.urdf import UrdfOptions, quiet_native_stdout
+from twin.physics.dynamics import RigidBodyModel
+from twin.physics.urdf import UrdfOptions
 
 IK_POSITION_TOLERANCE_M = 0.005
 IK_ORIENTATION_TOLERANCE_RAD = math.radians(3.0)
@@ -73,7 +74,7 @@ class RobotHandle:
             tcp_link: Link whose frame (plus ``tcp_offset_m``) is the tool centre point.
             tool_mount_link: Link that carries the tool and payload mass.
             tcp_offset_m: TCP offset in the ``tcp_link`` frame.
-            urdf_path: The robot's URDF, needed to model a payload (see :meth:`set_payload`).
+            urdf_path: The robot's URDF, for its rigid-body model (:meth:`inverse_dynamics`).
             urdf_options: How the URDF was prepared (a payload copy is prepared the same way).
         """
         self.client, self.body, self.name = client, body, name
@@ -100,8 +101,10 @@ class RobotHandle:
         self.urdf_path = urdf_path
         self.urdf_options = urdf_options if urdf_options is not None else UrdfOptions()
         self.tool_mount_link_name = tool_mount_link
-        self._id_bodies: dict[float, int] = {0.0: body}
-        self.id_body = body
+        self.payload_kg = 0.0
+        self._models: dict[float, RigidBodyModel] = {}
+        _, orientation = pb.getBasePositionAndOrientation(body, physicsClientId=client)
+        self.base_rotation = np.array(pb.getMatrixFromQuaternion(orientation, physicsClientId=client)).reshape(3, 3)
         for j in self.joint_indices:  # no joint motors or damping: inverse dynamics is rigid-body only
             pb.changeDynamics(body, j, linearDamping=0.0, angularDamping=0.0, jointDamping=0.0, physicsClientId=client)
         pb.changeDynamics(body, -1, linearDamping=0.0, angularDamping=0.0, physicsClientId=client)
@@ -123,33 +126,20 @@ class RobotHandle:
     def set_payload(self, mass_kg: float) -> None:
         """Model ``mass_kg`` (tool plus part) on the tool-mount link for :meth:`inverse_dynamics`.
 
-        pybullet's inverse dynamics uses the multibody tree built when the URDF was loaded and ignores
-        later ``changeDynamics`` mass changes, so each distinct payload gets a hidden, collision-free
-        copy of the robot whose URDF carries the extra mass at the mount link's centre of mass.
+        The mass is added at the mount link's centre of mass of the robot's rigid-body model (its URDF as
+        loaded, :class:`twin.physics.dynamics.RigidBodyModel`), one model per distinct payload.
         """
-        key = round(float(mass_kg), 6)
-        if key not in self._id_bodies:
-            self._id_bodies[key] = self._load_payload_copy(key)
-        self.id_body = self._id_bodies[key]
+        self.payload_kg = round(float(mass_kg), 6)
 
-    def _load_payload_copy(self, mass_kg: float) -> int:
-        if self.urdf_path is None:
-            raise PhysicsError(f"robot {self.name}: a payload needs the robot's URDF path")
-        copy_path = self.urdf_options.prepare(self.urdf_path, {self.tool_mount_link_name: mass_kg}).path
-        position, orientation = pb.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
-        with quiet_native_stdout():
-            body = pb.loadURDF(
-                str(copy_path),
-                position,
-                orientation,
-                useFixedBase=True,
-                flags=pb.URDF_USE_INERTIA_FROM_FILE,
-                physicsClientId=self.client,
-            )
-        for link_index in range(-1, pb.getNumJoints(body, physicsClientId=self.client)):
-            pb.setCollisionFilterGroupMask(body, link_index, 0, 0, physicsClientId=self.client)
-            pb.changeVisualShape(body, link_index, rgbaColor=(0, 0, 0, 0), physicsClientId=self.client)
-        return body
+    def _dynamics(self) -> RigidBodyModel:
+        key = self.payload_kg
+        if key not in self._models:
+            if self.urdf_path is None:
+                raise PhysicsError(f"robot {self.name}: inverse dynamics needs the robot's URDF path")
+            prepared = self.urdf_options.prepare(self.urdf_path).path
+            extra = {self.tool_mount_link_name: key} if key else None
+            self._models[key] = RigidBodyModel(prepared, extra_mass_kg=extra)
+        return self._models[key]
 
     # kinematics ------------------------------------------------------------------------------
     def solve_ik(
@@ -215,13 +205,11 @@ class RobotHandle:
     def inverse_dynamics(
         self, q: NDArray[np.float64], qd: NDArray[np.float64], qdd: NDArray[np.float64]
     ) -> NDArray[np.float64]:
-        """Rigid-body joint torques (N·m) for every sample row of ``q, qd, qdd`` (n_samples x n_dof)."""
-        out = np.empty_like(q)
-        calc = pb.calculateInverseDynamics
-        body, client = self.id_body, self.client
-        for i, (qi, qdi, qddi) in enumerate(zip(q.tolist(), qd.tolist(), qdd.tolist(), strict=True)):
-            out[i] = calc(body, qi, qdi, qddi, physicsClientId=client)
-        return out
+        """Rigid-body joint torques (N·m; N for prismatic joints) for every sample row (n_samples x n_dof).
+
+        The payload is :meth:`set_payload`'s; batched RNEA over the rows (pybullet's answer, to 1e-9 N·m).
+        """
+        return self._dynamics().inverse_dynamics(q, qd, qdd, self.base_rotation)
 
     # clearance -------------------------------------------------------------------------------
     def closest(self, bodies: dict[str, int], radius_m: float, ignore: frozenset[str] = frozenset()) -> ClosestPair:
