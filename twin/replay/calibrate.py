@@ -61,9 +61,9 @@ def urdf_key(urdf_path: str | Path) -> str:
     return f"{Path(urdf_path).stem}-{urdf_sha256(urdf_path)[:10]}"
 
 
-def cell_key(cell: CellSpec, robot_id: str, options: UrdfOptions | None = None) -> str:
-    """Calibration key of a cell robot: ``<cell id>-<robot id>`` (:func:`model_key` of its URDF)."""
-    return model_key(f"{cell.cell.id}-{robot_id}", cell.robots[robot_id].urdf_path, options)
+def cell_key(cell: CellSpec, robot_id: str, options: UrdfOptions | None = None, urdf: Path | None = None) -> str:
+    """Calibration key of a cell robot: ``<cell id>-<robot id>``, :func:`model_key` of its URDF (or ``urdf``)."""
+    return model_key(f"{cell.cell.id}-{robot_id}", urdf or cell.robots[robot_id].urdf_path, options)
 
 
 def model_key(key: str, urdf: Path | None, options: UrdfOptions | None = None) -> str:
@@ -159,8 +159,7 @@ def calibrated_cell(cell: CellSpec, sources: Mapping[str, str] | None = None, ke
         source = (sources or {}).get(robot_id, robot_id)
         model = None
         if robot_id not in keep and robot.urdf_path is not None:
-            key = model_key(f"{cell.cell.id}-{source}", robot.urdf_path)
-            model = load_calibration(key, robot.urdf_path)
+            model = load_calibration(cell_key(cell, source, urdf=robot.urdf_path), robot.urdf_path)
         fits = model is not None and len(model.copper_loss_w_per_nm2) == len(robot.power_model.copper_loss_w_per_nm2)
         robots[robot_id] = robot.model_copy(update={"power_model": model}) if fits else robot
     return cell.model_copy(update={"robots": robots})

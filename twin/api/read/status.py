@@ -200,10 +200,14 @@ def _count(con: Any, tables: set[str], stream: str, cell_id: str) -> int:
         if table in tables:
             try:
                 columns = {r[0] for r in con.execute(f"describe {table}").fetchall()}
-                where = [c for c in ("source = 'measured'", "cell_id = $cell") if c.split(" ")[0] in columns]
-                sql = f"select count(*) from {table}" + (f" where {' and '.join(where)}" if where else "")
-                params = {"cell": cell_id} if "cell_id" in columns else {}
-                return int(con.execute(sql, params).fetchall()[0][0])
+                conditions, params = [], {}
+                if "source" in columns:
+                    conditions.append("source = 'measured'")
+                if "cell_id" in columns:
+                    conditions.append("cell_id = $cell")
+                    params["cell"] = cell_id
+                where = f" where {' and '.join(conditions)}" if conditions else ""
+                return int(con.execute(f"select count(*) from {table}{where}", params).fetchall()[0][0])
             except Exception:  # noqa: BLE001 - a broken view counts as no rows; the status says so
                 return 0
     return 0
