@@ -79,6 +79,22 @@ def format_kpi(key: str, value: float | None, currency: str = "") -> str:
     return _in_unit(key, value, "", currency)
 
 
+def compact(value: float | None, unit: str) -> str:
+    """A total in a unit that fits a metric tile (``kg`` becomes ``t`` from 1,000 kg, ``kWh`` ``MWh``).
+
+    Four significant figures at most, so "1,116.1 kg" no longer runs out of its tile as "1,116.1…".
+
+    >>> compact(553.53, "kg"), compact(1116.1, "kg"), compact(1549.6, "kWh"), compact(None, "kg")
+    ('553.5 kg', '1.116 t', '1.550 MWh', 'n/a')
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    bigger = {"kg": "t", "kWh": "MWh", "Wh": "kWh"}
+    if abs(value) >= 1000.0 and unit in bigger:
+        return f"{value / 1000.0:.3f} {bigger[unit]}"
+    return f"{value:.1f} {unit}" if abs(value) >= 100.0 else f"{value:.3g} {unit}"
+
+
 def format_delta(key: str, delta: float | None, currency: str = "") -> str | None:
     """A KPI change as the pages print it (None without a previous period).
 

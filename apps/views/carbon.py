@@ -34,11 +34,16 @@ def body(ctx: common.Context) -> None:
     c = st.columns(5)
     c[0].metric("kgCO2e per unit (market)", display.format_kpi("kgco2e_per_unit", total("market")), border=True)
     c[1].metric("kgCO2e per unit (location)", display.format_kpi("kgco2e_per_unit", total("location")), border=True)
-    c[2].metric("Scope 2 location", f"{carbon['scope2_location_kg']:,.1f} kg", border=True)
-    c[3].metric("Scope 2 market", f"{carbon['scope2_market_kg']:,.1f} kg", border=True, help=carbon.get("market_basis"))
+    c[2].metric("Scope 2 location", display.compact(carbon["scope2_location_kg"], "kg"), border=True)
+    c[3].metric(
+        "Scope 2 market",
+        display.compact(carbon["scope2_market_kg"], "kg"),
+        border=True,
+        help=carbon.get("market_basis"),
+    )
     c[4].metric(
         "Energy",
-        f"{carbon['energy_kwh']:,.1f} kWh",
+        display.compact(carbon["energy_kwh"], "kWh"),
         border=True,
         help=f"{carbon['energy_kwh_per_unit'] or 0:.4f} kWh per good unit",
     )

@@ -127,6 +127,9 @@ def test_every_page_in_headless_chromium(chromium, served_app, tmp_path, capsys)
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
             page.goto(f"{served_app}/", wait_until="domcontentloaded")
             wait_ready(page, "Overview")
+            # a factory's dashboard is for viewers: no "Deploy" button (client.toolbarMode viewer)
+            assert page.locator('[data-testid="stAppDeployButton"]').count() == 0
+            assert page.get_by_role("button", name="Deploy").count() == 0
             for slug, title in NAV:
                 if slug != "overview":  # navigate as a user does: the sidebar's links (same session)
                     page.locator('[data-testid="stSidebarNav"] a', has_text=title).first.click()

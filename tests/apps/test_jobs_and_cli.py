@@ -128,9 +128,14 @@ def test_dashboard_command_builds_the_demo_then_serves_the_app(tmp_path, monkeyp
     assert calls["cmd"][calls["cmd"].index("--server.port") + 1] == "8600"
     assert calls["cmd"][calls["cmd"].index("--server.address") + 1] == "127.0.0.1"  # loopback unless told
     assert calls["cmd"][calls["cmd"].index("--server.headless") + 1] == "true"
+    assert calls["cmd"][calls["cmd"].index("--client.toolbarMode") + 1] == "viewer"  # no "Deploy" button
     assert calls["env"]["TWIN_WAREHOUSE"] == str(warehouse.resolve())
     calls.clear()
     assert dash.run_dashboard(args) == 0 and "demo" not in calls  # the warehouse exists now
+    for flag in ("--host", "--address"):  # another address only when told
+        told = build_parser().parse_args(["dashboard", "--warehouse", str(warehouse), flag, "0.0.0.0"])
+        assert dash.run_dashboard(told) == 0
+        assert calls["cmd"][calls["cmd"].index("--server.address") + 1] == "0.0.0.0"
     # several cells: the demo of each into the one warehouse, each in its own folder; a plan each; all to the app
     cells = [CELLS_DIR / "microfactory-v2.yaml", CELLS_DIR / "hinge-press-v1.yaml"]
     other = tmp_path / "both.duckdb"

@@ -124,6 +124,8 @@ def streamlit_command(port: int, app: Path = APP, address: str = LOOPBACK) -> li
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--client.toolbarMode",  # a viewer's menu: no "Deploy" button on a factory's dashboard
+        "viewer",
     ]
 
 

@@ -38,7 +38,14 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
         ),
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to serve on (default {DEFAULT_PORT})")
-    parser.add_argument("--address", default=None, help="address to listen on (default 127.0.0.1: this machine only)")
+    parser.add_argument(
+        "--host",
+        "--address",
+        dest="address",
+        default=None,
+        help="address to listen on (default 127.0.0.1: this machine only; the dashboard has no login, so give "
+        "another address, e.g. 0.0.0.0, only on a network you trust)",
+    )
     parser.add_argument(
         "--cell",
         action="append",
