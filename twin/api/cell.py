@@ -72,27 +72,28 @@ class CellCheck:
 
 @dataclass(frozen=True)
 class CellPicture:
-    """A PNG picture of a cell.
+    """A picture of a cell: a PNG, or a 3D scene (glTF 2.0 ``.glb``).
 
     Attributes:
         cell_id: The pictured cell's id.
-        path: The PNG file written.
-        width: Width in pixels.
-        height: Height in pixels.
+        path: The file written.
+        width: Width in pixels (None for a 3D scene).
+        height: Height in pixels (None for a 3D scene).
 
     Example:
         >>> CellPicture("cell-v1", Path("cell.png"), 640, 400).to_dict()
-        {'cell': 'cell-v1', 'out': 'cell.png', 'width': 640, 'height': 400}
+        {'cell': 'cell-v1', 'out': 'cell.png', 'format': 'png', 'width': 640, 'height': 400}
     """
 
     cell_id: str
     path: Path
-    width: int
-    height: int
+    width: int | None
+    height: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """The object ``twin cell render --json`` prints: ``{"cell", "out", "width", "height"}``."""
-        return {"cell": self.cell_id, "out": str(self.path), "width": self.width, "height": self.height}
+        """The object ``twin cell render --json`` prints: ``{"cell", "out", "format", "width", "height"}``."""
+        out = {"cell": self.cell_id, "out": str(self.path), "format": self.path.suffix.lstrip(".").lower()}
+        return out | {"width": self.width, "height": self.height}
 
 
 def check_cell(
@@ -135,11 +136,12 @@ def render_cell(
     width: int = 1280,
     height: int = 800,
 ) -> CellPicture:
-    """Write a labelled PNG picture of the cell (``twin cell render``).
+    """Write a labelled PNG picture of the cell, or the cell as a glTF 2.0 scene (``twin cell render``).
 
     Args:
         cell: A loaded cell, a cell YAML file, or None for the sample cell.
-        out: The ``.png`` file to write.
+        out: The ``.png`` file to write, or a ``.glb`` file for the 3D scene (opens in Blender or any glTF
+            viewer: robots at home, stations and parts, with their URDFs' meshes and colours).
         overrides: ``path.to.key=value`` strings applied to the file first.
         width: Width in pixels.
         height: Height in pixels.
@@ -148,7 +150,7 @@ def render_cell(
         The picture written.
 
     Raises:
-        InputError: ``out`` is not a ``.png`` file name.
+        InputError: ``out`` is neither a ``.png`` nor a ``.glb`` file name.
         ConfigError: The cell file or an override is malformed.
         AssetError: A referenced URDF is missing.
 
@@ -157,9 +159,14 @@ def render_cell(
         >>> picture.path.name, picture.width  # doctest: +SKIP
         ('cell.png', 640)
     """
-    if not str(out).lower().endswith(".png"):
-        raise InputError(f"out {str(out)!r}: the picture is written as PNG; give a .png file name")
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".png", ".glb"):
+        raise InputError(f"out {str(out)!r}: give a .png file (a picture) or a .glb file (the 3D scene, glTF 2.0)")
     spec = resolve_cell(cell, overrides)
+    if suffix == ".glb":
+        from twin.physics.gltf import write_cell_gltf
+
+        return CellPicture(spec.cell.id, write_cell_gltf(spec, out), None, None)
     path = save_cell_png(spec, out, width, height)
     return CellPicture(spec.cell.id, Path(path), width, height)
 

@@ -25,9 +25,11 @@ def register(subparsers: Any, parent: argparse.ArgumentParser) -> None:
     add_cell_options(check)
     check.add_argument("--no-cache", action="store_true", help="re-plan every operation")
     check.set_defaults(func=run_check)
-    render = actions.add_parser("render", parents=[parent], help="a PNG picture of the cell")
+    render = actions.add_parser("render", parents=[parent], help="a PNG picture of the cell, or its 3D scene (.glb)")
     add_cell_options(render)
-    render.add_argument("--out", required=True, help="PNG file to write")
+    render.add_argument(
+        "--out", required=True, help="PNG file to write, or a .glb file for the 3D scene (glTF 2.0: Blender, viewers)"
+    )
     render.add_argument("--width", type=int, default=1280)
     render.add_argument("--height", type=int, default=800)
     render.set_defaults(func=run_render)
