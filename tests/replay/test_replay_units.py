@@ -9,7 +9,7 @@ import pytest
 from twin.cell.spec import PowerModel
 from twin.errors import InputError, TelemetryError
 from twin.physics.power import electrical_power
-from twin.replay.calibrate import fit_joint_torque, fit_power, time_block_split
+from twin.replay.calibrate import MAX_TORQUE_SCALE, fit_joint_torque, fit_power, time_block_split
 from twin.replay.checks import episodes, robust_z
 from twin.replay.columns import ColumnMap, read_logs, read_table
 from twin.replay.metrics import interval_energy, nrmse, r2, rmse
@@ -216,3 +216,15 @@ def test_time_block_split_holds_out_the_last_30_percent():
     train, validation = time_block_split(samples, 0.7)
     assert len(train) + len(validation) == samples.n
     assert samples.run[validation].min() == 1 and len(validation) == pytest.approx(0.3 * samples.n, rel=0.01)
+
+
+def test_a_torque_scale_fitted_to_noise_stays_bounded():
+    """A joint the motion barely loads: a small disturbance in phase with its tiny model torque would fit a scale
+    of 50 (the UR10e's wrist fitted 291); the fit stops at twice the URDF's torque."""
+    rng = np.random.default_rng(2)
+    phase = np.linspace(0.0, 7.0, 500)
+    w = np.sin(np.linspace(0.0, 20.0, 500))
+    tau_rb = 1e-3 * np.cos(phase)  # N·m: the model says the joint carries almost nothing
+    measured = 0.3 + 0.05 * np.cos(phase) + rng.normal(0.0, 0.005, 500)  # 50x that, plus an offset
+    fit = fit_joint_torque(tau_rb, w, measured)
+    assert fit is not None and fit[0] == pytest.approx(MAX_TORQUE_SCALE)

@@ -3,7 +3,7 @@
 Given the rigid-body torques ``tau`` of the replay, the model is linear in what it lacks:
 
 - per joint, from measured torques (or drive gain x current): ``tau_meas = s tau + o + b w + c sign(w)``
-  (torque scale ``s`` >= 0 for model error, offset ``o``, viscous ``b`` >= 0 and Coulomb ``c`` >= 0 friction).
+  (torque scale ``0 <= s <= 2`` for model error, offset ``o``, viscous ``b`` >= 0 and Coulomb ``c`` >= 0 friction).
   The friction is put on its side of the torque sensor (:class:`twin.cell.spec.PowerModel`): a joint torque
   sensor sees only the friction between it and the link (``sensor_*``), so the drive's friction stays as it was
   and still costs power; a motor current sees all of it, and the drive's is what the sensor side leaves;
@@ -47,6 +47,9 @@ from twin.replay.signals import Samples
 
 TRAIN_FRACTION = 0.7
 MIN_TRAIN_SAMPLES = 20
+MAX_TORQUE_SCALE = 2.0
+"""The largest torque scale a fit may give: beyond twice the URDF's torque the URDF is wrong, not the drive (an
+unloaded wrist otherwise fits a scale of hundreds to noise, which a what-if would then plan with)."""
 MIN_IMPROVEMENT = 0.01
 """A fit is kept when a held-out error falls by at least this share and none rises by more."""
 
@@ -188,7 +191,7 @@ def fit_joint_torque(
     a = np.column_stack([tau_rb[ok], np.ones(ok.sum()), w[ok], np.sign(w[ok])])
     scale = np.maximum(np.abs(a).max(axis=0), 1e-12)  # column scaling keeps the solver well conditioned
     lower = np.array([0.0, -np.inf, 0.0, 0.0])
-    upper = np.full(4, np.inf)
+    upper = np.array([MAX_TORQUE_SCALE, np.inf, np.inf, np.inf])
     result = lsq_linear(a / scale, measured[ok], bounds=(lower * scale, upper * scale), method="bvls")
     s, o, b, c = (result.x / scale).tolist()
     return s, o, b, c
