@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pybullet as pb
 import pytest
-from pybullet_reference import pybullet_inverse_dynamics
+from pybullet_reference import pybullet_inverse_dynamics, urdf_with_payload
 
 from twin.cell.load import load_cell
 from twin.paths import CELLS_DIR
@@ -18,12 +18,13 @@ pytestmark = pytest.mark.physics
 CELLS = ("microfactory-v2.yaml", "hinge-press-v1.yaml")
 
 
-def pybullet_with_payload(handle, world, kg: float, q, qd, qdd):
+def pybullet_with_payload(handle, world, kg: float, q, qd, qdd, folder):
     """pybullet's answer for the robot with ``kg`` on its mount link: a copy of its URDF loaded with the mass."""
-    prepared = handle.urdf_options.prepare(handle.urdf_path, {handle.tool_mount_link_name: kg} if kg else None)
+    prepared = handle.urdf_options.prepare(handle.urdf_path).path
+    urdf = urdf_with_payload(prepared, handle.tool_mount_link_name, kg, folder / f"{handle.name}-{kg}.urdf")
     position, orientation = pb.getBasePositionAndOrientation(handle.body, physicsClientId=world.client)
     body = pb.loadURDF(
-        str(prepared.path),
+        str(urdf),
         position,
         orientation,
         useFixedBase=True,
@@ -34,7 +35,7 @@ def pybullet_with_payload(handle, world, kg: float, q, qd, qdd):
 
 
 @pytest.mark.parametrize("cell_file", CELLS)
-def test_every_shipped_robot_matches_pybullet(cell_file):
+def test_every_shipped_robot_matches_pybullet(cell_file, tmp_path):
     cell = load_cell(CELLS_DIR / cell_file)
     rng = np.random.default_rng(7)
     with CellWorld.from_cell(cell) as world:
@@ -44,7 +45,7 @@ def test_every_shipped_robot_matches_pybullet(cell_file):
             for kg in (0.0, cell.robots[robot_id].tool.mass_kg + 0.75):
                 handle.set_payload(kg)
                 ours = handle.inverse_dynamics(q, qd, qdd)
-                reference = pybullet_with_payload(handle, world, kg, q, qd, qdd)
+                reference = pybullet_with_payload(handle, world, kg, q, qd, qdd, tmp_path)
                 assert np.abs(ours - reference).max() < 1e-9, (robot_id, kg)
             handle.set_payload(0.0)
 

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pybullet as pb
 import pytest
-from pybullet_reference import pybullet_inverse_dynamics
+from pybullet_reference import pybullet_inverse_dynamics, urdf_with_payload
 
 from twin.cli import main
 from twin.errors import AssetError
+from twin.physics.dynamics import RigidBodyModel
 from twin.physics.urdf import UrdfOptions, links_without_inertial, prepare_urdf
 
 pytestmark = pytest.mark.physics
@@ -95,16 +96,20 @@ def test_frames_without_inertial_weigh_nothing(urdfs, caplog):
     assert prepare_urdf(written).path == written
 
 
-def test_payload_on_a_massless_frame(urdfs):
+def test_payload_on_a_massless_frame(urdfs, tmp_path):
+    """A payload on a frame without <inertial> is its own mass alone, at the frame's origin."""
     bare, _ = urdfs
-    heavier = prepare_urdf(bare, extra_mass_kg={"tool0": 2.0})
+    prepared = prepare_urdf(bare).path
+    model = RigidBodyModel(prepared)
     rng = np.random.default_rng(5)
     q, qd, qdd = (rng.normal(0, 1.0, (10, 2)) for _ in range(3))
-    base, _ = torques(prepare_urdf(bare).path, q, qd, qdd)
-    loaded, masses = torques(heavier.path, q, qd, qdd)
+    base, _ = torques(prepared, q, qd, qdd)
+    loaded, masses = torques(urdf_with_payload(prepared, "tool0", 2.0, tmp_path / "heavier.urdf"), q, qd, qdd)
     assert masses[-1] == pytest.approx(2.0) and np.abs(loaded[:, 1] - base[:, 1]).max() > 1.0
+    assert np.abs(model.with_payload("tool0", 2.0).inverse_dynamics(q, qd, qdd) - loaded).max() < 1e-9
+    assert np.abs(model.inverse_dynamics(q, qd, qdd) - base).max() < 1e-9  # the unloaded model is untouched
     with pytest.raises(AssetError, match="no link 'flange_link'"):
-        prepare_urdf(bare, extra_mass_kg={"flange_link": 1.0})
+        model.with_payload("flange_link", 1.0)
 
 
 def test_meshes_resolve_or_say_why(tmp_path, monkeypatch):

@@ -2,9 +2,10 @@
 
 pybullet's ``calculateInverseDynamics`` answers one state per call (about 5 µs each, and a Python call
 around it); a replay asks for hundreds of thousands. :class:`RigidBodyModel` reads the same URDF pybullet
-loads (prepared by :mod:`twin.physics.urdf`: frames without ``<inertial>`` massless, a payload added to a
-link's mass) and runs RNEA over all samples as array operations, link by link. It gives pybullet's answer
-(tested to 1e-9 N·m on every shipped robot, payload included).
+loads (prepared by :mod:`twin.physics.urdf`: frames without ``<inertial>`` massless) once, derives a model per
+payload (:meth:`RigidBodyModel.with_payload`: the mass added at a link's centre of mass), and runs RNEA over
+all samples as array operations, link by link. It gives pybullet's answer (tested to 1e-9 N·m on every
+shipped robot, payload included).
 
 Conventions, as pybullet's URDF importer: a link's frame is its parent joint's frame (joint origin, then
 the joint's motion about or along its axis); the inertia tensor is taken about the centre of mass in the
@@ -15,8 +16,9 @@ frame by the base orientation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import copy
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -90,14 +92,13 @@ class RigidBodyModel:
     """The kinematic tree and inertias of a fixed-base URDF, for batched inverse dynamics.
 
     Args:
-        urdf: The URDF file as pybullet loads it (already prepared: massless frames, payload).
-        extra_mass_kg: Mass added to links (a payload at the link's centre of mass), kg per link name.
+        urdf: The URDF file as pybullet loads it (already prepared: massless frames).
 
     Raises:
         AssetError: The file cannot be read, or it is not one tree.
     """
 
-    def __init__(self, urdf: str | Path, extra_mass_kg: Mapping[str, float] | None = None) -> None:
+    def __init__(self, urdf: str | Path) -> None:
         try:
             root = ElementTree.parse(urdf).getroot()
         except (OSError, ElementTree.ParseError) as exc:
@@ -114,7 +115,6 @@ class RigidBodyModel:
             parent = joint.find("parent")
             if parent is not None:
                 by_parent.setdefault(parent.get("link", ""), []).append(joint)
-        extra = dict(extra_mass_kg or {})
         bodies: list[Body] = []
         index = {self.root: -1}
         dof = 0
@@ -137,7 +137,7 @@ class RigidBodyModel:
                     axis=axis / norm if norm > 0 else axis,
                     origin_rotation=rpy_matrix(_floats(origin.get("rpy") if origin is not None else None, (0, 0, 0))),
                     origin_position=_floats(origin.get("xyz") if origin is not None else None, (0.0, 0.0, 0.0)),
-                    mass=mass + extra.pop(child, 0.0),
+                    mass=mass,
                     com=com,
                     inertia=inertia,
                     dof=dof if kind in MOVABLE else -1,
@@ -146,8 +146,7 @@ class RigidBodyModel:
             index[child] = len(bodies) - 1
             dof += kind in MOVABLE
             stack.extend(reversed(by_parent.get(child, [])))
-        if extra:
-            raise AssetError(f"{urdf}: no link {sorted(extra)[0]!r} below the root to carry a payload")
+        self.urdf = Path(urdf)
         self.bodies = tuple(bodies)
         self.n_dof = dof
         # a revolute joint's rotation is r0 (I + s K + (1 - c) K²): three constant matrices per body
@@ -157,6 +156,18 @@ class RigidBodyModel:
             k = np.array([[0.0, -z, y], [z, 0.0, -x], [-y, x, 0.0]])
             r0 = body.origin_rotation
             self._rodrigues.append((r0.tolist(), (r0 @ k).tolist(), (r0 @ k @ k).tolist()))
+
+    def with_payload(self, link: str, kg: float) -> RigidBodyModel:
+        """The same robot with ``kg`` more at ``link``'s centre of mass (tool plus part), the URDF not read again.
+
+        Raises:
+            AssetError: No such link below the root.
+        """
+        if not any(body.name == link for body in self.bodies):
+            raise AssetError(f"{self.urdf}: no link {link!r} below the root to carry a payload")
+        heavier = copy.copy(self)
+        heavier.bodies = tuple(replace(b, mass=b.mass + kg) if b.name == link else b for b in self.bodies)
+        return heavier
 
     def inverse_dynamics(
         self,

@@ -31,13 +31,15 @@ def sensor_torque(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray
     )
 
 
+def drive_friction(model: PowerModel, qd: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The drive's friction torque (motor and gearbox, before a joint torque sensor)."""
+    w = qd[:, : len(model.copper_loss_w_per_nm2)]
+    return np.asarray(model.viscous_friction_nm_s_per_rad) * w + np.asarray(model.coulomb_friction_nm) * np.sign(w)
+
+
 def motor_torque(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:
     """Torque the drives deliver (what a motor current measures): the sensor's torque plus the drive's friction."""
-    n = len(model.copper_loss_w_per_nm2)
-    w = qd[:, :n]
-    viscous = np.asarray(model.viscous_friction_nm_s_per_rad)
-    coulomb = np.asarray(model.coulomb_friction_nm)
-    return sensor_torque(model, tau_rigid, qd) + viscous * w + coulomb * np.sign(w)
+    return sensor_torque(model, tau_rigid, qd) + drive_friction(model, qd)
 
 
 def electrical_power(model: PowerModel, tau_rigid: NDArray[np.float64], qd: NDArray[np.float64]) -> NDArray[np.float64]:

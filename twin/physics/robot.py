@@ -132,13 +132,14 @@ class RobotHandle:
         self.payload_kg = round(float(mass_kg), 6)
 
     def _dynamics(self) -> RigidBodyModel:
+        """The rigid-body model with the current payload (the URDF read once, each payload derived from it)."""
         key = self.payload_kg
         if key not in self._models:
-            if self.urdf_path is None:
-                raise PhysicsError(f"robot {self.name}: inverse dynamics needs the robot's URDF path")
-            prepared = self.urdf_options.prepare(self.urdf_path).path
-            extra = {self.tool_mount_link_name: key} if key else None
-            self._models[key] = RigidBodyModel(prepared, extra_mass_kg=extra)
+            if 0.0 not in self._models:
+                if self.urdf_path is None:
+                    raise PhysicsError(f"robot {self.name}: inverse dynamics needs the robot's URDF path")
+                self._models[0.0] = RigidBodyModel(self.urdf_options.prepare(self.urdf_path).path)
+            self._models[key] = self._models[0.0].with_payload(self.tool_mount_link_name, key)
         return self._models[key]
 
     # kinematics ------------------------------------------------------------------------------

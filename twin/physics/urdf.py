@@ -19,7 +19,7 @@ import hashlib
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -66,14 +66,9 @@ class UrdfOptions:
     package_paths: tuple[Path, ...] = ()
     keep_default_mass: bool = False
 
-    def prepare(self, urdf: str | Path, extra_mass_kg: Mapping[str, float] | None = None) -> PreparedUrdf:
+    def prepare(self, urdf: str | Path) -> PreparedUrdf:
         """:func:`prepare_urdf` with these options."""
-        return prepare_urdf(
-            urdf,
-            package_paths=self.package_paths,
-            keep_default_mass=self.keep_default_mass,
-            extra_mass_kg=extra_mass_kg,
-        )
+        return prepare_urdf(urdf, package_paths=self.package_paths, keep_default_mass=self.keep_default_mass)
 
 
 @dataclass(frozen=True)
@@ -147,7 +142,6 @@ def prepare_urdf(
     *,
     package_paths: Iterable[str | Path] = (),
     keep_default_mass: bool = False,
-    extra_mass_kg: Mapping[str, float] | None = None,
 ) -> PreparedUrdf:
     """A URDF as pybullet should load it (see the module docstring).
 
@@ -155,14 +149,12 @@ def prepare_urdf(
         urdf: The URDF file.
         package_paths: Folders in which ``package://`` mesh URIs are looked up.
         keep_default_mass: Leave links without ``<inertial>`` as pybullet treats them (1 kg each).
-        extra_mass_kg: Mass added to links' inertial mass (a payload on the tool mount), kg per link.
 
     Returns:
         The file to load and the links made massless (logged once per URDF and process).
 
     Raises:
-        AssetError: The file is missing or not valid XML, a link named in ``extra_mass_kg`` is missing, or a
-            mesh cannot be found (:func:`resolve_mesh`).
+        AssetError: The file is missing or not valid XML, or a mesh cannot be found (:func:`resolve_mesh`).
     """
     source = Path(urdf)
     if not source.is_file():
@@ -191,17 +183,6 @@ def prepare_urdf(
             link.insert(0, _zero_inertial())
             massless.append(name)
             changed = True
-    for name, kg in (extra_mass_kg or {}).items():
-        link = next((el for el in root.iter("link") if el.get("name") == name), None)
-        if link is None:
-            raise AssetError(f"{source}: no link {name!r} to carry {kg:g} kg")
-        mass = link.find("inertial/mass")
-        if mass is None:  # a frame kept at pybullet's default mass: the payload alone is explicit
-            link.insert(0, _zero_inertial())
-            mass = link.find("inertial/mass")
-            assert mass is not None
-        mass.set("value", repr(float(mass.get("value", "0")) + float(kg)))
-        changed = True
     if massless:
         _report_massless(source.resolve(), tuple(massless))
     if not changed:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 
 from twin.cell.spec import CellSpec, PowerModel
 from twin.errors import TelemetryError
-from twin.physics.power import electrical_power, motor_torque, sensor_torque
+from twin.physics.power import drive_friction, electrical_power, sensor_torque
 from twin.replay import checks
 from twin.replay.columns import ColumnMap, LogPart, map_file, read_logs
 from twin.replay.data import ReplayConfig, ReplayData
@@ -373,9 +373,10 @@ def predicted_torque(
     """
     out = tau_rb.copy()
     n = min(len(model.copper_loss_w_per_nm2), tau_rb.shape[1])
-    sensor, motor = sensor_torque(model, tau_rb, qd), motor_torque(model, tau_rb, qd)
+    sensor, friction = sensor_torque(model, tau_rb, qd), drive_friction(model, qd)
     for j in range(n):
-        out[:, j] = motor[:, j] if j < len(sources) and sources[j] == "current" else sensor[:, j]
+        current = j < len(sources) and sources[j] == "current"
+        out[:, j] = sensor[:, j] + friction[:, j] if current else sensor[:, j]
     return out
 
 
